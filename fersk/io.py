@@ -1,0 +1,215 @@
+"""Reading images from paths or arrays into a known colour layout.
+
+Every fersk step that looks at pixels goes through :func:`read_image`, so
+grayscale, RGB, OpenCV's BGR, RGBA and 16-bit images are handled in one place
+and a bad input fails with a message naming the sample and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal, Union
+
+import cv2
+import numpy as np
+
+ImageSource = Union[str, os.PathLike, np.ndarray]
+"""A path to an image file, or an image array ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``."""
+
+Color = Literal["gray", "rgb"]
+ChannelOrder = Literal["rgb", "bgr"]
+
+__all__ = [
+    "ImageReadError",
+    "ImageSource",
+    "decode_image_bytes",
+    "describe_source",
+    "read_image",
+    "source_digest",
+    "to_uint8",
+]
+
+
+class ImageReadError(ValueError):
+    """An image file or array could not be turned into an image.
+
+    Examples
+    --------
+    >>> from fersk.io import read_image, ImageReadError
+    >>> try:
+    ...     read_image("/no/such/file.png")
+    ... except ImageReadError as err:
+    ...     print("cannot read" in str(err))
+    True
+    """
+
+
+def describe_source(source: object, max_len: int = 80) -> str:
+    """Return a short human-readable name for an image source (for messages).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> describe_source(np.zeros((4, 5), dtype=np.uint8))
+    'array(shape=(4, 5), dtype=uint8)'
+    >>> describe_source("faces/a.png")
+    "'faces/a.png'"
+    """
+    if isinstance(source, np.ndarray):
+        return f"array(shape={source.shape}, dtype={source.dtype})"
+    text = repr(os.fspath(source)) if isinstance(source, (str, os.PathLike)) else repr(source)
+    return text if len(text) <= max_len else text[: max_len - 3] + "..."
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Convert an image array of any common dtype to ``uint8``.
+
+    ``uint16`` is scaled by 1/257 (full 16-bit range to full 8-bit range);
+    floats are taken as ``[0, 1]`` when their maximum is at most 1, else as
+    ``[0, 255]``; other integer types are clipped to ``[0, 255]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_uint8(np.array([[0, 65535]], dtype=np.uint16)).tolist()
+    [[0, 255]]
+    >>> to_uint8(np.array([[0.0, 0.5, 1.0]])).tolist()
+    [[0, 128, 255]]
+    """
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.bool_:
+        raise ImageReadError("boolean arrays are not images; convert to uint8 first")
+    if image.dtype == np.uint16:
+        return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        finite = image[np.isfinite(image)]
+        if finite.size != image.size:
+            raise ImageReadError("image array contains NaN or infinite values")
+        scale = 255.0 if finite.size and finite.max() <= 1.0 else 1.0
+        return np.clip(image * scale + 0.5, 0, 255).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image, 0, 255).astype(np.uint8)
+    raise ImageReadError(f"unsupported image dtype {image.dtype}")
+
+
+def _convert(image: np.ndarray, color: Color, channel_order: ChannelOrder) -> np.ndarray:
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return image if color == "gray" else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ImageReadError(
+            f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
+    if image.shape[2] == 4:  # drop alpha: fersk reads the face, not its transparency
+        image = image[:, :, :3]
+    if color == "gray":
+        code = cv2.COLOR_RGB2GRAY if channel_order == "rgb" else cv2.COLOR_BGR2GRAY
+        return cv2.cvtColor(np.ascontiguousarray(image), code)
+    if channel_order == "bgr":
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image)
+
+
+def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, TIFF, ...) into ``uint8`` gray or RGB.
+
+    Examples
+    --------
+    >>> import cv2, numpy as np
+    >>> ok, png = cv2.imencode(".png", np.full((3, 4), 7, dtype=np.uint8))
+    >>> decode_image_bytes(png.tobytes()).shape
+    (3, 4)
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    if image is None:
+        raise ImageReadError(f"cannot read image {name}: not a decodable image file")
+    # OpenCV decodes colour files as BGR(A); 16-bit files stay 16-bit until here.
+    return _convert(to_uint8(image), color, "bgr")
+
+
+def read_image(
+    source: ImageSource,
+    *,
+    color: Color = "gray",
+    channel_order: ChannelOrder = "rgb",
+) -> np.ndarray:
+    """Read an image from a path or an array as a ``uint8`` gray or RGB array.
+
+    Parameters
+    ----------
+    source : str, path-like or ndarray
+        A file path (any format OpenCV decodes; 8- or 16-bit; gray, colour or
+        with alpha) or an array ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or
+        ``(H, W, 4)`` of any numeric dtype.
+    color : {"gray", "rgb"}
+        Layout of the returned array.
+    channel_order : {"rgb", "bgr"}
+        Channel order of a 3- or 4-channel *array* source. Use ``"bgr"`` for
+        arrays read with ``cv2.imread``. Files are always decoded correctly.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W) or (H, W, 3)
+
+    Raises
+    ------
+    ImageReadError
+        When the file is missing or not an image, or the array has no image shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = np.zeros((2, 2, 3), dtype=np.uint8); rgb[..., 0] = 255  # pure red
+    >>> int(read_image(rgb, color="gray")[0, 0])  # luma of red
+    76
+    >>> int(read_image(rgb, color="gray", channel_order="bgr")[0, 0])  # as if blue
+    29
+    """
+    if isinstance(source, np.ndarray):
+        if source.size == 0:
+            raise ImageReadError(f"empty image array of shape {source.shape}")
+        return _convert(to_uint8(source), color, channel_order)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageReadError(f"cannot read image file {str(path)!r}: {exc.strerror or exc}") from exc
+        return decode_image_bytes(data, color=color, name=repr(str(path)))
+    raise ImageReadError(
+        f"expected a file path or an image array, got {type(source).__name__}"
+    )
+
+
+def source_digest(
+    source: ImageSource, channel_order: ChannelOrder = "rgb", *, data: bytes | None = None
+) -> str:
+    """Content hash of an image source: file bytes for paths, pixels for arrays.
+
+    Two paths to identical files share a digest; renaming a file keeps it.
+    This keys fersk's feature caches. Pass ``data`` when the file's bytes
+    were already read, to avoid reading it twice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((2, 2), dtype=np.uint8)
+    >>> source_digest(a) == source_digest(a.copy())
+    True
+    >>> source_digest(a) == source_digest(a + 1)
+    False
+    """
+    h = hashlib.blake2b(digest_size=20)
+    if isinstance(source, np.ndarray):
+        arr = np.ascontiguousarray(source)
+        h.update(f"array|{arr.shape}|{arr.dtype.str}|{channel_order}|".encode())
+        h.update(arr.tobytes())
+    else:
+        h.update(b"file|")
+        h.update(Path(source).read_bytes() if data is None else data)
+    return h.hexdigest()

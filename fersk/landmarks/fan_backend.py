@@ -1,0 +1,127 @@
+"""Landmarks with face-alignment's FAN (2D-FAN-4), the study's extractor.
+
+FAN's weights are downloaded by ``face_alignment`` on first use. fersk never
+downloads silently: pass ``weights=`` (a local copy of the ``2DFAN4-*.pth.tar``
+state dict), or have the file already in torch's hub cache, or set
+``allow_download=True``. The library's own loading code
+(``FaceAlignment._load_native``: build ``FAN``, ``torch.load``,
+``load_state_dict``) runs in every case; fersk only tells it where the file is.
+Face boxes come from fersk's detector choice and are passed to FAN directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .base import FaceLandmarker
+from .layouts import FIVE_FROM_68
+
+__all__ = ["FanLandmarker", "fan_weights_cache_path"]
+
+_PATCH_LOCK = threading.Lock()
+
+
+def fan_weights_cache_path() -> str:
+    """Where ``face_alignment`` looks for (and downloads) 2D-FAN-4 weights.
+
+    Examples
+    --------
+    >>> fan_weights_cache_path().endswith(".pth.tar")
+    True
+    """
+    from urllib.parse import urlparse
+
+    import torch
+    from face_alignment.api import models_urls
+
+    name = os.path.basename(urlparse(models_urls["2DFAN-4"]).path)
+    return os.path.join(torch.hub.get_dir(), "checkpoints", name)
+
+
+@contextlib.contextmanager
+def _local_weights(weights: str | None, allow_download: bool):
+    """Make ``face_alignment.api.load_file_from_url`` resolve to a local file."""
+    import face_alignment.api as fa_api
+
+    original = fa_api.load_file_from_url
+
+    def resolve(url, *args, **kwargs):
+        if weights is not None:
+            if not os.path.isfile(weights):
+                raise FileNotFoundError(f"FAN weights file not found: {weights!r}")
+            return weights
+        if allow_download or os.path.isfile(fan_weights_cache_path()):
+            return original(url, *args, **kwargs)
+        raise FileNotFoundError(
+            "face_alignment's FAN weights are not on this machine "
+            f"(looked for {fan_weights_cache_path()!r}). Pass weights='path/to/2DFAN4.pth.tar', "
+            "or allow_download=True where a network is available, or use backend='dlib' "
+            "(offline)."
+        )
+
+    with _PATCH_LOCK:
+        fa_api.load_file_from_url = resolve
+        try:
+            yield
+        finally:
+            fa_api.load_file_from_url = original
+
+
+@functools.lru_cache(maxsize=2)
+def _face_alignment(weights: str | None, device: str, allow_download: bool):
+    import face_alignment
+
+    with _local_weights(weights, allow_download):
+        return face_alignment.FaceAlignment(
+            face_alignment.LandmarksType.TWO_D,
+            device=device,
+            face_detector="dlib",  # never used for detection: fersk passes boxes
+            flip_input=False,
+            compile=False,
+        )
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class FanLandmarker(FaceLandmarker):
+    """face-alignment's 2D-FAN-4 on one detected (or whole-image) face box.
+
+    68 points natively; ``n_landmarks=5`` takes dlib's 5-point subset
+    (:data:`~fersk.landmarks.layouts.FIVE_FROM_68`).
+    """
+
+    weights: str | None = None
+    device: str = "auto"
+    allow_download: bool = False
+
+    backend: ClassVar[str] = "face_alignment"
+    color: ClassVar[str] = "rgb"
+
+    @property
+    def cache_namespace(self) -> str:
+        # The weights' content, not their path, decides the output.
+        base = super().cache_namespace
+        if self.weights is None or not os.path.isfile(self.weights):
+            return base
+        stat = os.stat(self.weights)
+        return f"{base}-{stat.st_size:x}-{int(stat.st_mtime):x}"
+
+    def predict(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        model = _face_alignment(self.weights, _resolve_device(self.device), self.allow_download)
+        points = model.get_landmarks_from_image(image, detected_faces=[box])[0][:, :2]
+        points = np.asarray(points, dtype=np.float64)
+        return points[list(FIVE_FROM_68)] if self.n_landmarks == 5 else points

@@ -1,0 +1,238 @@
+"""ClarityRoutedClassifier: one classifier per clarity level, routed at predict time."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _assert_all_finite, check_is_fitted, validate_data
+
+__all__ = ["ClarityRoutedClassifier"]
+
+
+def _estimator_has(attr: str):
+    def check(self) -> bool:
+        getattr(self.estimator, attr)
+        return True
+
+    return check
+
+
+class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
+    """Fit one clone of a classifier per level of a level column; route each sample to its level.
+
+    The level is read from column ``level_column`` of ``X`` (by default the
+    last one, where ``FeatureUnion([..., ("clarity", ClarityBinner())])`` puts
+    it) and dropped before the classifiers see ``X``. ``fit`` trains one clone
+    of ``estimator`` per level present in the training data, plus a *fallback*
+    clone on all samples of all levels. A sample is predicted by its level's
+    model; it goes to the fallback when its level had no model of its own: a
+    level unseen at fit, a NaN level (an image that could not be scored), or a
+    level with fewer than ``min_samples_per_level`` training samples or only
+    one class.
+
+    ``predict_proba`` always has one column per class in ``classes_``, also
+    for levels whose training data lacked some classes (their columns are 0).
+
+    Parameters
+    ----------
+    estimator : classifier
+        The base classifier, cloned per level. Tune it through nested
+        parameters: ``estimator__learning_rate_init``.
+    level_column : int, default=-1
+        Index of the level column in ``X``.
+    min_samples_per_level : int, default=10
+        Levels with fewer training samples use the fallback model.
+    level_params : dict or None, default=None
+        Per-level parameter overrides, ``{level: {param: value}}``, applied with
+        ``set_params`` to that level's clone (e.g. a smaller network for the
+        blurriest level). Tunable in ``GridSearchCV`` as a whole dict.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        All classes seen at fit.
+    levels_ : ndarray of float
+        Distinct (non-NaN) levels seen at fit.
+    level_counts_ : dict
+        Training samples per level.
+    estimators_ : dict
+        ``{level: fitted classifier}`` for the levels that got their own model.
+    fallback_estimator_ : classifier
+        The clone fitted on all training samples.
+    n_features_in_ : int
+        Columns of ``X``, the level column included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from fersk import ClarityRoutedClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> level = np.repeat([0.0, 1.0], 50)
+    >>> x = rng.normal(size=100)
+    >>> y = np.where(level == 0, x > 0, x < 0).astype(int)  # the rule flips with the level
+    >>> X = np.column_stack([x, level])
+    >>> clf = ClarityRoutedClassifier(LogisticRegression()).fit(X, y)
+    >>> sorted(clf.estimators_)
+    [0.0, 1.0]
+    >>> float(clf.score(X, y))
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "level_column": [Integral],
+        "min_samples_per_level": [Interval(Integral, 1, None, closed="left")],
+        "level_params": [None, dict],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        level_column: int = -1,
+        min_samples_per_level: int = 10,
+        level_params: dict | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.level_column = level_column
+        self.min_samples_per_level = min_samples_per_level
+        self.level_params = level_params
+
+    def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
+        column = self.level_column % X.shape[1]
+        levels = X[:, column].astype(np.float64)
+        features = np.delete(X, column, axis=1)
+        if not self._estimator_allows_nan():
+            _assert_all_finite(features, input_name="X (features other than the level column)")
+        return features, levels
+
+    def _estimator_allows_nan(self) -> bool:
+        try:
+            return bool(self.estimator.__sklearn_tags__().input_tags.allow_nan)
+        except AttributeError:
+            return False
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the per-level classifiers and the fallback.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features and the level column.
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", ensure_min_features=2)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        features, levels = self._split(X)
+        self.fallback_estimator_ = clone(self.estimator).fit(features, y)
+        overrides = self.level_params or {}
+        unknown = set(overrides) - set(np.unique(levels[~np.isnan(levels)]).tolist())
+        self.levels_ = np.unique(levels[~np.isnan(levels)])
+        self.level_counts_ = {}
+        self.estimators_ = {}
+        for level in self.levels_:
+            mask = levels == level
+            self.level_counts_[float(level)] = int(mask.sum())
+            if mask.sum() < self.min_samples_per_level or len(np.unique(y[mask])) < 2:
+                continue
+            model = clone(self.estimator)
+            params = overrides.get(level, overrides.get(int(level), {}))
+            if params:
+                model.set_params(**params)
+            self.estimators_[float(level)] = model.fit(features[mask], y[mask])
+        if unknown and not set(map(float, unknown)) <= set(self.level_counts_):
+            raise ValueError(
+                f"level_params names levels {sorted(unknown)} that are not in the training "
+                f"data (levels: {self.levels_.tolist()})"
+            )
+        return self
+
+    def _routes(self, levels: np.ndarray):
+        """Yield ``(model, sample_indices)`` for every model that has samples to predict."""
+        routed = np.zeros(len(levels), dtype=bool)
+        for level, model in self.estimators_.items():
+            idx = np.flatnonzero(levels == level)
+            routed[idx] = True
+            if idx.size:
+                yield model, idx
+        rest = np.flatnonzero(~routed)
+        if rest.size:
+            yield self.fallback_estimator_, rest
+
+    def _validate_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return self._split(X)
+
+    def route(self, X) -> np.ndarray:
+        """Return the level whose model predicts each sample (NaN: the fallback).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        _, levels = self._validate_predict(X)
+        own = np.isin(levels, list(self.estimators_))
+        return np.where(own, levels, np.nan)
+
+    def predict(self, X) -> np.ndarray:
+        """Predict each sample with its level's classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        features, levels = self._validate_predict(X)
+        y_pred = np.empty(len(features), dtype=self.classes_.dtype)
+        for model, idx in self._routes(levels):
+            y_pred[idx] = model.predict(features[idx])
+        return y_pred
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities over all of ``classes_``, each from the sample's level model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        features, levels = self._validate_predict(X)
+        proba = np.zeros((len(features), len(self.classes_)))
+        for model, idx in self._routes(levels):
+            columns = np.searchsorted(self.classes_, model.classes_)
+            proba[np.ix_(idx, columns)] = model.predict_proba(features[idx])
+        return proba
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            sub = self.estimator.__sklearn_tags__()
+            tags.input_tags.allow_nan = sub.input_tags.allow_nan
+            tags.input_tags.sparse = False
+        except AttributeError:
+            pass
+        return tags

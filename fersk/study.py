@@ -1,0 +1,236 @@
+"""The study's image pipelines, ready-made: build, tune, evaluate.
+
+The study compares landmark geometry from 5 vs 68 points, and one classifier
+vs one per clarity level. :func:`make_study_pipeline` builds each variant as an
+ordinary :class:`~sklearn.pipeline.Pipeline`; :func:`tune` wraps it in
+``GridSearchCV`` over the MLP's optimizer and learning rate;
+:func:`evaluate` reports WAR/UAR overall and per clarity level, with the count
+of faces not found. The CLI, the demo and ``benchmarks/study_images.py`` all
+use these, so the numbers they print come from the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .clarity import ClarityBinner
+from .geometry import PairwiseDistance
+from .landmarks import LandmarkExtractor
+from .metrics import SCORING, grouped_war_uar
+from .routing import ClarityRoutedClassifier
+
+__all__ = [
+    "default_classifier",
+    "evaluate",
+    "find_steps",
+    "make_study_pipeline",
+    "param_grid",
+    "tune",
+]
+
+
+def default_classifier(random_state: int | None = 0) -> MLPClassifier:
+    """The study's classifier: an MLP on standardised distances.
+
+    Examples
+    --------
+    >>> default_classifier().hidden_layer_sizes
+    (256,)
+    """
+    return MLPClassifier(
+        hidden_layer_sizes=(256,),
+        alpha=1e-3,
+        learning_rate_init=1e-3,
+        max_iter=300,
+        early_stopping=True,
+        n_iter_no_change=15,
+        random_state=random_state,
+    )
+
+
+def make_study_pipeline(
+    n_landmarks: int = 68,
+    routed: bool = True,
+    *,
+    classifier: BaseEstimator | None = None,
+    detector: str = "hog",
+    n_levels: int = 3,
+    memory=None,
+    n_jobs: int | None = None,
+    random_state: int | None = 0,
+) -> Pipeline:
+    """Build the study's pipeline on image paths or arrays.
+
+    Routed (``routed=True``)::
+
+        Pipeline([
+            ("features", FeatureUnion([
+                ("geometry", make_pipeline(LandmarkExtractor(), PairwiseDistance(),
+                                           SimpleImputer(), StandardScaler())),
+                ("clarity", ClarityBinner()),
+            ])),
+            ("clf", ClarityRoutedClassifier(MLPClassifier())),
+        ])
+
+    Single model (``routed=False``): the geometry branch, then the classifier.
+    The imputer turns the NaN rows of faces not found into the training median
+    (those samples are still predicted and scored, never dropped).
+
+    Parameters
+    ----------
+    n_landmarks : {68, 5}
+    routed : bool
+        One classifier per clarity level, or one for all.
+    classifier : classifier or None
+        Defaults to :func:`default_classifier`.
+    detector : {"hog", "mmod", "none"}
+        ``"none"`` for aligned face crops.
+    n_levels : int
+        Clarity levels (the study: 3).
+    memory : None, str or joblib.Memory
+        Feature cache shared by the extractor and the binner.
+    n_jobs : int or None
+        Workers for landmark extraction.
+    random_state : int or None
+        Seed of the default classifier.
+
+    Examples
+    --------
+    >>> pipe = make_study_pipeline(5, routed=True)
+    >>> [name for name, _ in pipe.steps]
+    ['features', 'clf']
+    >>> "clf__estimator__learning_rate_init" in pipe.get_params()
+    True
+    """
+    clf = default_classifier(random_state) if classifier is None else clone(classifier)
+    geometry = make_pipeline(
+        LandmarkExtractor(n_landmarks, detector=detector, memory=memory, n_jobs=n_jobs),
+        PairwiseDistance(),
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+    )
+    if not routed:
+        return Pipeline([("features", geometry), ("clf", clf)])
+    features = FeatureUnion(
+        [("geometry", geometry), ("clarity", ClarityBinner(n_levels, memory=memory))]
+    )
+    return Pipeline([("features", features), ("clf", ClarityRoutedClassifier(clf))])
+
+
+def param_grid(pipeline: Pipeline, grid: dict | None = None) -> dict:
+    """Prefix a classifier grid with the pipeline's path to the classifier.
+
+    Examples
+    --------
+    >>> param_grid(make_study_pipeline(5, routed=True), {"solver": ["adam"]})
+    {'clf__estimator__solver': ['adam']}
+    >>> param_grid(make_study_pipeline(5, routed=False), {"solver": ["adam"]})
+    {'clf__solver': ['adam']}
+    """
+    if grid is None:
+        grid = {"solver": ["adam", "sgd"], "learning_rate_init": [1e-3, 1e-2]}
+    prefix = "clf__estimator__" if isinstance(pipeline[-1], ClarityRoutedClassifier) else "clf__"
+    return {prefix + key: list(values) for key, values in grid.items()}
+
+
+def tune(
+    pipeline: Pipeline,
+    X,
+    y,
+    *,
+    groups=None,
+    grid: dict | None = None,
+    cv: int = 3,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> GridSearchCV:
+    """Fit ``GridSearchCV`` over the classifier's optimizer and learning rate.
+
+    Scores WAR and UAR, refits on UAR. With ``groups`` (subject ids) the folds
+    are subject-independent (``GroupKFold``), else stratified.
+
+    Returns
+    -------
+    GridSearchCV
+        Fitted; ``best_estimator_`` is the refitted pipeline.
+    """
+    splitter = GroupKFold(n_splits=cv) if groups is not None else StratifiedKFold(
+        n_splits=cv, shuffle=True, random_state=0
+    )
+    search = GridSearchCV(
+        pipeline,
+        param_grid(pipeline, grid),
+        scoring=SCORING,
+        refit="uar",
+        cv=splitter,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        error_score="raise",
+    )
+    return search.fit(X, y, groups=groups)
+
+
+def find_steps(estimator, kind: type) -> Iterator:
+    """Yield every step of type ``kind`` nested in pipelines, unions and meta-estimators.
+
+    Examples
+    --------
+    >>> [type(s).__name__ for s in find_steps(make_study_pipeline(5), LandmarkExtractor)]
+    ['LandmarkExtractor']
+    """
+    if isinstance(estimator, kind):
+        yield estimator
+    children = []
+    if isinstance(estimator, Pipeline):
+        children = [step for _, step in estimator.steps]
+    elif isinstance(estimator, FeatureUnion):
+        children = [step for _, step in estimator.transformer_list]
+    elif isinstance(estimator, GridSearchCV) and hasattr(estimator, "best_estimator_"):
+        children = [estimator.best_estimator_]
+    for child in children:
+        if isinstance(child, BaseEstimator):
+            yield from find_steps(child, kind)
+
+
+def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
+    """WAR/UAR of a fitted pipeline, overall and per clarity level.
+
+    Parameters
+    ----------
+    pipeline : fitted estimator
+    X, y : test images and labels
+    clarity_levels : array-like or None
+        Level of each test image (e.g. from a :class:`~fersk.ClarityBinner`
+        fitted on the training images); adds a per-level breakdown.
+    target_names : list of str or None
+        Adds per-class recall under these names.
+
+    Returns
+    -------
+    dict
+        ``{"overall": {"war", "uar", "n"}, "levels": {level: {...}},
+        "faces_not_found": int, "per_class_recall": {...}}``
+    """
+    y = np.asarray(y)
+    y_pred = pipeline.predict(X)
+    groups = np.zeros(len(y)) if clarity_levels is None else np.asarray(clarity_levels)
+    report = grouped_war_uar(y, y_pred, groups)
+    result = {"overall": report["overall"]}
+    if clarity_levels is not None:
+        result["levels"] = {str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()}
+    extractors = list(find_steps(pipeline, LandmarkExtractor))
+    result["faces_not_found"] = int(sum(getattr(e, "n_failures_", 0) for e in extractors))
+    if target_names is not None:
+        from .metrics import per_class_recall
+
+        recalls = per_class_recall(y, y_pred, labels=np.arange(len(target_names)))
+        result["per_class_recall"] = {target_names[k]: v for k, v in recalls.items()}
+    return result

@@ -1,0 +1,101 @@
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC
+
+from fersk import ClarityRoutedClassifier
+
+
+def _flipping_rule(n=300, seed=0):
+    """Two levels whose label rules are opposite: one model cannot fit both."""
+    rng = np.random.default_rng(seed)
+    level = rng.integers(0, 2, n).astype(float)
+    x = rng.normal(size=(n, 2))
+    y = np.where(level == 0, x[:, 0] > 0, x[:, 0] < 0).astype(int)
+    return np.column_stack([x, level]), y
+
+
+def test_routing_beats_a_single_model_when_levels_differ():
+    X, y = _flipping_rule()
+    routed = ClarityRoutedClassifier(LogisticRegression()).fit(X, y)
+    single = LogisticRegression().fit(X[:, :2], y)
+    assert routed.score(X, y) > 0.95 > 0.7 > single.score(X[:, :2], y)
+    assert sorted(routed.estimators_) == [0.0, 1.0]
+    assert routed.level_counts_[0.0] + routed.level_counts_[1.0] == len(y)
+    # Each level model was fit on its own samples only.
+    for level, model in routed.estimators_.items():
+        assert np.sign(model.coef_[0, 0]) == (1 if level == 0 else -1)
+
+
+def test_unseen_nan_and_small_levels_go_to_the_fallback():
+    X, y = _flipping_rule()
+    X[:5, 2] = 7.0  # a tiny level: below min_samples_per_level
+    clf = ClarityRoutedClassifier(LogisticRegression(), min_samples_per_level=10).fit(X, y)
+    assert 7.0 not in clf.estimators_ and clf.level_counts_[7.0] == 5
+    test = X[:4].copy()
+    test[:, 2] = [0.0, 1.0, 5.0, np.nan]
+    np.testing.assert_array_equal(clf.route(test), [0.0, 1.0, np.nan, np.nan])
+    fallback = clf.fallback_estimator_.predict(test[2:, :2])
+    np.testing.assert_array_equal(clf.predict(test)[2:], fallback)
+
+
+def test_predict_proba_covers_classes_missing_from_a_level():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=(120, 2)), np.repeat([0.0, 1.0], 60)])
+    y = np.array(["a", "b"] * 30 + ["b", "c"] * 30)  # level 0 lacks "c", level 1 lacks "a"
+    clf = ClarityRoutedClassifier(LogisticRegression()).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert clf.classes_.tolist() == ["a", "b", "c"] and proba.shape == (120, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba[:60, 2] == 0).all() and (proba[60:, 0] == 0).all()
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+
+
+def test_single_class_level_and_estimator_without_proba():
+    X, y = _flipping_rule()
+    y[X[:, 2] == 1] = 0
+    clf = ClarityRoutedClassifier(SVC(probability=False)).fit(X, y)
+    assert list(clf.estimators_) == [0.0]  # the one-class level uses the fallback
+    assert not hasattr(clf, "predict_proba")
+    assert clf.predict(X).shape == y.shape
+
+
+def test_level_params_and_nested_grid_search():
+    X, y = _flipping_rule()
+    clf = ClarityRoutedClassifier(LogisticRegression(), level_params={1: {"C": 0.01}}).fit(X, y)
+    assert clf.estimators_[1.0].C == 0.01 and clf.estimators_[0.0].C == 1.0
+    with pytest.raises(ValueError, match=r"levels \[5\]"):
+        ClarityRoutedClassifier(LogisticRegression(), level_params={5: {"C": 1}}).fit(X, y)
+    search = GridSearchCV(
+        ClarityRoutedClassifier(MLPClassifier(max_iter=300, random_state=0)),
+        {"estimator__learning_rate_init": [1e-3, 1e-2], "estimator__solver": ["adam", "lbfgs"]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_estimator_.estimators_[0.0].solver == search.best_params_["estimator__solver"]
+
+
+def test_level_column_position_and_nan_features():
+    X, y = _flipping_rule()
+    first = np.column_stack([X[:, 2], X[:, :2]])
+    a = ClarityRoutedClassifier(LogisticRegression(), level_column=0).fit(first, y)
+    b = ClarityRoutedClassifier(LogisticRegression()).fit(X, y)
+    np.testing.assert_array_equal(a.predict(first), b.predict(X))
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ClarityRoutedClassifier(LogisticRegression()).fit(X_nan, y)
+    ClarityRoutedClassifier(HistGradientBoostingClassifier(max_iter=10)).fit(X_nan, y)
+
+
+def test_clone_and_joblib_roundtrip(tmp_path):
+    X, y = _flipping_rule()
+    clf = ClarityRoutedClassifier(MLPClassifier(max_iter=200, random_state=0)).fit(X, y)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    restored = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(clone(clf).fit(X, y).predict(X), clf.predict(X))
