@@ -46,8 +46,10 @@ __all__ = [
 
 OnFailure = Literal["nan", "raise"]
 
-#: Batches at least this long show a progress bar when ``progress="auto"``.
+#: Batches at least this long may show a progress bar when ``progress="auto"``...
 PROGRESS_MIN_SAMPLES = 200
+#: ...once they have run this many seconds (cached batches finish before it).
+PROGRESS_DELAY_S = 2.0
 
 
 class SampleError(ValueError):
@@ -240,7 +242,8 @@ def map_images(
         :class:`Failure` record, or raises :class:`SampleError` naming it.
     progress : bool or "auto"
         Show a tqdm bar; ``"auto"`` shows it for batches of at least
-        ``PROGRESS_MIN_SAMPLES`` images.
+        ``PROGRESS_MIN_SAMPLES`` images that take longer than
+        ``PROGRESS_DELAY_S`` seconds (so cached re-runs stay quiet).
     desc : str
         Label of the progress bar.
     chunk_size : int
@@ -271,7 +274,8 @@ def map_images(
         delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds
     )
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    with tqdm(total=n, desc=desc, unit="img", disable=not show, leave=False) as bar:
+    delay = PROGRESS_DELAY_S if progress == "auto" else 0.0
+    with tqdm(total=n, desc=desc, unit="img", disable=not show, leave=False, delay=delay) as bar:
         for (a, _), results in zip(bounds, parallel(tasks)):
             for offset, (row, reason, message) in enumerate(results):
                 i = a + offset

@@ -11,7 +11,6 @@ predicts identically), and writes a Markdown report and a JSON record.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from . import __version__
 from .clarity import ClarityBinner
 from .datasets.sample import make_sample_faces
+from .environment import environment_info
 from .study import evaluate, make_study_pipeline, tune
 
 __all__ = ["run_demo", "format_table"]
@@ -132,8 +132,7 @@ def run_demo(
 
     record = {
         "fersk": __version__,
-        "python": platform.python_version(),
-        "machine": platform.platform(),
+        "environment": environment_info(),
         "n_images": len(X),
         "target_names": list(sample.target_names),
         "results": results,

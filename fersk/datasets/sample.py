@@ -53,6 +53,9 @@ _FLIP_68 = np.array(
     + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
 )
 
+#: Points on the person's left side (the image's right).
+_PERSON_LEFT = (*range(9, 17), *range(22, 27), 34, 35, *range(42, 48), 52, 53, 54, 55, 56, 63, 64, 65)
+
 _UPPER_INNER_LIP = (60, 61, 62, 63, 64)
 _LOWER_INNER_LIP = (60, 67, 66, 65, 64)
 
@@ -74,6 +77,7 @@ _PHOTO_FIXES: dict[int, tuple[float, float]] = {
 
 #: Width of the face box (dlib's HOG box) as a fraction of the output side.
 _FACE_FILL = 0.72
+_CENTRE_SHIFT = 0.0
 
 #: Opening (upper to lower inner lip, in inter-ocular distances) of the mouth
 #: at which the photograph's teeth end and the dark mouth cavity begins.
@@ -211,13 +215,13 @@ def _jaw_drop(field: np.ndarray, amount: float, chin: float = 1.0) -> None:
 def _neutralize(source: np.ndarray) -> np.ndarray:
     """Displacement that turns the photograph's open smile into a neutral face."""
     field = np.zeros((68, 2))
-    # Close the lips over the teeth: the lower lip and chin come up.
-    gap = (source[[67, 66, 65], 1] - source[[61, 62, 63], 1]).mean()
-    _jaw_drop(field, -(gap - 0.015), chin=0.4)
-    # Relax the smile: mouth corners in and down, cheeks down.
+    # Relax the smile: upper lip, mouth corners and cheeks down, corners in.
+    _move(field, [49, 50, 51, 61, 62], up=-0.04)
     _move(field, [48, 60], out=-0.05, up=-0.05)
     _move(field, [49, 59], out=-0.02, up=-0.02)
     _move(field, [40, 41], up=-0.015)
+    # Close the lips over the teeth: the lower lip and chin come up.
+    _jaw_drop(field, -(_lip_opening(source + field) - 0.015), chin=0.4)
     return field
 
 
@@ -253,8 +257,9 @@ def _expression(emotion: str) -> np.ndarray:
         _move(field, [18], up=-0.03)
         _move(field, upper_lids, up=-0.03)
         _move(field, [48, 60], out=-0.01, up=-0.10)
-        _move(field, [49, 59], up=-0.04)
-        _move(field, [57, 58, 56], up=0.04)
+        _move(field, [49], up=-0.04)
+        _move(field, [59], up=-0.07)
+        _move(field, [57], up=0.02)
         _move(field, [61, 62, 65, 66], up=0.02)
         _move(field, [7, 8], up=0.03)
     elif emotion == "anger":
@@ -270,7 +275,7 @@ def _expression(emotion: str) -> np.ndarray:
         _move(field, [31, 32], out=0.02)
     elif emotion == "disgust":
         _move(field, [49, 50, 51], up=0.10)
-        _move(field, [61, 62], up=0.07)
+        _move(field, [61, 62], up=0.09)
         _move(field, [31, 32, 33], up=0.06)
         _move(field, [31], out=0.02)
         _move(field, [30, 29], up=0.03)
@@ -321,7 +326,7 @@ def _morph(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     p[brows, 1] -= uniform(0.06)
     # Nose length and width.
     nose_tip = list(range(30, 36))
-    p[nose_tip, 1] += uniform(0.06)
+    p[nose_tip, 1] += uniform(0.04)
     wings = list(range(31, 36))
     p[wings, 0] = p[33, 0] + (p[wings, 0] - p[33, 0]) * (1 + uniform(0.12))
     # Mouth width and height, lip thickness.
@@ -329,9 +334,26 @@ def _morph(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     centre = p[mouth].mean(axis=0)
     p[mouth, 0] = centre[0] + (p[mouth, 0] - centre[0]) * (1 + uniform(0.08))
     p[mouth, 1] += uniform(0.04)
-    p[[49, 50, 51, 52, 53], 1] -= uniform(0.025)
+    p[[49, 50, 51, 52, 53], 1] -= rng.uniform(0, 0.03)
     p[[55, 56, 57, 58, 59], 1] += uniform(0.03)
     return p
+
+
+_REGIONS = (range(0, 17), range(17, 27), range(27, 36), range(36, 48), range(48, 68))
+
+
+def _idiosyncrasy(draws: np.ndarray) -> np.ndarray:
+    """Per-point gains ``(68,)`` of a subject's way of making an expression.
+
+    ``draws`` are 6 numbers in [-1, 1]: one gain (0.8 to 1.2) per region
+    (jaw, brows, nose, eyes, mouth) and a left/right asymmetry (+-10%).
+    Region-wide gains keep neighbouring points moving together (no folds).
+    """
+    gains = np.empty(68)
+    for region, draw in zip(_REGIONS, draws[:5]):
+        gains[list(region)] = 1 + 0.2 * draw
+    gains[list(_PERSON_LEFT)] *= 1 + 0.1 * draws[5]
+    return gains
 
 
 def _virtual_points(neutral: np.ndarray, expressive: np.ndarray) -> np.ndarray:
@@ -472,40 +494,45 @@ def _render(
     light_seed = int(subject_rng.integers(2**32))
     index = SAMPLE_EMOTIONS.index(emotion)
     gain = subject_rng.uniform(0.85, 1.15, size=len(SAMPLE_EMOTIONS))[index]
-    quirk = subject_rng.normal(0, 0.012, size=(len(SAMPLE_EMOTIONS), 68, 2))[index]
+    quirk = _idiosyncrasy(subject_rng.uniform(-1, 1, size=(len(SAMPLE_EMOTIONS), 6))[index])
     # ... with a small per-image jitter.
     image_rng = np.random.default_rng([seed, subject, index, level])
     angle = np.deg2rad(angle + image_rng.uniform(-1.5, 1.5))
     shift += image_rng.uniform(-0.01, 0.01, size=2)
     scale *= 1 + image_rng.uniform(-0.015, 0.015)
 
-    field = _expression(emotion)
-    moving = np.any(field != 0, axis=1)[:, None]
-    expressive = neutral + intensity * (gain * field + quirk * moving)
+    field = _expression(emotion) * quirk[:, None]
+    expressive = neutral + intensity * gain * field
 
     # Face frame -> output pixels, with the face box centred.
-    box_centre = (photo_frame.min(axis=0) + photo_frame.max(axis=0)) / 2
+    box_centre = (photo_frame.min(axis=0) + photo_frame.max(axis=0)) / 2 + [0, _CENTRE_SHIFT]
     out_iod = iod * scale
     to_output = _similarity(out_iod, angle, np.zeros(2))
     centre_out = (image_size - 1) / 2 + shift * image_size
     to_output[:, 2] = centre_out - _apply(to_output, box_centre[None])[0]
 
+    # Extra anchors: virtual points well inside the image, and its border.
     target = _apply(to_output, np.vstack([expressive, _virtual_points(neutral, expressive)]))
-    virtual = _virtual_points(photo_frame, photo_frame)
-    source = _apply(to_source, np.vstack([photo_frame, virtual]))
+    source = _apply(
+        to_source, np.vstack([photo_frame, _virtual_points(photo_frame, photo_frame)])
+    )
+    margin = 0.08 * image_size
+    keep = np.all((target > margin) & (target < image_size - 1 - margin), axis=1)
+    keep[:68] = True
     border = _border(image_size)
     border_source = _apply(to_source, _apply(_invert(to_output), border))
     map_x, map_y = _warp_maps(
-        np.vstack([target, border]), np.vstack([source, border_source]), image_size
+        np.vstack([target[keep], border]), np.vstack([source[keep], border_source]), image_size
     )
+    target = target[:68]
     teeth, lips = (
         cv2.remap(photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         .reshape(image_size, image_size, -1)
         for photo in (photo, closed)
     )
-    image = _mouth(teeth, lips, target[:68], out_iod)
+    image = _mouth(teeth, lips, target, out_iod)
     image = _lighting(image, np.random.default_rng(light_seed), color)
-    return image, target[:68]
+    return image, target
 
 
 def _intensities(n_intensities: int) -> np.ndarray:
