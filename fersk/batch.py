@@ -16,7 +16,6 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
@@ -31,6 +30,7 @@ from .io import (
     ImageSource,
     decode_image_bytes,
     describe_source,
+    read_file_bytes,
     read_image,
     source_digest,
 )
@@ -178,15 +178,9 @@ def _process_one(
             digest = source_digest(source, channel_order) if cache is not None else None
             load = lambda: read_image(source, color=func.color, channel_order=channel_order)  # noqa: E731
         else:
-            path = Path(source)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise ImageReadError(
-                    f"cannot read image file {str(path)!r}: {exc.strerror or exc}"
-                ) from exc
+            data = read_file_bytes(source)
             digest = source_digest(source, data=data) if cache is not None else None
-            load = lambda: decode_image_bytes(data, color=func.color, name=repr(str(path)))  # noqa: E731
+            load = lambda: decode_image_bytes(data, color=func.color, name=repr(str(source)))  # noqa: E731
         if cache is not None:
             hit = cache.get(func.cache_namespace, digest)
             if hit is not None and hit.shape == (func.n_outputs,):
@@ -259,7 +253,7 @@ def map_images(
     >>> import numpy as np
     >>> from fersk.clarity import LaplacianVariance
     >>> rows, failures = map_images(LaplacianVariance(), [np.eye(32) * 255, np.zeros((32, 32))])
-    >>> rows.shape, rows[1, 0], failures
+    >>> rows.shape, float(rows[1, 0]), failures
     ((2, 1), 0.0, [])
     """
     n = len(images)

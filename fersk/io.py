@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import cv2
 import numpy as np
 
-ImageSource = Union[str, os.PathLike, np.ndarray]
+ImageSource = str | os.PathLike | np.ndarray
 """A path to an image file, or an image array ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``."""
 
 Color = Literal["gray", "rgb"]
@@ -26,6 +26,7 @@ __all__ = [
     "ImageSource",
     "decode_image_bytes",
     "describe_source",
+    "read_file_bytes",
     "read_image",
     "source_digest",
     "to_uint8",
@@ -132,6 +133,23 @@ def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image
     return _convert(to_uint8(image), color, "bgr")
 
 
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """Read a file's bytes, raising :class:`ImageReadError` that names it.
+
+    Examples
+    --------
+    >>> read_file_bytes("/no/such.png")
+    Traceback (most recent call last):
+    ...
+    fersk.io.ImageReadError: cannot read image file '/no/such.png': No such file or directory
+    """
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise ImageReadError(f"cannot read image file {str(path)!r}: {reason}") from exc
+
+
 def read_image(
     source: ImageSource,
     *,
@@ -175,12 +193,7 @@ def read_image(
             raise ImageReadError(f"empty image array of shape {source.shape}")
         return _convert(to_uint8(source), color, channel_order)
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ImageReadError(f"cannot read image file {str(path)!r}: {exc.strerror or exc}") from exc
-        return decode_image_bytes(data, color=color, name=repr(str(path)))
+        return decode_image_bytes(read_file_bytes(source), color=color, name=repr(str(source)))
     raise ImageReadError(
         f"expected a file path or an image array, got {type(source).__name__}"
     )

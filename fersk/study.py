@@ -225,7 +225,9 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
     report = grouped_war_uar(y, y_pred, groups)
     result = {"overall": report["overall"]}
     if clarity_levels is not None:
-        result["levels"] = {str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()}
+        result["levels"] = {
+            str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()
+        }
     extractors = list(find_steps(pipeline, LandmarkExtractor))
     result["faces_not_found"] = int(sum(getattr(e, "n_failures_", 0) for e in extractors))
     if target_names is not None:

@@ -44,7 +44,8 @@ def test_values_are_distances_over_interocular(landmarks68):
 
 @pytest.mark.parametrize("layout", [68, 5])
 def test_invariant_to_face_scale_rotation_and_position(landmarks68, layout):
-    X = landmarks68 if layout == 68 else landmarks68.reshape(68, 2)[list(FIVE_FROM_68)].reshape(1, -1)
+    five = landmarks68.reshape(68, 2)[list(FIVE_FROM_68)].reshape(1, -1)
+    X = landmarks68 if layout == 68 else five
     moved = _rotate_scale_shift(X, angle=0.3, scale=2.5, shift=[40.0, -7.0])
     pd = PairwiseDistance().fit(X)
     np.testing.assert_allclose(pd.transform(moved), pd.transform(X), rtol=1e-10)

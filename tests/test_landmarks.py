@@ -180,7 +180,8 @@ def test_false_positive_policies(tmp_path, face_rgb):
 
 def test_bgr_arrays_and_stacked_input(face_rgb, face_crop):
     rgb = LandmarkExtractor().transform([face_rgb])
-    bgr = LandmarkExtractor(channel_order="bgr").transform([np.ascontiguousarray(face_rgb[..., ::-1])])
+    bgr_image = np.ascontiguousarray(face_rgb[..., ::-1])
+    bgr = LandmarkExtractor(channel_order="bgr").transform([bgr_image])
     np.testing.assert_array_equal(rgb, bgr)
     stack = np.stack([face_crop, face_crop])
     X = LandmarkExtractor(detector="none").transform(stack)

@@ -76,7 +76,8 @@ def test_level_params_and_nested_grid_search():
         {"estimator__learning_rate_init": [1e-3, 1e-2], "estimator__solver": ["adam", "lbfgs"]},
         cv=3,
     ).fit(X, y)
-    assert search.best_estimator_.estimators_[0.0].solver == search.best_params_["estimator__solver"]
+    best_solver = search.best_params_["estimator__solver"]
+    assert search.best_estimator_.estimators_[0.0].solver == best_solver
 
 
 def test_level_column_position_and_nan_features():

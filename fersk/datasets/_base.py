@@ -62,16 +62,9 @@ RAFDB_LABELS: tuple[str, ...] = (
 )
 """RAF-DB basic labels ``1..7`` (index ``label - 1``)."""
 
-FER2013_LABELS: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "happiness",
-    "sadness",
-    "surprise",
-    "neutral",
-)
-"""FER2013 labels ``0..6``."""
+FER2013_LABELS: tuple[str, ...] = EMOTIONS[:7]
+"""FER2013 labels ``0..6`` (angry, disgust, fear, happy, sad, surprise, neutral):
+the canonical order is FER2013's."""
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".bmp", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp"}

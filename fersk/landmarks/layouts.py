@@ -50,7 +50,7 @@ def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     --------
     >>> import numpy as np
     >>> pts = np.zeros((1, 5, 2)); pts[0, :4, 0] = [10, 8, 0, 2]  # x of the eye corners
-    >>> [c[0, 0] for c in eye_centres(pts)]
+    >>> [float(c[0, 0]) for c in eye_centres(pts)]
     [1.0, 9.0]
     """
     n_landmarks = points.shape[1]
