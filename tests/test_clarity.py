@@ -68,3 +68,18 @@ def test_roundtrip_and_cache(tmp_path, blurred):
     np.testing.assert_array_equal(restored.transform(blurred), binner.transform(blurred))
     np.testing.assert_array_equal(clone(binner).fit(blurred).bin_edges_, binner.bin_edges_)
     assert (tmp_path / "c").exists()
+
+
+def test_feature_union_with_landmarks_speaks_pandas(blurred):
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    from fersk import LandmarkExtractor, PairwiseDistance
+
+    union = FeatureUnion([
+        ("geometry", make_pipeline(LandmarkExtractor(5, detector="none"), PairwiseDistance())),
+        ("clarity", ClarityBinner(n_levels=3)),
+    ]).set_output(transform="pandas")
+    df = union.fit_transform(blurred)
+    assert df.shape == (9, 11)
+    assert df.columns[0] == "geometry__d_0_1" and df.columns[-1] == "clarity__clarity_level"
+    assert df["clarity__clarity_level"].tolist() == [2, 2, 2, 1, 1, 1, 0, 0, 0]

@@ -76,8 +76,8 @@ _PHOTO_FIXES: dict[int, tuple[float, float]] = {
 }
 
 #: Width of the face box (dlib's HOG box) as a fraction of the output side.
-_FACE_FILL = 0.72
-_CENTRE_SHIFT = 0.0
+_FACE_FILL = 0.8
+_CENTRE_SHIFT = -0.22
 
 #: Opening (upper to lower inner lip, in inter-ocular distances) of the mouth
 #: at which the photograph's teeth end and the dark mouth cavity begins.
