@@ -193,7 +193,9 @@ def _process_one(
     try:
         row = np.asarray(func(image), dtype=np.float64)
     except SampleError as exc:
-        if cache is not None:
+        # A NaN entry in the cache means "no face" (and is reported so when hit);
+        # other sample failures depend on settings the user may change: not cached.
+        if cache is not None and exc.reason == FaceNotFoundError.reason:
             cache.put(func.cache_namespace, digest, nan_row)
         return nan_row, exc.reason, str(exc)
     if cache is not None:

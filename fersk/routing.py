@@ -105,6 +105,11 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         self.level_params = level_params
 
     def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
+        if not -X.shape[1] <= self.level_column < X.shape[1]:
+            raise ValueError(
+                f"level_column={self.level_column} is out of range for X with "
+                f"{X.shape[1]} columns"
+            )
         column = self.level_column % X.shape[1]
         levels = X[:, column].astype(np.float64)
         features = np.delete(X, column, axis=1)
@@ -136,27 +141,25 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         features, levels = self._split(X)
-        self.fallback_estimator_ = clone(self.estimator).fit(features, y)
-        overrides = self.level_params or {}
-        unknown = set(overrides) - set(np.unique(levels[~np.isnan(levels)]).tolist())
         self.levels_ = np.unique(levels[~np.isnan(levels)])
+        overrides = self.level_params or {}
+        unknown = sorted(k for k in overrides if float(k) not in self.levels_)
+        if unknown:
+            raise ValueError(
+                f"level_params names levels {unknown} that are not in the training data "
+                f"(levels: {self.levels_.tolist()})"
+            )
+        self.fallback_estimator_ = clone(self.estimator).fit(features, y)
         self.level_counts_ = {}
         self.estimators_ = {}
-        for level in self.levels_:
+        for level in self.levels_.tolist():
             mask = levels == level
-            self.level_counts_[float(level)] = int(mask.sum())
+            self.level_counts_[level] = int(mask.sum())
             if mask.sum() < self.min_samples_per_level or len(np.unique(y[mask])) < 2:
                 continue
-            model = clone(self.estimator)
-            params = overrides.get(level, overrides.get(int(level), {}))
-            if params:
-                model.set_params(**params)
-            self.estimators_[float(level)] = model.fit(features[mask], y[mask])
-        if unknown and not set(map(float, unknown)) <= set(self.level_counts_):
-            raise ValueError(
-                f"level_params names levels {sorted(unknown)} that are not in the training "
-                f"data (levels: {self.levels_.tolist()})"
-            )
+            # 1 == 1.0 and they hash alike, so int and float keys both match.
+            model = clone(self.estimator).set_params(**overrides.get(level, {}))
+            self.estimators_[level] = model.fit(features[mask], y[mask])
         return self
 
     def _routes(self, levels: np.ndarray):

@@ -217,7 +217,8 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
     -------
     dict
         ``{"overall": {"war", "uar", "n"}, "levels": {level: {...}},
-        "faces_not_found": int, "per_class_recall": {...}}``
+        "faces_not_found": int, "unreadable": int, "per_class_recall": {...}}``.
+        Failed samples are still predicted (from imputed features) and scored.
     """
     y = np.asarray(y)
     y_pred = pipeline.predict(X)
@@ -228,8 +229,10 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         result["levels"] = {
             str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()
         }
-    extractors = list(find_steps(pipeline, LandmarkExtractor))
-    result["faces_not_found"] = int(sum(getattr(e, "n_failures_", 0) for e in extractors))
+    failures = [f for e in find_steps(pipeline, LandmarkExtractor)
+                for f in getattr(e, "failures_", [])]
+    result["faces_not_found"] = sum(f.reason != "unreadable" for f in failures)
+    result["unreadable"] = sum(f.reason == "unreadable" for f in failures)
     if target_names is not None:
         from .metrics import per_class_recall
 

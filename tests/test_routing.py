@@ -91,6 +91,8 @@ def test_level_column_position_and_nan_features():
     with pytest.raises(ValueError, match="NaN"):
         ClarityRoutedClassifier(LogisticRegression()).fit(X_nan, y)
     ClarityRoutedClassifier(HistGradientBoostingClassifier(max_iter=10)).fit(X_nan, y)
+    with pytest.raises(ValueError, match="level_column=3 is out of range"):
+        ClarityRoutedClassifier(LogisticRegression(), level_column=3).fit(X, y)
 
 
 def test_clone_and_joblib_roundtrip(tmp_path):

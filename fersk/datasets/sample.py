@@ -291,8 +291,8 @@ def _expression(emotion: str) -> np.ndarray:
         _move(field, brows_outer, up=0.05)
         _move(field, upper_lids, up=0.05)
         _move(field, lower_lids, up=-0.02)
-        _jaw_drop(field, 0.10)
-        _move(field, [48, 60], out=0.11, up=-0.03)
+        _jaw_drop(field, 0.16)
+        _move(field, [48, 60], out=0.11, up=-0.04)
         _move(field, [49, 59], out=0.06, up=-0.01)
         _move(field, [50, 61, 58, 67], out=0.02)
     elif emotion != "neutral":
@@ -427,15 +427,19 @@ def _mouth(
     below them (beyond :data:`_TEETH_HEIGHT`) a dark cavity.
     """
     opening = _lip_opening(target) / iod
-    weight = float(np.clip((opening - 0.03) / 0.08, 0, 1))
+    weight = float(np.clip((opening - 0.035) / 0.04, 0, 1))
     image = closed + (teeth - closed) * weight
     upper, lower = target[list(_UPPER_INNER_LIP)], target[list(_LOWER_INNER_LIP)]
     height, width = image.shape[:2]
     shade = np.array([70.0, 30.0, 35.0] if image.shape[2] == 3 else [40.0], np.float32)
     dark = np.zeros((height, width), np.float32)
-    if weight < 1:  # the line between closed lips
-        middle = np.round((upper + lower) / 2 * 16).astype(np.int32)
-        cv2.polylines(dark, [middle], False, 0.55 * (1 - weight), 1, cv2.LINE_AA, shift=4)
+    if weight < 1:  # the line between closed lips: a smooth curve through them
+        middle = (upper + lower) / 2
+        xs = np.linspace(middle[0, 0], middle[-1, 0], 24)
+        ys = np.polyval(np.polyfit(middle[:, 0], middle[:, 1], 2), xs)
+        curve = np.round(np.column_stack([xs, ys]) * 16).astype(np.int32)
+        cv2.polylines(dark, [curve], False, 0.6 * (1 - weight), 1, cv2.LINE_AA, shift=4)
+        dark = cv2.GaussianBlur(dark, (0, 0), 0.4 * iod / 40)
     if opening > _TEETH_HEIGHT:  # the cavity below the teeth
         left, right = int(np.ceil(upper[:, 0].min())), int(np.floor(upper[:, 0].max()))
         left, right = max(left, 0), min(right, width - 1)
