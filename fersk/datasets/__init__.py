@@ -17,11 +17,12 @@ from ._base import EMOTIONS
 from .fer2013 import load_fer2013_csv
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
-
-# from .sample import make_sample_faces  # noqa
+from .sample import SAMPLE_EMOTIONS, make_sample_faces
 
 __all__ = [
     "EMOTIONS",
+    "SAMPLE_EMOTIONS",
+    "make_sample_faces",
     "load_dataset",
     "load_fer2013_csv",
     "load_image_folder",

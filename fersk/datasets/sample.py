@@ -30,17 +30,11 @@ import numpy as np
 from scipy.spatial import Delaunay
 from sklearn.utils import Bunch, check_random_state
 
+from ._base import EMOTIONS
+
 __all__ = ["SAMPLE_EMOTIONS", "make_sample_faces"]
 
-SAMPLE_EMOTIONS: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "happiness",
-    "sadness",
-    "surprise",
-    "neutral",
-)
+SAMPLE_EMOTIONS: tuple[str, ...] = EMOTIONS[:7]
 """The emotions :func:`make_sample_faces` can render, in canonical order."""
 
 #: Index of the mirror-image partner of each of the 68 iBUG 300-W points.
@@ -54,13 +48,14 @@ _FLIP_68 = np.array(
 )
 
 #: Points on the person's left side (the image's right).
-_PERSON_LEFT = (*range(9, 17), *range(22, 27), 34, 35, *range(42, 48), 52, 53, 54, 55, 56, 63, 64, 65)
+_PERSON_LEFT = np.r_[9:17, 22:27, 34:36, 42:48, 52:57, 63:66]
 
 _UPPER_INNER_LIP = (60, 61, 62, 63, 64)
 _LOWER_INNER_LIP = (60, 67, 66, 65, 64)
 
 #: Corrections (face-frame units, y down) of dlib's lip points on the
-#: photograph: it puts the upper inner lip in the middle of the upper teeth.
+#: astronaut photograph: it puts the upper inner lip in the middle of the
+#: upper teeth, and the outer upper lip a little low.
 _PHOTO_FIXES: dict[int, tuple[float, float]] = {
     49: (0.0, -0.02),
     50: (0.0, -0.03),
@@ -75,9 +70,15 @@ _PHOTO_FIXES: dict[int, tuple[float, float]] = {
     67: (0.0, -0.02),
 }
 
-#: Width of the face box (dlib's HOG box) as a fraction of the output side.
+#: Face width (jaw point 0 to 16) as a fraction of the output side: dlib's
+#: detector box then spans ~75% of it, and the shape predictor run on the
+#: whole image (``detector="none"``) finds the face reliably.
 _FACE_FILL = 0.8
-_CENTRE_SHIFT = -0.22
+
+#: Where the output's centre lies on the face, relative to the centre of
+#: the landmarks' bounding box (face-frame y, inter-ocular distances; <0 is
+#: up): near the centre of dlib's detector box, which sits higher.
+_CENTRE_SHIFT = -0.12
 
 #: Opening (upper to lower inner lip, in inter-ocular distances) of the mouth
 #: at which the photograph's teeth end and the dark mouth cavity begins.
@@ -94,6 +95,10 @@ target landmarks = a subject's neutral face (a random face-shape morph with
 its own head pose, mirroring and lighting) plus an expression displacement
 (FACS-like movements of brows, eyelids, lips and jaw, in inter-ocular
 distances, scaled by an intensity), followed by a Gaussian blur.
+
+The face spans about 80% of the image width (a face detector's box about
+75%), like an aligned FER crop. With the default arguments: 8 subjects x 7
+emotions x 3 intensities (0.6, 0.8, 1.0) x 3 blur levels = 504 images.
 
 Fields: data, target, target_names, subject, intensity (0 for neutral),
 blur (Gaussian sigma in output pixels), split (the last ~25% of subjects
@@ -250,15 +255,16 @@ def _expression(emotion: str) -> np.ndarray:
         _move(field, [55], up=-0.10)
         _move(field, [50, 51, 61, 62], up=0.02)
     elif emotion == "sadness":
-        _move(field, [21], out=-0.02, up=0.11)
-        _move(field, [20], up=0.07)
+        _move(field, [21], out=-0.03, up=0.14)
+        _move(field, [20], out=-0.01, up=0.09)
         _move(field, [19], up=0.02)
         _move(field, [17], up=-0.06)
         _move(field, [18], up=-0.03)
         _move(field, upper_lids, up=-0.03)
-        _move(field, [48, 60], out=-0.01, up=-0.10)
-        _move(field, [49], up=-0.04)
-        _move(field, [59], up=-0.07)
+        _move(field, [48, 60], out=-0.01, up=-0.15)
+        _move(field, [49], up=-0.06)
+        _move(field, [59], up=-0.10)
+        _move(field, [58, 67], up=-0.02)
         _move(field, [57], up=0.02)
         _move(field, [61, 62, 65, 66], up=0.02)
         _move(field, [7, 8], up=0.03)
@@ -352,22 +358,44 @@ def _idiosyncrasy(draws: np.ndarray) -> np.ndarray:
     gains = np.empty(68)
     for region, draw in zip(_REGIONS, draws[:5]):
         gains[list(region)] = 1 + 0.2 * draw
-    gains[list(_PERSON_LEFT)] *= 1 + 0.1 * draws[5]
+    gains[_PERSON_LEFT] *= 1 + 0.1 * draws[5]
     return gains
 
 
-def _virtual_points(neutral: np.ndarray, expressive: np.ndarray) -> np.ndarray:
-    """Forehead and outer-jaw points (face frame) that hold the warp in place.
+#: Outer-lip points whose surroundings (mouth corners, cheeks by the corners,
+#: chin below the lower lip) follow the lips' movements.
+_PERIORAL = [48, 54, 57]
 
-    The forehead stays with the ``neutral`` brows (raised brows compress
-    it); the ring around the jaw follows the ``expressive`` jaw (the neck
-    moves with a dropped chin).
+
+def _virtual_points(
+    photo: np.ndarray, neutral: np.ndarray, expressive: np.ndarray, forehead: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Extra warp anchors (face frame) in the photograph and in the target.
+
+    * forehead points ``0.45 * forehead`` above the ``neutral`` brows
+      (``forehead=1``: at the photograph's hairline); they do not follow the
+      expression, so raised brows compress the forehead;
+    * a ring around the jaw that follows the ``expressive`` jaw (the neck
+      moves with a dropped chin);
+    * points around the mouth that follow 85% of the lips' movement, so the
+      skin folds at the mouth corners move with them.
+
+    ``photo`` are the photograph's landmarks; returns the anchors' source and
+    target positions.
     """
-    forehead = neutral[[17, 19, 21, 22, 24, 26]] + [0.0, -0.45]
-    jaw = expressive[[0, 2, 4, 6, 8, 10, 12, 14, 16]]
+    rows = [17, 19, 21, 22, 24, 26]
+    jaw = [0, 2, 4, 6, 8, 10, 12, 14, 16]
     centre = np.array([0.0, 0.35])
-    ring = centre + (jaw - centre) * 1.22
-    return np.vstack([forehead, ring])
+    lips = photo[_PERIORAL] + (photo[_PERIORAL] - photo[48:60].mean(axis=0)) * 0.3
+    source = np.vstack([photo[rows] + [0.0, -0.45], centre + (photo[jaw] - centre) * 1.22, lips])
+    target = np.vstack(
+        [
+            neutral[rows] + [0.0, -0.45 * forehead],
+            centre + (expressive[jaw] - centre) * 1.22,
+            lips + 0.85 * (expressive[_PERIORAL] - photo[_PERIORAL]),
+        ]
+    )
+    return source, target
 
 
 # --------------------------------------------------------------------------
@@ -389,9 +417,12 @@ def _invert(matrix: np.ndarray) -> np.ndarray:
     return cv2.invertAffineTransform(matrix)
 
 
-def _border(size: int, per_side: int = 6) -> np.ndarray:
-    """Anchor points on a square just outside the ``size`` x ``size`` output."""
-    ticks = np.linspace(-2.0, size + 1.0, per_side)
+def _border(size: int, per_side: int = 7) -> np.ndarray:
+    """Anchor points on a square a quarter of ``size`` outside the output image.
+
+    Far enough out that the face's changes fade out mostly beyond the image.
+    """
+    ticks = np.linspace(-0.25 * size, 1.25 * size, per_side)
     lo, hi = ticks[0], ticks[-1]
     points = [(t, lo) for t in ticks] + [(t, hi) for t in ticks]
     points += [(lo, t) for t in ticks[1:-1]] + [(hi, t) for t in ticks[1:-1]]
@@ -399,17 +430,34 @@ def _border(size: int, per_side: int = 6) -> np.ndarray:
 
 
 def _warp_maps(target: np.ndarray, source: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps of the piecewise-affine warp sending ``source`` to ``target``."""
-    mesh = Delaunay(target)
-    grid = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).reshape(-1, 2)
-    simplex = mesh.find_simplex(grid.astype(np.float64))
-    simplex = np.maximum(simplex, 0)  # the border anchors cover every pixel
-    transform = mesh.transform[simplex]
-    bary = np.einsum("nij,nj->ni", transform[:, :2], grid - transform[:, 2])
-    weights = np.column_stack([bary, 1 - bary.sum(axis=1)])
-    corners = source[mesh.simplices[simplex]]  # (n, 3, 2)
-    mapped = np.einsum("nk,nkd->nd", weights, corners).astype(np.float32)
-    return mapped[:, 0].reshape(size, size), mapped[:, 1].reshape(size, size)
+    """``cv2.remap`` maps of the piecewise-affine warp sending ``source`` to ``target``.
+
+    The target points are triangulated (Delaunay) and must cover the whole
+    ``size`` x ``size`` output; each output pixel samples the source through
+    the affine map of the triangle it lies in.
+    """
+    triangles = Delaunay(target).simplices
+    maps = np.zeros((size, size, 2), dtype=np.float32)
+    for corners, images in zip(target[triangles], source[triangles]):
+        lo = np.maximum(np.ceil(corners.min(axis=0) - 1e-6), 0).astype(int)
+        hi = np.minimum(np.floor(corners.max(axis=0) + 1e-6), size - 1).astype(int)
+        if np.any(hi < lo):
+            continue
+        edges = corners[1:] - corners[0]
+        det = edges[0, 0] * edges[1, 1] - edges[0, 1] * edges[1, 0]
+        if abs(det) < 1e-12:
+            continue
+        xs, ys = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1))
+        dx, dy = xs - corners[0, 0], ys - corners[0, 1]
+        u = (dx * edges[1, 1] - dy * edges[1, 0]) / det
+        v = (dy * edges[0, 0] - dx * edges[0, 1]) / det
+        inside = (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9)
+        if not inside.any():
+            continue
+        u, v = u[inside], v[inside]
+        mapped = images[0] + np.outer(u, images[1] - images[0]) + np.outer(v, images[2] - images[0])
+        maps[ys[inside], xs[inside]] = mapped
+    return maps[..., 0], maps[..., 1]
 
 
 def _lip_opening(points: np.ndarray) -> float:
@@ -417,9 +465,7 @@ def _lip_opening(points: np.ndarray) -> float:
     return float(np.mean(points[[67, 66, 65], 1] - points[[61, 62, 63], 1]))
 
 
-def _mouth(
-    teeth: np.ndarray, closed: np.ndarray, target: np.ndarray, iod: float
-) -> np.ndarray:
+def _mouth(teeth: np.ndarray, closed: np.ndarray, target: np.ndarray, iod: float) -> np.ndarray:
     """Blend the open- and closed-mouth warps and shade the mouth for its opening.
 
     A nearly closed mouth takes the closed-mouth texture and a dark line
@@ -438,8 +484,9 @@ def _mouth(
         xs = np.linspace(middle[0, 0], middle[-1, 0], 24)
         ys = np.polyval(np.polyfit(middle[:, 0], middle[:, 1], 2), xs)
         curve = np.round(np.column_stack([xs, ys]) * 16).astype(np.int32)
-        cv2.polylines(dark, [curve], False, 0.6 * (1 - weight), 1, cv2.LINE_AA, shift=4)
-        dark = cv2.GaussianBlur(dark, (0, 0), 0.4 * iod / 40)
+        thickness = max(1, round(iod / 45))
+        cv2.polylines(dark, [curve], False, 0.6 * (1 - weight), thickness, cv2.LINE_AA, shift=4)
+        dark = cv2.GaussianBlur(dark, (0, 0), 0.01 * iod)
     if opening > _TEETH_HEIGHT:  # the cavity below the teeth
         left, right = int(np.ceil(upper[:, 0].min())), int(np.floor(upper[:, 0].max()))
         left, right = max(left, 0), min(right, width - 1)
@@ -449,12 +496,13 @@ def _mouth(
         ys = np.arange(height, dtype=np.float64)[:, None]
         inside = np.clip(ys - y_up + 0.5, 0, 1) * np.clip(y_low - ys + 0.5, 0, 1)
         depth = (ys - y_up) / np.maximum(y_low - y_up, 1e-6)  # 0 upper .. 1 lower lip
-        below_teeth = np.clip((ys - y_up - _TEETH_HEIGHT * iod) / (0.06 * iod), 0, 1)
+        # The teeth show less towards the corners of the mouth.
+        across = (xs - (upper[0, 0] + upper[-1, 0]) / 2) / max(np.ptp(upper[:, 0]) / 2, 1e-6)
+        teeth = _TEETH_HEIGHT * iod * (1 - 0.6 * np.clip(across, -1, 1) ** 2)
+        below_teeth = np.clip((ys - y_up - teeth) / (0.06 * iod), 0, 1)
         strength = np.clip((opening - _TEETH_HEIGHT) / 0.06, 0, 1)
         cavity = inside * below_teeth * np.clip((1 - depth) / 0.15 + 0.3, 0, 1)
-        dark[:, left : right + 1] = np.maximum(
-            dark[:, left : right + 1], 0.85 * strength * cavity
-        )
+        dark[:, left : right + 1] = np.maximum(dark[:, left : right + 1], 0.85 * strength * cavity)
     return image + (shade - image) * dark[..., None]
 
 
@@ -494,7 +542,8 @@ def _render(
     # The subject's head pose, expressiveness and lighting ...
     angle = subject_rng.uniform(-6, 6)
     shift = np.array([subject_rng.uniform(-0.04, 0.04), 0.0])
-    scale = 1 + subject_rng.uniform(-0.04, 0.04)
+    scale = 1 + subject_rng.uniform(-0.03, 0.03)
+    forehead = subject_rng.uniform(1.25, 1.5)  # a higher hairline than the photograph's
     light_seed = int(subject_rng.integers(2**32))
     index = SAMPLE_EMOTIONS.index(emotion)
     gain = subject_rng.uniform(0.85, 1.15, size=len(SAMPLE_EMOTIONS))[index]
@@ -508,20 +557,21 @@ def _render(
     field = _expression(emotion) * quirk[:, None]
     expressive = neutral + intensity * gain * field
 
-    # Face frame -> output pixels, with the face box centred.
-    box_centre = (photo_frame.min(axis=0) + photo_frame.max(axis=0)) / 2 + [0, _CENTRE_SHIFT]
-    out_iod = iod * scale
+    # Face frame -> output pixels. Crop as a face detector would: the
+    # subject's neutral face width fixes the scale (up to the jitter), its
+    # landmark box the centre.
+    box_centre = (neutral.min(axis=0) + neutral.max(axis=0)) / 2 + [0, _CENTRE_SHIFT]
+    out_iod = scale * _FACE_FILL * image_size / np.ptp(neutral[:17, 0])
     to_output = _similarity(out_iod, angle, np.zeros(2))
     centre_out = (image_size - 1) / 2 + shift * image_size
     to_output[:, 2] = centre_out - _apply(to_output, box_centre[None])[0]
 
-    # Extra anchors: virtual points well inside the image, and its border.
-    target = _apply(to_output, np.vstack([expressive, _virtual_points(neutral, expressive)]))
-    source = _apply(
-        to_source, np.vstack([photo_frame, _virtual_points(photo_frame, photo_frame)])
-    )
-    margin = 0.08 * image_size
-    keep = np.all((target > margin) & (target < image_size - 1 - margin), axis=1)
+    # Anchors: the landmarks, virtual points near the image, a far border.
+    source_virtual, target_virtual = _virtual_points(photo_frame, neutral, expressive, forehead)
+    target = _apply(to_output, np.vstack([expressive, target_virtual]))
+    source = _apply(to_source, np.vstack([photo_frame, source_virtual]))
+    margin = 0.12 * image_size
+    keep = np.all((target > -margin) & (target < image_size - 1 + margin), axis=1)
     keep[:68] = True
     border = _border(image_size)
     border_source = _apply(to_source, _apply(_invert(to_output), border))
@@ -530,11 +580,11 @@ def _render(
     )
     target = target[:68]
     teeth, lips = (
-        cv2.remap(photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        .reshape(image_size, image_size, -1)
-        for photo in (photo, closed)
+        cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        for texture in (photo, closed)
     )
-    image = _mouth(teeth, lips, target, out_iod)
+    shape = (image_size, image_size, photo.shape[2])
+    image = _mouth(teeth.reshape(shape), lips.reshape(shape), target, out_iod)
     image = _lighting(image, np.random.default_rng(light_seed), color)
     return image, target
 
@@ -644,9 +694,10 @@ def make_sample_faces(
     piecewise-affinely from its dlib 68-point landmarks to a *subject*'s face
     shape (random face-shape morph, head pose, mirroring, lighting) making an
     *expression* (FACS-like landmark displacements scaled by an intensity),
-    cropped to a centred square face (the face box fills about 70% of the
-    side, like an aligned FER crop) and blurred to several clarity levels.
-    The expressions are visible to dlib's shape predictor: a classifier on
+    cropped to a square around the face (the face is about 80% of the
+    width and a face detector's box about 75%, like an aligned FER crop, so
+    ``detector="none"`` works) and blurred to several clarity levels. The
+    expressions are visible to dlib's shape predictor: a classifier on
     landmark distances learns them across subjects.
 
     Parameters
@@ -666,8 +717,9 @@ def make_sample_faces(
     color : bool, default=False
         RGB ``(H, W, 3)`` images if True, otherwise grayscale ``(H, W)``.
     random_state : int, RandomState instance or None, default=0
-        Seed of the subjects and jitter. A fixed int gives identical images
-        on every call.
+        Seed of the subjects and jitter. A fixed (non-negative) int gives
+        identical images on every call; subject ``k`` is the same face
+        whatever ``n_subjects``, ``emotions`` or ``blur_sigmas``.
     out_dir : str or path-like, optional
         If given, write the images as PNG files
         ``out_dir/<emotion>/<subject>_<emotion>_<i>_<b>.png`` (``i``: the
@@ -693,8 +745,10 @@ def make_sample_faces(
     Raises
     ------
     ValueError
-        If an emotion is unknown or repeated, or a count, size or sigma is
-        out of range.
+        If an emotion is unknown or repeated, or a count, size, sigma or
+        seed is out of range.
+    TypeError
+        If ``emotions`` is a single string.
 
     Notes
     -----
@@ -716,6 +770,8 @@ def make_sample_faces(
     )
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         seed = int(random_state)
+        if seed < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {seed}")
     else:
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     images, target, subject, blur, intensity, split, landmarks = _generate(
