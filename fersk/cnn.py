@@ -1,0 +1,688 @@
+"""The study's CNN baseline as a scikit-learn classifier (skorch).
+
+The compact network of Stoychev & Gunes (2022), 82.46% on the RAF-DB test
+set, is the reference the landmark pipeline is compared against:
+
+* :class:`BaselineCNN`: the ``torch.nn.Module`` (four conv blocks, two dense
+  blocks, a linear output), for any input size from 16 px and 1 or 3 channels;
+* :class:`CNNClassifier`: a :class:`skorch.NeuralNetClassifier` with the
+  study's training recipe as defaults (Adam 5e-4, batch 32, cross-entropy,
+  ReduceLROnPlateau, early stopping on a stratified validation split carved
+  from the *training* data, seeded, train-time augmentation only);
+* :class:`TrainAugmentation`: the training ``collate_fn`` (random horizontal
+  flip and rotation), so validation and prediction batches are never augmented;
+* :func:`make_cnn_pipeline`: ``CNNPreprocessor`` + ``CNNClassifier``, taking
+  the same image paths or arrays as the landmark pipeline.
+
+The preprocessor lives in :mod:`fersk.preprocess`, the late-fusion helpers
+in :mod:`fersk.fusion`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.pipeline import Pipeline
+from skorch import NeuralNetClassifier
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+)
+from skorch.dataset import ValidSplit
+from skorch.utils import is_dataset, to_numpy
+from torch import nn
+from torch.utils.data import default_collate
+
+from .preprocess import CNNPreprocessor
+
+__all__ = [
+    "CONV_BLOCKS",
+    "DENSE_UNITS",
+    "BaselineCNN",
+    "CNNClassifier",
+    "TrainAugmentation",
+    "augment_batch",
+    "count_parameters",
+    "make_cnn_pipeline",
+    "state_dict_nbytes",
+]
+
+#: ``(filters, kernel size)`` of the four convolution blocks.
+CONV_BLOCKS: tuple[tuple[int, int], ...] = ((64, 3), (128, 5), (512, 3), (512, 3))
+#: Units of the two dense blocks.
+DENSE_UNITS: tuple[int, ...] = (256, 512)
+#: Smallest input side: four 2x2 poolings must leave at least one pixel.
+MIN_SIZE = 2 ** len(CONV_BLOCKS)
+
+
+def feature_side(size: int) -> int:
+    """Side of the last feature map for a ``size x size`` input (floor pooling).
+
+    Examples
+    --------
+    >>> [feature_side(s) for s in (48, 75, 100)]
+    [3, 4, 6]
+    """
+    for _ in CONV_BLOCKS:
+        size //= 2
+    return size
+
+
+class BaselineCNN(nn.Module):
+    """The compact FER network of Stoychev & Gunes (2022).
+
+    Four convolution blocks (64 filters 3x3, 128 5x5, 512 3x3, 512 3x3), each
+    'same' padding, BatchNorm, ReLU, 2x2 max-pool and dropout; flatten; two
+    dense blocks (256 then 512 units) with BatchNorm, ReLU and dropout; a
+    linear layer to ``n_classes`` logits (the softmax is in the loss).
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+    size : int, default=100
+        Side of the square input in pixels (the study: 100; FER2013: 48).
+    channels : int, default=1
+        1 for grayscale, 3 for RGB.
+    dropout : float, default=0.25
+        Dropout rate after every block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = BaselineCNN(n_classes=7, size=48).eval()
+    >>> net(torch.zeros(2, 1, 48, 48)).shape
+    torch.Size([2, 7])
+    >>> round(count_parameters(BaselineCNN(size=100)) / 1e6, 2)  # the study's setting
+    8.01
+    """
+
+    def __init__(
+        self, n_classes: int = 7, size: int = 100, channels: int = 1, dropout: float = 0.25
+    ) -> None:
+        super().__init__()
+        if size < MIN_SIZE:
+            raise ValueError(f"size must be at least {MIN_SIZE} pixels, got {size}")
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        self.n_classes, self.size, self.channels = n_classes, size, channels
+        blocks, in_ch = [], channels
+        for filters, kernel in CONV_BLOCKS:
+            blocks.append(nn.Sequential(
+                nn.Conv2d(in_ch, filters, kernel, padding="same"),
+                nn.BatchNorm2d(filters),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
+            ))
+            in_ch = filters
+        self.features = nn.Sequential(*blocks)
+        dense, n_in = [nn.Flatten()], in_ch * feature_side(size) ** 2
+        for units in DENSE_UNITS:
+            dense += [nn.Linear(n_in, units), nn.BatchNorm1d(units), nn.ReLU(inplace=True),
+                      nn.Dropout(dropout)]
+            n_in = units
+        dense.append(nn.Linear(n_in, n_classes))
+        self.classifier = nn.Sequential(*dense)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of a module.
+
+    Examples
+    --------
+    >>> count_parameters(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def state_dict_nbytes(module: nn.Module) -> int:
+    """Serialized size in bytes of a module's state dict (``torch.save``).
+
+    This is the model size on disk, and what dynamic int8 quantisation shrinks.
+
+    Examples
+    --------
+    >>> state_dict_nbytes(nn.Linear(1000, 100)) > 400_000  # 100k float32 weights
+    True
+    """
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return buffer.tell()
+
+
+# --------------------------------------------------------------------------
+# Train-time augmentation
+# --------------------------------------------------------------------------
+
+
+def augment_batch(x: torch.Tensor, flip: float = 0.5, max_rotation: float = 10.0) -> torch.Tensor:
+    """Randomly flip left-right and rotate a batch ``(n, C, H, W)``.
+
+    Each image is mirrored with probability ``flip`` and rotated by an angle
+    drawn uniformly from ``[-max_rotation, max_rotation]`` degrees about its
+    centre (bilinear, edge pixels repeated). Draws from torch's global RNG, so
+    a seeded fit is reproducible.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(8.0).reshape(1, 1, 2, 4)
+    >>> augment_batch(x, flip=1.0, max_rotation=0.0)[0, 0, 0].tolist()
+    [3.0, 2.0, 1.0, 0.0]
+    """
+    n = x.shape[0]
+    if flip > 0:
+        mirror = torch.rand(n) < flip
+        x = torch.where(mirror.to(x.device)[:, None, None, None], x.flip(-1), x)
+    if max_rotation > 0:
+        angle = (torch.rand(n, dtype=x.dtype) * 2 - 1) * math.radians(max_rotation)
+        cos, sin = angle.cos(), angle.sin()
+        theta = torch.zeros(n, 2, 3, dtype=x.dtype)
+        theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+        grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return x
+
+
+@dataclass(frozen=True)
+class TrainAugmentation:
+    """``collate_fn`` of the *training* DataLoader: collate, then augment.
+
+    :class:`CNNClassifier` uses it as ``iterator_train__collate_fn``; the
+    validation and prediction DataLoader (``iterator_valid``) keep the
+    default collate, so only training batches are ever augmented. Pass
+    ``iterator_train__collate_fn=None`` to train without augmentation.
+
+    Parameters
+    ----------
+    flip : float, default=0.5
+        Probability of a horizontal flip.
+    max_rotation : float, default=10.0
+        Largest rotation in degrees (either way).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch = [(np.ones((1, 16, 16), np.float32), 0), (np.zeros((1, 16, 16), np.float32), 1)]
+    >>> X, y = TrainAugmentation()(batch)
+    >>> tuple(X.shape), y.tolist()
+    ((2, 1, 16, 16), [0, 1])
+    """
+
+    flip: float = 0.5
+    max_rotation: float = 10.0
+
+    def __call__(self, batch):
+        X, y = default_collate(batch)
+        return augment_batch(X, self.flip, self.max_rotation), y
+
+
+# --------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------
+
+
+def _valid_accuracy(net, X, y) -> float:
+    """WAR on the validation split, against the *encoded* targets."""
+    return float(accuracy_score(to_numpy(y), net.predict_proba(X).argmax(axis=1)))
+
+
+def _valid_uar(net, X, y) -> float:
+    """UAR on the validation split, against the *encoded* targets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a class missing from a small split
+        return float(balanced_accuracy_score(to_numpy(y), net.predict_proba(X).argmax(axis=1)))
+
+
+def _as_labels(y) -> np.ndarray:
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per image), got shape {y.shape}")
+    return y
+
+
+def _auto_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _package_versions() -> dict:
+    import platform
+
+    versions = {"python": platform.python_version()}
+    for key, dist in (("fersk", "fersk"), ("torch", "torch"), ("skorch", "skorch"),
+                      ("sklearn", "scikit-learn"), ("numpy", "numpy")):
+        try:
+            versions[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            versions[key] = None
+    return versions
+
+
+class CNNClassifier(NeuralNetClassifier):
+    """The study's CNN baseline: a skorch classifier with the training recipe as defaults.
+
+    Input is a float32 array ``(n_samples, channels, size, size)``, as
+    produced by :class:`~fersk.preprocess.CNNPreprocessor` (use
+    :func:`make_cnn_pipeline` to start from image paths). The network's size,
+    channels and number of classes are read from ``X`` and ``y`` at ``fit``;
+    ``y`` may hold any labels (ints, strings): they are encoded internally and
+    ``predict`` returns them.
+
+    Parameters
+    ----------
+    module : nn.Module class, default=BaselineCNN
+        Built with ``n_classes``, ``size`` and ``channels`` from the data
+        (unless given as ``module__n_classes`` etc.) plus any ``module__*``.
+    criterion : default=torch.nn.CrossEntropyLoss
+    optimizer : default=torch.optim.Adam
+        ``torch.optim.SGD`` (with ``optimizer__momentum=0.9``), ``Adam`` or
+        ``AdamW`` are the study's choices for ``GridSearchCV``.
+    lr : float, default=5e-4
+    max_epochs : int, default=100
+        Upper bound; early stopping usually ends training sooner.
+    batch_size : int, default=32
+    train_split : "auto", None or callable, default="auto"
+        ``"auto"``: a stratified ``ValidSplit`` of ``valid_size`` of the data
+        given to ``fit`` (the training data: the test set is never used for
+        model selection), seeded by ``random_state``. ``None``: no
+        validation; the scheduler and early stopping then watch the training
+        loss. Or any skorch ``train_split``.
+    valid_size : float, default=0.1
+        Fraction of the training data held out for validation.
+    random_state : int or None, default=0
+        Seeds torch (weights, shuffling, dropout, augmentation) at the start of
+        ``fit`` without touching the caller's global RNG state, and the
+        validation split.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        ``"auto"`` becomes ``"cuda"`` when available, else ``"cpu"``, when
+        the net is initialized (``fit``); ``device`` then holds the resolved value.
+    classes : array-like or None, default=None
+        All labels, if ``fit`` may see only some of them.
+    verbose : int, default=0
+        1 prints skorch's table of epochs.
+    **kwargs
+        Any other skorch argument. Defaults set here:
+        ``iterator_train__shuffle=True`` and
+        ``iterator_train__collate_fn=TrainAugmentation()`` (flip, +-10 deg).
+
+    Default callbacks (tune with ``callbacks__<name>__<param>``, disable with
+    ``callbacks__<name>=None``): ``valid_acc`` and ``valid_uar`` (scores),
+    ``lr_scheduler`` (``ReduceLROnPlateau`` on ``valid_loss``, factor 0.1,
+    patience 2, min_lr 1e-5), ``early_stopping`` (``valid_loss``, patience 6,
+    restoring the best epoch's weights).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels, in the order of ``predict_proba``'s columns.
+    input_shape_ : tuple
+        ``(channels, size, size)`` of the training images.
+    versions_ : dict
+        Python, fersk, torch, skorch, sklearn and numpy versions used in ``fit``.
+    history : skorch History
+        Per-epoch losses, scores, durations and batch sizes.
+
+    Notes
+    -----
+    Pickled (``joblib.dump``) nets keep their device: a net trained on a GPU
+    loads on a CPU-only machine with a ``DeviceWarning`` and ``device="cpu"``
+    (skorch maps the tensors).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(24, 1, 16, 16)).astype(np.float32)
+    >>> y = np.array(["happy", "sad", "surprise"] * 8)
+    >>> net = CNNClassifier(max_epochs=1, valid_size=0.25).fit(X, y)
+    >>> net.classes_.tolist(), net.predict_proba(X[:2]).shape, net.predict(X[:2]).dtype.kind
+    (['happy', 'sad', 'surprise'], (2, 3), 'U')
+    >>> sorted(net.versions_)[:3]
+    ['fersk', 'numpy', 'python']
+    """
+
+    def __init__(
+        self,
+        module: type[nn.Module] = BaselineCNN,
+        *,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr: float = 5e-4,
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        train_split="auto",
+        valid_size: float = 0.1,
+        random_state: int | None = 0,
+        device: str | None = "auto",
+        classes: Sequence | None = None,
+        verbose: int = 0,
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_train__collate_fn", TrainAugmentation())
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            classes=classes,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.valid_size = valid_size
+        self.random_state = random_state
+
+    # -- callbacks and split ------------------------------------------------
+
+    @property
+    def _default_callbacks(self):
+        has_valid = self.train_split is not None
+        monitor = "valid_loss" if has_valid else "train_loss"
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if has_valid:
+            callbacks += [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc",
+                                           lower_is_better=False)),
+                ("valid_uar", EpochScoring(_valid_uar, name="valid_uar",
+                                           lower_is_better=False)),
+            ]
+        callbacks += [
+            ("lr_scheduler", LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau,
+                                         monitor=monitor, factor=0.1, patience=2,
+                                         min_lr=1e-5)),
+            ("early_stopping", EarlyStopping(monitor=monitor, patience=6, load_best=True)),
+            ("print_log", PrintLog()),
+        ]
+        return callbacks
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Carve the validation split from the data given to ``fit``."""
+        if not (isinstance(self.train_split, str) and self.train_split == "auto"):
+            return super().get_split_datasets(X, y, **fit_params)
+        if not 0.0 < float(self.valid_size) < 1.0:
+            raise ValueError(f"valid_size must be in (0, 1), got {self.valid_size}")
+        dataset = self.get_dataset(X, y)
+        split = ValidSplit(float(self.valid_size), stratified=True,
+                           random_state=self.random_state)
+        try:
+            return split(dataset, y, **fit_params)
+        except ValueError as exc:  # too few samples per class to stratify
+            warnings.warn(f"{type(self).__name__}: stratified validation split impossible "
+                          f"({exc}); using a random split", UserWarning, stacklevel=2)
+            split = ValidSplit(float(self.valid_size), stratified=False,
+                               random_state=self.random_state)
+            return split(dataset, y, **fit_params)
+
+    # -- device, module shape, labels ---------------------------------------
+
+    def initialize(self):
+        """Resolve ``device="auto"``, then initialize as skorch does."""
+        if isinstance(self.device, str) and self.device == "auto":
+            self.device = _auto_device()
+        return super().initialize()
+
+    def __setstate__(self, state):
+        if state.get("device") == "auto":  # pickled before initialization
+            state["device"] = _auto_device()
+        super().__setstate__(state)
+
+    def get_params_for(self, prefix):
+        """As skorch's, plus the network's shape (from the data seen by ``fit``)."""
+        params = super().get_params_for(prefix)
+        if prefix == "module" and isinstance(self.module, type):
+            accepted = inspect.signature(self.module).parameters
+            for key, value in getattr(self, "module_shape_", {}).items():
+                if key in accepted:
+                    params.setdefault(key, value)
+        return params
+
+    @property
+    def classes_(self) -> np.ndarray:
+        try:
+            return self.label_classes_
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} is not fitted yet: classes_ is set by fit"
+            ) from None
+
+    def _check_images(self, X):
+        if is_dataset(X):
+            return X
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiu" or X.ndim != 4:
+            shape = getattr(X, "shape", None)
+            raise ValueError(
+                f"{type(self).__name__} takes images as a numeric array (n_samples, channels, "
+                f"height, width); got {type(X).__name__}"
+                + (f" of shape {shape}" if shape is not None else "")
+                + ". Put a fersk.preprocess.CNNPreprocessor before it (see make_cnn_pipeline) "
+                "to start from image paths or arrays."
+            )
+        expected = getattr(self, "input_shape_", None)
+        if expected is not None and tuple(X.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on images of shape {tuple(expected)} "
+                f"(channels, height, width), got {tuple(X.shape[1:])}; preprocess with the "
+                "same size and channels"
+            )
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def _set_classes(self, y, classes=None) -> None:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs labels y to fit")
+        y = _as_labels(y)
+        if classes is None:
+            classes = self.classes
+        labels = np.unique(y) if classes is None else np.asarray(classes)
+        if len(labels) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 classes, got {labels}")
+        self.label_classes_ = labels
+
+    def _encode(self, y) -> np.ndarray:
+        index = {label: i for i, label in enumerate(self.label_classes_.tolist())}
+        try:
+            return np.fromiter((index[v] for v in _as_labels(y).tolist()),
+                               dtype=np.int64, count=len(y))
+        except KeyError as exc:
+            raise ValueError(f"y contains the label {exc.args[0]!r}, which is not among "
+                             f"the classes {self.label_classes_.tolist()}") from None
+
+    def _prepare(self, X, y, classes=None) -> None:
+        """Set the classes and the network's shape from the training data."""
+        self._set_classes(y, classes)
+        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+        channels, height, width = self.input_shape_
+        if height != width:
+            raise ValueError(f"images must be square, got {height}x{width}")
+        self.module_shape_ = {"n_classes": len(self.label_classes_), "size": height,
+                              "channels": channels}
+        explicit = super().get_params_for("module")
+        for key, value in self.module_shape_.items():
+            if key in explicit and explicit[key] != value:
+                raise ValueError(
+                    f"module__{key}={explicit[key]} does not match the data ({key} = {value}); "
+                    "leave it out: CNNClassifier reads it from X and y"
+                )
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        if self.random_state is None:
+            yield
+            return
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(self.random_state))
+            yield
+
+    def _check_trainable(self) -> None:
+        if getattr(self, "quantized_", False):
+            raise RuntimeError("a quantized CNNClassifier is for prediction only; "
+                               "train the float model, then call quantized() again")
+
+    # -- sklearn API --------------------------------------------------------
+
+    def fit(self, X, y, **fit_params):
+        """Initialize the network for ``X``'s shape and ``y``'s classes, and train it.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, size, size)
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        **fit_params
+            Passed to skorch.
+
+        Returns
+        -------
+        self
+        """
+        self._check_trainable()
+        keep = self.warm_start and self.initialized_ and hasattr(self, "label_classes_")
+        if not keep:
+            self.__dict__.pop("input_shape_", None)
+        X = self._check_images(X)
+        if not keep:
+            self._prepare(X, y)
+        with self._seeded():
+            super().fit(X, y, **fit_params)
+        self.module_.eval()
+        self.versions_ = _package_versions()
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs (initializing first if needed)."""
+        self._check_trainable()
+        X = self._check_images(X)
+        if not self.initialized_ or not hasattr(self, "label_classes_"):
+            self._prepare(X, y, classes)
+            self.initialize()
+        super().partial_fit(X, self._encode(y), **fit_params)
+        self.module_.eval()
+        self.versions_ = _package_versions()
+        return self
+
+    def get_dataset(self, X, y=None):
+        return super().get_dataset(self._check_images(X), y)
+
+    def predict(self, X) -> np.ndarray:
+        """Predict labels (of the type given to ``fit``).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, size, size)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # -- compression --------------------------------------------------------
+
+    def quantized(self, dtype: torch.dtype = torch.qint8) -> CNNClassifier:
+        """A copy whose dense layers are dynamically quantised to int8 (CPU only).
+
+        Post-training dynamic quantisation
+        (:func:`torch.ao.quantization.quantize_dynamic`) stores the weights of
+        every ``nn.Linear`` as int8 and quantises their inputs on the fly; the
+        convolutions stay float32. The copy predicts like the original
+        (``predict``, ``predict_proba``, inside a pipeline) on the CPU but
+        cannot be trained. ``self`` is not changed.
+
+        Returns
+        -------
+        CNNClassifier
+            A fitted copy with ``quantized_ = True`` and ``device="cpu"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(12, 1, 16, 16)).astype(np.float32)
+        >>> net = CNNClassifier(max_epochs=1, train_split=None).fit(X, [0, 1, 2] * 4)
+        >>> q = net.quantized()
+        >>> q.predict_proba(X).shape, state_dict_nbytes(q.module_) < state_dict_nbytes(net.module_)
+        ((12, 3), True)
+        """
+        self.check_is_fitted()
+        from torch.ao.quantization import quantize_dynamic
+
+        net = copy.deepcopy(self)
+        net.device = "cpu"
+        module = net.module_.to("cpu").eval()
+        with warnings.catch_warnings():
+            # torch >= 2.10 announces the move of quantized tensors to torchao
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
+            net.module_ = quantize_dynamic(module, {nn.Linear}, dtype=dtype)
+        if getattr(net, "criterion_", None) is not None:
+            net.criterion_ = net.criterion_.to("cpu")
+        net.optimizer_ = None  # the float weights it held are gone
+        net.quantized_ = True
+        return net
+
+
+def make_cnn_pipeline(
+    size: int = 100,
+    channels: int = 1,
+    *,
+    memory=None,
+    n_jobs: int | None = None,
+    channel_order: str = "rgb",
+    **cnn_params,
+) -> Pipeline:
+    """``Pipeline([("prep", CNNPreprocessor), ("cnn", CNNClassifier)])`` on image paths or arrays.
+
+    Parameters
+    ----------
+    size : int, default=100
+        Input side in pixels (the study: 100; FER2013: 48).
+    channels : {1, 3}, default=1
+        Grayscale or RGB.
+    memory, n_jobs, channel_order
+        Of the :class:`~fersk.preprocess.CNNPreprocessor` (cache, workers,
+        channel order of colour arrays).
+    **cnn_params
+        Passed to :class:`CNNClassifier` (``lr``, ``max_epochs``, ...).
+
+    Examples
+    --------
+    >>> pipe = make_cnn_pipeline(48, max_epochs=20)
+    >>> [name for name, _ in pipe.steps], pipe.get_params()["cnn__max_epochs"]
+    (['prep', 'cnn'], 20)
+    """
+    prep = CNNPreprocessor(size=size, channels=channels, memory=memory, n_jobs=n_jobs,
+                           channel_order=channel_order)
+    return Pipeline([("prep", prep), ("cnn", CNNClassifier(**cnn_params))])
