@@ -30,47 +30,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _record import write_results  # noqa: E402
+from _common import load_split, write_results  # noqa: E402
 
 from fersk.cnn import CNNClassifier, count_parameters, state_dict_nbytes  # noqa: E402
 from fersk.preprocess import CNNPreprocessor  # noqa: E402
 from fersk.study import evaluate  # noqa: E402
-
-
-def subsample(target, n, seed=0) -> np.ndarray:
-    """Indices of a stratified subsample of ``n`` items (all when ``n`` is None)."""
-    if n is None or n >= len(target):
-        return np.arange(len(target))
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(len(target)), train_size=n, stratify=target,
-                               random_state=seed)
-    return np.sort(keep)
-
-
-def load_split(root, max_train, max_test, size, seed=0):
-    """``(X_train, y_train, X_test, y_test, target_names, dataset_name)``; X are paths/arrays."""
-    if root:
-        from fersk.datasets import load_dataset
-
-        train, test = load_dataset(root, subset="train"), load_dataset(root, subset="test")
-        name = Path(os.path.expanduser(root)).name
-    else:
-        from fersk.datasets.sample import make_sample_faces
-
-        data = make_sample_faces(n_subjects=8, n_intensities=3, blur_sigmas=(0.0, 1.2, 2.4),
-                                 image_size=max(size, 48))
-        is_train = data.split == "train"
-        from sklearn.utils import Bunch
-
-        train = Bunch(data=[x for x, t in zip(data.data, is_train) if t],
-                      target=data.target[is_train], target_names=data.target_names)
-        test = Bunch(data=[x for x, t in zip(data.data, is_train) if not t],
-                     target=data.target[~is_train], target_names=data.target_names)
-        name = "sample"
-    tr, te = subsample(train.target, max_train, seed), subsample(test.target, max_test, seed)
-    return ([train.data[i] for i in tr], train.target[tr], [test.data[i] for i in te],
-            test.target[te], list(train.target_names), name)
 
 
 def images_per_second(predict, X, repeats: int = 2) -> float:

@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _record import write_results  # noqa: E402
-from cnn_baseline import load_split  # noqa: E402
+from _common import load_split, write_results  # noqa: E402
 
 from fersk.cnn import make_cnn_pipeline  # noqa: E402
 from fersk.fusion import make_fusion  # noqa: E402

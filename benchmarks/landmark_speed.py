@@ -24,7 +24,7 @@ import numpy as np
 from skimage.data import astronaut
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _record import write_results  # noqa: E402
+from _common import write_results  # noqa: E402
 
 from fersk import LandmarkExtractor  # noqa: E402
 from fersk.datasets.sample import make_sample_faces  # noqa: E402

@@ -3,8 +3,9 @@
     python benchmarks/study_images.py ~/fer-data/fer2013 --detector none
 
 Any layout fersk's loaders read works (RAF-DB basic, folder per class incl.
-FER2013 and Kaggle RAF-DB, FER2013 csv). Uses the dataset's own train/test
-split; landmarks are cached (``--cache``) so re-runs and extra models are cheap.
+FER2013 and Kaggle RAF-DB, FER2013 csv); without a root, the built-in sample
+faces (held-out subjects). Uses the dataset's own train/test split; landmarks
+are cached (``--cache``) so re-runs and extra models are cheap.
 Reports WAR, UAR, per-clarity-level WAR/UAR and faces not found; ``--hgb`` adds
 a histogram gradient boosting reference on the same distances.
 """
@@ -18,31 +19,20 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _record import write_results  # noqa: E402
+from _common import load_split, write_results  # noqa: E402
 
 from fersk.clarity import ClarityBinner  # noqa: E402
-from fersk.datasets import load_dataset  # noqa: E402
 from fersk.study import evaluate, make_study_pipeline  # noqa: E402
-
-
-def _subsample(data, n, seed=0):
-    if n is None or n >= len(data.target):
-        return np.arange(len(data.target))
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(len(data.target)), train_size=n,
-                               stratify=data.target, random_state=seed)
-    return np.sort(keep)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"))
+    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
+                        help="dataset root (default: the built-in sample faces)")
     parser.add_argument("--detector", default="none", choices=("none", "hog", "mmod"))
     parser.add_argument("--landmarks", type=int, nargs="+", default=[5, 68])
     parser.add_argument("--max-train", type=int, default=None)
@@ -53,17 +43,10 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default=None, help="results file name")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
-    if not args.root:
-        parser.error("give a dataset root (or set FERSK_DATA)")
 
-    train_data = load_dataset(args.root, subset="train")
-    test_data = load_dataset(args.root, subset="test")
-    tr, te = _subsample(train_data, args.max_train), _subsample(test_data, args.max_test)
-    as_x = lambda d, idx: [d.data[i] for i in idx]  # noqa: E731
-    X_train, y_train = as_x(train_data, tr), train_data.target[tr]
-    X_test, y_test = as_x(test_data, te), test_data.target[te]
-    names = list(train_data.target_names)
-    print(f"{args.root}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
+    X_train, y_train, X_test, y_test, names, dataset = load_split(
+        args.root, args.max_train, args.max_test, size=128)
+    print(f"{dataset}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
           flush=True)
 
     levels = ClarityBinner(3, memory=args.cache, n_jobs=args.n_jobs).fit(X_train)
@@ -113,12 +96,12 @@ def main(argv=None) -> int:
         lines.append(f"| {r['landmarks']} | {r['model']} | {o['war']:.4f} | {o['uar']:.4f} | "
                      + " | ".join(cells) + f" | {r['test']['faces_not_found']} | "
                      f"{r['fit_seconds']} |")
-    md = (f"Dataset `{Path(args.root).name}`: {len(y_train)} train / {len(y_test)} test "
+    md = (f"Dataset `{dataset}`: {len(y_train)} train / {len(y_test)} test "
           f"images, {len(names)} classes ({', '.join(names)}); detector `{args.detector}`; "
           "clarity levels fitted on the training images (level 0 = blurriest).\n\n"
           + "\n".join(lines))
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
-    name = args.name or f"study_images_{Path(args.root).name}"
+    name = args.name or f"study_images_{dataset}"
     paths = write_results(name, settings, rows, md, args.out)
     print("\n".join(lines))
     print("wrote", *paths)

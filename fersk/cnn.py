@@ -28,7 +28,6 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 import torch
@@ -49,6 +48,7 @@ from skorch.utils import is_dataset, to_numpy
 from torch import nn
 from torch.utils.data import default_collate
 
+from .environment import environment_info
 from .preprocess import CNNPreprocessor
 
 __all__ = [
@@ -270,16 +270,8 @@ def _auto_device() -> str:
 
 
 def _package_versions() -> dict:
-    import platform
-
-    versions = {"python": platform.python_version()}
-    for key, dist in (("fersk", "fersk"), ("torch", "torch"), ("skorch", "skorch"),
-                      ("sklearn", "scikit-learn"), ("numpy", "numpy")):
-        try:
-            versions[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:  # pragma: no cover
-            versions[key] = None
-    return versions
+    env = environment_info()
+    return {"python": env["python"], **env["packages"]}
 
 
 class CNNClassifier(NeuralNetClassifier):
@@ -361,8 +353,8 @@ class CNNClassifier(NeuralNetClassifier):
     >>> net = CNNClassifier(max_epochs=1, valid_size=0.25).fit(X, y)
     >>> net.classes_.tolist(), net.predict_proba(X[:2]).shape, net.predict(X[:2]).dtype.kind
     (['happy', 'sad', 'surprise'], (2, 3), 'U')
-    >>> sorted(net.versions_)[:3]
-    ['fersk', 'numpy', 'python']
+    >>> net.versions_["torch"] == torch.__version__
+    True
     """
 
     def __init__(

@@ -11,7 +11,6 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from fersk.batch import SampleError
@@ -25,33 +24,18 @@ from fersk.cnn import (
     make_cnn_pipeline,
     state_dict_nbytes,
 )
-from fersk.datasets.sample import make_sample_faces
 from fersk.io import read_image
 from fersk.preprocess import CNNPreprocessor
 
 SIZE = 48
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny problems: one thread (torch and BLAS) beats two contending ones."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """21 face images (3 subjects x 7 emotions) as 48 px PNG files; 2 subjects train."""
-    out = tmp_path_factory.mktemp("cnn_sample")
-    data = make_sample_faces(n_subjects=3, n_intensities=1, blur_sigmas=(0.0,),
-                             image_size=SIZE, out_dir=out)
-    data.X = np.array(data.data, dtype=object)
-    data.train = data.split == "train"
-    data.labels = np.array(data.target_names)[data.target]  # strings
-    return data
+def sample(cnn_sample):
+    return cnn_sample
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +139,7 @@ def test_pipeline_on_paths_with_string_labels(sample, fitted):
     cnn = fitted.named_steps["cnn"]
     assert cnn.input_shape_ == (1, SIZE, SIZE) and cnn.device == "cpu"
     assert cnn.module_.classifier[-1].out_features == 7
-    assert {"fersk", "torch", "skorch", "sklearn"} <= set(cnn.versions_)
+    assert {"fersk", "torch", "skorch", "scikit-learn"} <= set(cnn.versions_)
     assert cnn.versions_["torch"].startswith(torch.__version__.split("+")[0])
 
 

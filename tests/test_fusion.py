@@ -2,39 +2,24 @@
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from fersk.cnn import CNNClassifier
-from fersk.datasets.sample import make_sample_faces
 from fersk.fusion import make_fusion
 from fersk.study import make_study_pipeline
 
 SIZE = 48
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fusion_sample")
-    data = make_sample_faces(n_subjects=3, n_intensities=1, blur_sigmas=(0.0,),
-                             image_size=SIZE, out_dir=out)
-    data.X = np.array(data.data, dtype=object)
-    data.train = data.split == "train"
-    data.labels = np.array(data.target_names)[data.target]
-    return data
+def sample(cnn_sample):
+    return cnn_sample
 
 
 def _landmarks(tmp_path):

@@ -1,0 +1,78 @@
+"""Shared by the benchmark scripts: the train/test split they run on, and how results
+are written (JSON and Markdown, with the machine and versions recorded)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fersk.environment import environment_info
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_results(name: str, settings: dict, results: object, markdown: str,
+                  out_dir: str | Path = RESULTS) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.md`` under ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env = environment_info()
+    record = {
+        "benchmark": name,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "environment": env,
+        "settings": settings,
+        "results": results,
+    }
+    json_path, md_path = out / f"{name}.json", out / f"{name}.md"
+    json_path.write_text(json.dumps(record, indent=2, default=str))
+    packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
+    md_path.write_text(
+        f"# {name}\n\n{markdown.strip()}\n\n"
+        f"Settings: `{json.dumps(settings, default=str)}`\n\n"
+        f"Machine: {env['cpu']} ({env['cpu_count']} cores), {env['machine']}, "
+        f"Python {env['python']}; {packages}. Measured {record['date']}.\n"
+    )
+    return json_path, md_path
+
+
+def subsample(target, n, seed=0) -> np.ndarray:
+    """Indices of a stratified subsample of ``n`` items (all when ``n`` is None)."""
+    if n is None or n >= len(target):
+        return np.arange(len(target))
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(target)), train_size=n, stratify=target,
+                               random_state=seed)
+    return np.sort(keep)
+
+
+
+
+def load_split(root, max_train, max_test, size, seed=0):
+    """``(X_train, y_train, X_test, y_test, target_names, dataset_name)``; X are paths/arrays."""
+    if root:
+        from fersk.datasets import load_dataset
+
+        train, test = load_dataset(root, subset="train"), load_dataset(root, subset="test")
+        name = Path(os.path.expanduser(root)).name
+    else:
+        from fersk.datasets.sample import make_sample_faces
+
+        data = make_sample_faces(n_subjects=8, n_intensities=3, blur_sigmas=(0.0, 1.2, 2.4),
+                                 image_size=max(size, 48))
+        is_train = data.split == "train"
+        from sklearn.utils import Bunch
+
+        train = Bunch(data=[x for x, t in zip(data.data, is_train) if t],
+                      target=data.target[is_train], target_names=data.target_names)
+        test = Bunch(data=[x for x, t in zip(data.data, is_train) if not t],
+                     target=data.target[~is_train], target_names=data.target_names)
+        name = "sample"
+    tr, te = subsample(train.target, max_train, seed), subsample(test.target, max_test, seed)
+    return ([train.data[i] for i in tr], train.target[tr], [test.data[i] for i in te],
+            test.target[te], list(train.target_names), name)
