@@ -3,6 +3,7 @@ are written (JSON and Markdown, with the machine and versions recorded)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
@@ -76,3 +77,21 @@ def load_split(root, max_train, max_test, size, seed=0):
     tr, te = subsample(train.target, max_train, seed), subsample(test.target, max_test, seed)
     return ([train.data[i] for i in tr], train.target[tr], [test.data[i] for i in te],
             test.target[te], list(train.target_names), name)
+
+
+def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every dataset benchmark shares.
+
+    ``root`` (default ``$FERSK_DATA``, else the built-in sample faces),
+    ``--max-train``, ``--max-test``, ``--seed``, ``--name`` and ``--out``.
+    """
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
+                        help="dataset root (default: the built-in sample faces)")
+    parser.add_argument("--max-train", type=int, default=None, help="stratified subsample")
+    parser.add_argument("--max-test", type=int, default=None, help="stratified subsample")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default=None, help="results file name")
+    parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    return parser

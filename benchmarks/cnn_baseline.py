@@ -18,9 +18,7 @@ WAR/UAR and per-class recall of both.
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
 import sys
 import time
 import warnings
@@ -30,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import load_split, write_results  # noqa: E402
+from _common import dataset_parser, load_split, write_results  # noqa: E402
 
 from fersk.cnn import CNNClassifier, count_parameters, state_dict_nbytes  # noqa: E402
 from fersk.preprocess import CNNPreprocessor  # noqa: E402
@@ -49,24 +47,16 @@ def images_per_second(predict, X, repeats: int = 2) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
-                        help="dataset root (default: the built-in sample faces)")
-    parser.add_argument("--max-train", type=int, default=None)
-    parser.add_argument("--max-test", type=int, default=None)
+    parser = dataset_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=30, help="max epochs (early stopping)")
     parser.add_argument("--size", type=int, default=100, help="input side (FER2013: 48)")
     parser.add_argument("--channels", type=int, default=1, choices=(1, 3))
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--valid-size", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--n-jobs", type=int, default=None, help="preprocessing workers")
-    parser.add_argument("--name", default=None, help="results file name")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -13,8 +13,6 @@ members are trained ``--cv`` + 1 times). CNN inputs and landmarks are cached
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 import warnings
@@ -23,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import load_split, write_results  # noqa: E402
+from _common import dataset_parser, load_split, write_results  # noqa: E402
 
 from fersk.cnn import make_cnn_pipeline  # noqa: E402
 from fersk.fusion import make_fusion  # noqa: E402
@@ -31,12 +29,7 @@ from fersk.study import evaluate, make_study_pipeline  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
-                        help="dataset root (default: the built-in sample faces)")
-    parser.add_argument("--max-train", type=int, default=None)
-    parser.add_argument("--max-test", type=int, default=None)
+    parser = dataset_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=30, help="CNN max epochs")
     parser.add_argument("--size", type=int, default=100, help="CNN input side (FER2013: 48)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -45,13 +38,10 @@ def main(argv=None) -> int:
                         help="soft-voting weights: cnn landmarks")
     parser.add_argument("--models", nargs="+", default=["cnn", "landmarks", "soft", "stacking"],
                         choices=("cnn", "landmarks", "soft", "stacking"))
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--n-jobs", type=int, default=None, help="extraction workers")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "fersk"))
-    parser.add_argument("--name", default=None, help="results file name")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -12,8 +12,6 @@ a histogram gradient boosting reference on the same distances.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 import warnings
@@ -22,30 +20,23 @@ from pathlib import Path
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import load_split, write_results  # noqa: E402
+from _common import dataset_parser, load_split, write_results  # noqa: E402
 
 from fersk.clarity import ClarityBinner  # noqa: E402
 from fersk.study import evaluate, make_study_pipeline  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
-                        help="dataset root (default: the built-in sample faces)")
+    parser = dataset_parser(__doc__)
     parser.add_argument("--detector", default="none", choices=("none", "hog", "mmod"))
     parser.add_argument("--landmarks", type=int, nargs="+", default=[5, 68])
-    parser.add_argument("--max-train", type=int, default=None)
-    parser.add_argument("--max-test", type=int, default=None)
     parser.add_argument("--hgb", action="store_true", help="add gradient boosting")
     parser.add_argument("--n-jobs", type=int, default=-1, help="extraction workers")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "fersk"))
-    parser.add_argument("--name", default=None, help="results file name")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
 
     X_train, y_train, X_test, y_test, names, dataset = load_split(
-        args.root, args.max_train, args.max_test, size=128)
+        args.root, args.max_train, args.max_test, size=128, seed=args.seed)
     print(f"{dataset}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
           flush=True)
 
