@@ -150,7 +150,11 @@ def _evaluate(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fersk", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fersk",
+        description="Facial emotion recognition with scikit-learn estimators: landmark "
+        "geometry, clarity-routed classifiers. Everything runs offline.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="the study on the built-in sample faces (offline)")
