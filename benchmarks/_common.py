@@ -95,3 +95,13 @@ def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--name", default=None, help="results file name")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
     return parser
+
+
+def finish(args: argparse.Namespace, default_name: str, rows: object, markdown: str,
+           table: str) -> int:
+    """Write a :func:`dataset_parser` benchmark's results and print its table; return 0."""
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
+    paths = write_results(args.name or default_name, settings, rows, markdown, args.out)
+    print(table)
+    print("wrote", *paths)
+    return 0

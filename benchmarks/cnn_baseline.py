@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import dataset_parser, load_split, write_results  # noqa: E402
+from _common import dataset_parser, finish, load_split  # noqa: E402
 
 from fersk.cnn import CNNClassifier, count_parameters, state_dict_nbytes  # noqa: E402
 from fersk.preprocess import CNNPreprocessor  # noqa: E402
@@ -162,12 +162,7 @@ def main(argv=None) -> int:
         f"images/s. Int8 and fp32 agree on {agreement:.1%} of test predictions.\n\n"
         + "\n".join(lines)
     )
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
-    name = args.name or f"cnn_baseline_{dataset}_{args.size}px"
-    paths = write_results(name, settings, results, md, args.out)
-    print(md)
-    print("wrote", *paths)
-    return 0
+    return finish(args, f"cnn_baseline_{dataset}_{args.size}px", results, md, md)
 
 
 if __name__ == "__main__":

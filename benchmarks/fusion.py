@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import dataset_parser, load_split, write_results  # noqa: E402
+from _common import dataset_parser, finish, load_split  # noqa: E402
 
 from fersk.cnn import make_cnn_pipeline  # noqa: E402
 from fersk.fusion import make_fusion  # noqa: E402
@@ -97,12 +97,7 @@ def main(argv=None) -> int:
           f"(early stopping on a validation split of the training images); landmarks: 68 "
           f"points, detector `none`, MLP; stacking with {args.cv} folds; seed {args.seed}; "
           f"{torch.get_num_threads()} torch threads.\n\n" + "\n".join(lines))
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
-    name = args.name or f"fusion_{dataset}_{args.size}px"
-    paths = write_results(name, settings, rows, md, args.out)
-    print("\n".join(lines))
-    print("wrote", *paths)
-    return 0
+    return finish(args, f"fusion_{dataset}_{args.size}px", rows, md, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import dataset_parser, load_split, write_results  # noqa: E402
+from _common import dataset_parser, finish, load_split  # noqa: E402
 
 from fersk.clarity import ClarityBinner  # noqa: E402
 from fersk.study import evaluate, make_study_pipeline  # noqa: E402
@@ -91,12 +91,7 @@ def main(argv=None) -> int:
           f"images, {len(names)} classes ({', '.join(names)}); detector `{args.detector}`; "
           "clarity levels fitted on the training images (level 0 = blurriest).\n\n"
           + "\n".join(lines))
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
-    name = args.name or f"study_images_{dataset}"
-    paths = write_results(name, settings, rows, md, args.out)
-    print("\n".join(lines))
-    print("wrote", *paths)
-    return 0
+    return finish(args, f"study_images_{dataset}", rows, md, "\n".join(lines))
 
 
 if __name__ == "__main__":
