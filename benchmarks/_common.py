@@ -75,8 +75,10 @@ def load_split(root, max_train, max_test, size, seed=0):
                      target=data.target[~is_train], target_names=data.target_names)
         name = "sample"
     tr, te = subsample(train.target, max_train, seed), subsample(test.target, max_test, seed)
+    names = list(train.target_names)
+    print(f"{name}: {len(tr)} train / {len(te)} test images, classes {names}", flush=True)
     return ([train.data[i] for i in tr], train.target[tr], [test.data[i] for i in te],
-            test.target[te], list(train.target_names), name)
+            test.target[te], names, name)
 
 
 def dataset_parser(doc: str | None) -> argparse.ArgumentParser:

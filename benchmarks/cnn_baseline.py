@@ -63,8 +63,6 @@ def main(argv=None) -> int:
 
     X_train_src, y_train, X_test_src, y_test, names, dataset = load_split(
         args.root, args.max_train, args.max_test, args.size, args.seed)
-    print(f"{dataset}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
-          flush=True)
 
     prep = CNNPreprocessor(size=args.size, channels=args.channels, n_jobs=args.n_jobs)
     t0 = time.perf_counter()

@@ -48,8 +48,6 @@ def main(argv=None) -> int:
 
     X_train, y_train, X_test, y_test, names, dataset = load_split(
         args.root, args.max_train, args.max_test, args.size, args.seed)
-    print(f"{dataset}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
-          flush=True)
 
     cnn_params = dict(max_epochs=args.epochs, batch_size=args.batch_size,
                       random_state=args.seed, device=args.device)

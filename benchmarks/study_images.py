@@ -37,8 +37,6 @@ def main(argv=None) -> int:
 
     X_train, y_train, X_test, y_test, names, dataset = load_split(
         args.root, args.max_train, args.max_test, size=128, seed=args.seed)
-    print(f"{dataset}: {len(y_train)} train / {len(y_test)} test images, classes {names}",
-          flush=True)
 
     levels = ClarityBinner(3, memory=args.cache, n_jobs=args.n_jobs).fit(X_train)
     test_levels = levels.transform(X_test).ravel()

@@ -170,6 +170,7 @@ def _process_one(
     source: ImageSource,
     channel_order: ChannelOrder,
     cache: FeatureCache | None,
+    namespace: str,
 ) -> tuple[np.ndarray, str | None, str | None]:
     """Return ``(row, reason, message)``; reason is None on success."""
     nan_row = np.full(func.n_outputs, np.nan)
@@ -182,7 +183,7 @@ def _process_one(
             digest = source_digest(source, data=data) if cache is not None else None
             load = lambda: decode_image_bytes(data, color=func.color, name=repr(str(source)))  # noqa: E731
         if cache is not None:
-            hit = cache.get(func.cache_namespace, digest)
+            hit = cache.get(namespace, digest)
             if hit is not None and hit.shape == (func.n_outputs,):
                 if np.isnan(hit).all():
                     return nan_row, FaceNotFoundError.reason, "no face found (cached result)"
@@ -196,15 +197,17 @@ def _process_one(
         # A NaN entry in the cache means "no face" (and is reported so when hit);
         # other sample failures depend on settings the user may change: not cached.
         if cache is not None and exc.reason == FaceNotFoundError.reason:
-            cache.put(func.cache_namespace, digest, nan_row)
+            cache.put(namespace, digest, nan_row)
         return nan_row, exc.reason, str(exc)
     if cache is not None:
-        cache.put(func.cache_namespace, digest, row)
+        cache.put(namespace, digest, row)
     return row, None, None
 
 
 def _process_chunk(func, sources, channel_order, cache):
-    return [_process_one(func, s, channel_order, cache) for s in sources]
+    # The namespace hashes the settings (and may stat a weights file): once per chunk.
+    namespace = func.cache_namespace if cache is not None else ""
+    return [_process_one(func, s, channel_order, cache, namespace) for s in sources]
 
 
 def map_images(

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
-from .io import ImageSource, read_image
+from .io import ImageSource, read_image, resize_square
 
 __all__ = ["ClarityBinner", "LaplacianVariance", "laplacian_variance"]
 
@@ -39,11 +39,7 @@ class LaplacianVariance:
         return f"clarity-laplacian-v1-{self.size}"
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
-        if gray.shape[:2] != (self.size, self.size):
-            # INTER_AREA when shrinking (no aliasing), linear when enlarging.
-            shrink = min(gray.shape[:2]) >= self.size
-            interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-            gray = cv2.resize(gray, (self.size, self.size), interpolation=interp)
+        gray = resize_square(gray, self.size)
         return np.array([cv2.Laplacian(gray, cv2.CV_64F).var()])
 
 

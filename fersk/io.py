@@ -28,6 +28,7 @@ __all__ = [
     "describe_source",
     "read_file_bytes",
     "read_image",
+    "resize_square",
     "source_digest",
     "to_uint8",
 ]
@@ -131,6 +132,22 @@ def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image
         raise ImageReadError(f"cannot read image {name}: not a decodable image file")
     # OpenCV decodes colour files as BGR(A); 16-bit files stay 16-bit until here.
     return _convert(to_uint8(image), color, "bgr")
+
+
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize an image to ``size x size``: area interpolation when shrinking, linear when enlarging.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resize_square(np.zeros((40, 60), dtype=np.uint8), 16).shape
+    (16, 16)
+    """
+    if image.shape[:2] == (size, size):
+        return image
+    shrink = min(image.shape[:2]) >= size
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interp)
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from numbers import Integral
 
-import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, Options
 
 from .base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
+from .io import resize_square
 
 __all__ = ["CNNInput", "CNNPreprocessor"]
 
@@ -57,11 +57,7 @@ class CNNInput:
         return f"cnn-input-v1-{self.color}-{self.size}"
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        if image.shape[:2] != (self.size, self.size):
-            shrink = min(image.shape[:2]) >= self.size
-            interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-            image = cv2.resize(image, (self.size, self.size), interpolation=interp)
-        x = image.astype(np.float32)
+        x = resize_square(image, self.size).astype(np.float32)
         std = float(x.std())
         x = (x - x.mean()) / std if std > 1e-6 else np.zeros_like(x)
         if x.ndim == 3:
