@@ -13,6 +13,7 @@ from .geometry import PairwiseDistance
 from .landmarks import LandmarkExtractor
 from .preprocess import CNNPreprocessor
 from .routing import ClarityRoutedClassifier
+from .subject import SubjectNeutralizer
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "ClarityRoutedClassifier",
     "LandmarkExtractor",
     "PairwiseDistance",
+    "SubjectNeutralizer",
     "TrainAugmentation",
     "__version__",
     "laplacian_variance",

@@ -7,15 +7,31 @@
 
 In ``GridSearchCV`` use ``scoring=SCORING, refit="uar"`` (or the plain names
 ``"war"``/``"uar"`` via :data:`SCORING`), which map to scikit-learn's
-``accuracy`` and ``balanced_accuracy`` scorers.
+``accuracy`` and ``balanced_accuracy`` scorers. When the pipeline holds a
+:class:`~fersk.SubjectNeutralizer`, use :data:`GROUP_SCORING`: its scorers
+pass each test fold's subject ids (``groups``) on to ``predict``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, get_scorer, recall_score
+from sklearn.utils.metadata_routing import MetadataRequest
 
-__all__ = ["SCORING", "per_class_recall", "uar_score", "war_score", "war_uar", "grouped_war_uar"]
+__all__ = [
+    "GROUP_SCORING",
+    "SCORING",
+    "GroupScorer",
+    "fold_summary",
+    "grouped_war_uar",
+    "per_class_recall",
+    "per_subject_accuracy",
+    "uar_score",
+    "war_score",
+    "war_uar",
+]
 
 #: Multi-metric ``scoring`` for ``GridSearchCV``/``cross_validate``.
 SCORING: dict = {"war": get_scorer("accuracy"), "uar": get_scorer("balanced_accuracy")}
@@ -53,8 +69,10 @@ def per_class_recall(y_true, y_pred, labels=None) -> dict:
     """
     labels = np.unique(y_true) if labels is None else np.asarray(labels)
     recalls = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0.0)
-    return {label.item() if hasattr(label, "item") else label: float(r)
-            for label, r in zip(labels, recalls)}
+    return {
+        label.item() if hasattr(label, "item") else label: float(r)
+        for label, r in zip(labels, recalls)
+    }
 
 
 def war_uar(y_true, y_pred) -> dict:
@@ -84,3 +102,131 @@ def grouped_war_uar(y_true, y_pred, groups) -> dict:
         key = g.item() if hasattr(g, "item") else g
         result["groups"][key] = war_uar(y_true[mask], y_pred[mask])
     return result
+
+
+class GroupScorer:
+    """A WAR or UAR scorer that predicts with the test samples' subject ids.
+
+    scikit-learn's scorers call ``estimator.predict(X)`` with nothing else,
+    so a :class:`~fersk.SubjectNeutralizer` inside a cross-validated pipeline
+    would not learn whose face each test sample is. This scorer requests
+    ``groups`` through metadata routing and calls
+    ``estimator.predict(X, groups=groups)``. Needs
+    ``sklearn.set_config(enable_metadata_routing=True)``.
+
+    Parameters
+    ----------
+    metric : {"war", "uar"}, default="war"
+
+    Examples
+    --------
+    >>> import numpy as np, sklearn
+    >>> from sklearn.model_selection import GroupKFold, cross_val_score
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from fersk import SubjectNeutralizer
+    >>> rng = np.random.default_rng(0)
+    >>> subjects = np.repeat(np.arange(6), 10)
+    >>> y = np.tile([0, 1], 30)
+    >>> X = rng.normal(size=(60, 2)) * 0.1 + subjects[:, None] + y[:, None]
+    >>> pipe = make_pipeline(SubjectNeutralizer(), DecisionTreeClassifier(random_state=0))
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scores = cross_val_score(pipe, X, y, cv=GroupKFold(3), scoring=GroupScorer("war"),
+    ...                              params={"groups": subjects})
+    >>> scores.round(2).tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, metric: str = "war") -> None:
+        if metric not in ("war", "uar"):
+            raise ValueError(f"metric must be 'war' or 'uar', got {metric!r}")
+        self.metric = metric
+
+    def __call__(self, estimator, X, y_true, groups=None) -> float:
+        params = {} if groups is None else {"groups": groups}
+        y_pred = estimator.predict(X, **params)
+        return war_score(y_true, y_pred) if self.metric == "war" else uar_score(y_true, y_pred)
+
+    def get_metadata_routing(self) -> MetadataRequest:
+        """Request ``groups`` for ``score`` (scikit-learn metadata routing)."""
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="groups", alias=True)
+        return request
+
+    def __repr__(self) -> str:
+        return f"GroupScorer({self.metric!r})"
+
+
+#: Like :data:`SCORING`, passing the test fold's ``groups`` to ``predict``.
+GROUP_SCORING: dict = {"war": GroupScorer("war"), "uar": GroupScorer("uar")}
+
+
+def fold_summary(folds: Sequence[Mapping]) -> dict:
+    """WAR and UAR per fold, and their mean and standard deviation over folds.
+
+    Parameters
+    ----------
+    folds : sequence of dict
+        One dict per fold with at least ``"war"`` and ``"uar"`` (as returned
+        by :func:`war_uar`).
+
+    Returns
+    -------
+    dict
+        ``folds`` (the input dicts), ``war_mean``, ``war_std``, ``uar_mean``,
+        ``uar_std`` (population standard deviation over folds), ``n_folds``.
+
+    Examples
+    --------
+    >>> s = fold_summary([{"war": 0.5, "uar": 0.4}, {"war": 0.7, "uar": 0.6}])
+    >>> round(s["war_mean"], 3), round(s["war_std"], 3), s["n_folds"]
+    (0.6, 0.1, 2)
+    """
+    if not folds:
+        raise ValueError("fold_summary needs at least one fold")
+    summary: dict = {"folds": [dict(f) for f in folds], "n_folds": len(folds)}
+    for key in ("war", "uar"):
+        values = np.array([f[key] for f in folds], dtype=float)
+        summary[f"{key}_mean"] = float(values.mean())
+        summary[f"{key}_std"] = float(values.std())
+    return summary
+
+
+def per_subject_accuracy(y_true, y_pred, groups) -> dict:
+    """Accuracy of each subject's samples, and how it spreads over subjects.
+
+    Returns
+    -------
+    dict
+        ``subjects``: ``{subject: {"accuracy": ..., "n": ...}}`` in sorted
+        order; ``mean``, ``std``, ``min``, ``max`` of the per-subject
+        accuracies (each subject counts once); ``worst``: the five subjects
+        with the lowest accuracy.
+
+    Examples
+    --------
+    >>> r = per_subject_accuracy([0, 1, 0, 1], [0, 1, 1, 1], ["a", "a", "b", "b"])
+    >>> r["subjects"]["b"], r["mean"]
+    ({'accuracy': 0.5, 'n': 2}, 0.75)
+    """
+    y_true, y_pred, groups = map(np.asarray, (y_true, y_pred, groups))
+    if not len(y_true) == len(y_pred) == len(groups):
+        raise ValueError(
+            f"y_true, y_pred and groups differ in length: {len(y_true)}, {len(y_pred)}, "
+            f"{len(groups)}"
+        )
+    subjects = {}
+    for g in np.unique(groups):
+        mask = groups == g
+        key = g.item() if hasattr(g, "item") else g
+        subjects[key] = {"accuracy": war_score(y_true[mask], y_pred[mask]), "n": int(mask.sum())}
+    accuracies = np.array([v["accuracy"] for v in subjects.values()])
+    worst = sorted(subjects, key=lambda k: subjects[k]["accuracy"])[:5]
+    return {
+        "subjects": subjects,
+        "mean": float(accuracies.mean()),
+        "std": float(accuracies.std()),
+        "min": float(accuracies.min()),
+        "max": float(accuracies.max()),
+        "worst": worst,
+    }

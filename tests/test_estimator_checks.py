@@ -8,7 +8,7 @@ numeric matrix, so the generic checks do not apply; their sklearn behaviour
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fersk import ClarityRoutedClassifier, PairwiseDistance
+from fersk import ClarityRoutedClassifier, PairwiseDistance, SubjectNeutralizer
 
 
 @parametrize_with_checks(
@@ -20,6 +20,10 @@ from fersk import ClarityRoutedClassifier, PairwiseDistance
         # 2-feature blobs one feature remains, which a tree separates well enough.
         ClarityRoutedClassifier(DecisionTreeClassifier(random_state=0)),
         ClarityRoutedClassifier(DecisionTreeClassifier(random_state=0), level_column=0),
+        # The checks pass no subject ids: every sample is then "without an id"
+        # and gets the training population's baseline.
+        SubjectNeutralizer(missing_groups="population"),
+        SubjectNeutralizer("median", method="standardize", missing_groups="population"),
     ],
 )
 def test_sklearn_compatible(estimator, check):
