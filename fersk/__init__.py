@@ -14,6 +14,7 @@ from .landmarks import LandmarkExtractor
 from .preprocess import CNNPreprocessor
 from .routing import ClarityRoutedClassifier
 from .subject import SubjectNeutralizer
+from .temporal import MotionDelta
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "ClarityBinner",
     "ClarityRoutedClassifier",
     "LandmarkExtractor",
+    "MotionDelta",
     "PairwiseDistance",
     "SubjectNeutralizer",
     "TrainAugmentation",

@@ -30,7 +30,7 @@ subjects seen in training; an unseen subject gets the population baseline
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -132,6 +132,13 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Frames per clip, for ``baseline="onset"``.
     onset_frames : int, default=1
         Frames at the start of a clip averaged into the onset baseline.
+    shrinkage : float, default=0.0
+        Pseudo-count of population samples mixed into every subject's
+        baseline: a subject with ``n`` samples gets
+        ``(n * b_s + shrinkage * b_pop) / (n + shrinkage)`` (and likewise for
+        the variance). A subject seen in few samples -- or showing a single
+        expression, whose mean is that expression rather than a resting
+        face -- then keeps part of its expression signal.
     min_samples : int, default=2
         Usable samples a subject needs in the transformed data for a
         ``"mean"``/``"median"`` baseline of its own there.
@@ -195,6 +202,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "neutral_label": "no_validation",
         "n_frames": [None, Interval(Integral, 1, None, closed="left")],
         "onset_frames": [Interval(Integral, 1, None, closed="left")],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
         "min_samples": [Interval(Integral, 1, None, closed="left")],
         "unseen": [StrOptions({"population", "error"})],
         "missing_groups": [StrOptions({"error", "population"})],
@@ -208,6 +216,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         neutral_label="neutral",
         n_frames: int | None = None,
         onset_frames: int = 1,
+        shrinkage: float = 0.0,
         min_samples: int = 2,
         unseen: str = "population",
         missing_groups: str = "error",
@@ -217,6 +226,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.neutral_label = neutral_label
         self.n_frames = n_frames
         self.onset_frames = onset_frames
+        self.shrinkage = shrinkage
         self.min_samples = min_samples
         self.unseen = unseen
         self.missing_groups = missing_groups
@@ -274,6 +284,16 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             spread = np.nanstd(usable, axis=0) if len(usable) > 1 else np.full(len(centre), np.nan)
         return centre, spread, len(usable)
 
+    def _shrink(self, centre, spread, count) -> tuple[np.ndarray, np.ndarray]:
+        """Pull a subject's statistics towards the population's (pseudo-count shrinkage)."""
+        k = float(self.shrinkage)
+        if k == 0:
+            return centre, spread
+        w = count / (count + k)
+        centre = w * centre + (1 - w) * self.population_baseline_
+        variance = w * np.nan_to_num(spread, nan=0.0) ** 2 + (1 - w) * self.population_scale_**2
+        return centre, np.sqrt(variance)
+
     # -------------------------------------------------------------------- API
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -319,6 +339,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             rows = units[select & (ids == subject)]
             centre, spread, count = self._statistic(rows)
             if count:
+                centre, spread = self._shrink(centre, spread, count)
                 subjects.append(subject)
                 baselines.append(centre)
                 scales.append(spread)
@@ -371,7 +392,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 rows = np.flatnonzero(ids == subject)
                 centre, spread, count = self._statistic(units[rows])
                 if count >= (1 if per_sample else self.min_samples):
-                    centres[rows], scales[rows] = centre, spread
+                    centres[rows], scales[rows] = self._shrink(centre, spread, count)
                     has_own[rows] = True
         for i in np.flatnonzero(~has_own):
             if per_sample and np.isfinite(units[i]).any():

@@ -108,6 +108,14 @@ class TestBaselines:
         out = SubjectNeutralizer().fit_transform(X, groups=["a"] * 3)
         np.testing.assert_allclose(out, [[-2, np.nan], [0, -2], [2, 2]])
 
+    def test_shrinkage_pulls_baselines_towards_the_population(self):
+        out = SubjectNeutralizer(shrinkage=2.0).fit_transform(X4, groups=IDS4)
+        # ann: n=2, weight 2/(2+2): baseline 0.5*(2, 10) + 0.5*(7, 5.5) = (4.5, 7.75)
+        np.testing.assert_allclose(out[0], [1 - 4.5, 10 - 7.75])
+        sn = SubjectNeutralizer("neutral", shrinkage=1.0).fit(X4, ["neutral", "x"] * 2, groups=IDS4)
+        # ann's single neutral sample (1, 10) against the neutral population (6, 5)
+        np.testing.assert_allclose(sn.baselines_[0], [3.5, 7.5])
+
 
 class TestFallbacks:
     def test_lone_subject_seen_at_fit_uses_its_fit_baseline(self):
