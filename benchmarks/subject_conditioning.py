@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
@@ -44,6 +44,8 @@ VARIANTS = {
     "median": dict(baseline="median"),
     "mean+standardize": dict(baseline="mean", method="standardize"),
     "mean+divide": dict(baseline="mean", method="divide"),
+    "mean+shrink": dict(baseline="mean", shrinkage=6.0),
+    "raw+mean": dict(baseline="mean"),
     "neutral": dict(baseline="neutral"),
 }
 
@@ -76,7 +78,16 @@ def load(args):
 def make_model(variant: str, kwargs: dict | None, classifier: str, neutral: int | None):
     clf = default_classifier(0) if classifier == "mlp" else LogisticRegression(C=0.1, max_iter=2000)
     steps = [PairwiseDistance()]
-    if kwargs is not None:
+    if variant.startswith("raw+"):
+        steps.append(
+            FeatureUnion(
+                [
+                    ("raw", FunctionTransformer()),
+                    ("conditioned", SubjectNeutralizer(**kwargs, neutral_label=neutral)),
+                ]
+            )
+        )
+    elif kwargs is not None:
         steps.append(SubjectNeutralizer(**kwargs, neutral_label=neutral))
     steps += [SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), clf]
     return make_pipeline(*steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -512,6 +513,50 @@ def test_fer2013_without_usage_and_errors(tmp_path):
     (tmp_path / "bad.csv").write_text("label,pixels\n1,2\n")
     with pytest.raises(ValueError, match=r"lacks the column\(s\) \['emotion'\]"):
         load_fer2013_csv(tmp_path / "bad.csv")
+
+
+def test_folder_subject_pattern(tmp_path):
+    root = make_tree(
+        tmp_path,
+        [
+            "train/happy/p10_a.png",
+            "train/happy/p2_b.png",
+            "test/sad/p10_c.png",
+            "test/sad/q7-x.png",
+        ],
+    )
+    named = load_image_folder(root, subject_pattern=r"^[pq](?P<subject>\d+)[_-]")
+    assert names(named) == ["p10_c.png", "q7-x.png", "p2_b.png", "p10_a.png"]
+    assert named.subject.tolist() == ["10", "7", "2", "10"]
+    first_group = load_image_folder(root, subject_pattern=re.compile(r"([pq]\d+)"), subset="test")
+    assert first_group.subject.tolist() == ["p10", "q7"]
+    # the search is over the file name only, not its folders
+    with pytest.raises(ValueError, match=r"file name 'p10_c\.png' \(.*sad.p10_c\.png\) does not"):
+        load_image_folder(root, subject_pattern=r"(sad)")
+
+
+def test_folder_subject_pattern_overrides_ckplus_detection(tmp_path):
+    root = make_tree(tmp_path, ["happy/S005_001_00000011.png", "sad/S010_002_00000004.png"])
+    assert load_image_folder(root).subject.tolist() == ["S005", "S010"]
+    custom = load_image_folder(root, subject_pattern=r"^S\d+_(?P<subject>\d+)")
+    assert custom.subject.tolist() == ["001", "002"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "error", "match"),
+    [
+        (r"^img_\d+", ValueError, r"subject_pattern '\^img_\\\\d\+' has no group"),
+        (r"^(?P<subject>S\d+)_", ValueError, r"file name 'img_1\.png' .* does not match"),
+        # matches, but the subject group takes no part: as good as no match
+        (r"(?P<subject>x)?(img|S)", ValueError, r"name 'S005_001_00000011\.png' .* does not"),
+        (r"(unclosed", ValueError, "not a valid regular expression"),
+        (b"^(S\\d+)", TypeError, "subject_pattern must be a str or a compiled re.Pattern"),
+    ],
+)
+def test_folder_subject_pattern_errors(tmp_path, pattern, error, match):
+    root = make_tree(tmp_path, ["happy/S005_001_00000011.png", "sad/img_1.png", "sad/img_2.png"])
+    with pytest.raises(error, match=match):
+        load_image_folder(root, subject_pattern=pattern)
 
 
 # ------------------------------------------------------------- load_dataset

@@ -14,29 +14,42 @@ from pathlib import Path
 from sklearn.utils import Bunch
 
 from ._base import EMOTIONS
+from .ckplus import CKPLUS_LABELS, load_ck_plus
+from .dfew import DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
 from .fer2013 import load_fer2013_csv
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
 from .sample import SAMPLE_EMOTIONS, make_sample_faces
 
 __all__ = [
+    "CKPLUS_LABELS",
+    "DFEW_LABELS",
     "EMOTIONS",
     "SAMPLE_EMOTIONS",
     "make_sample_faces",
+    "dfew_cv",
+    "dfew_folds",
+    "load_ck_plus",
     "load_dataset",
+    "load_dfew",
     "load_fer2013_csv",
     "load_image_folder",
     "load_rafdb",
 ]
 
 
-def load_dataset(root: str | os.PathLike[str], *, subset: str = "all") -> Bunch:
+def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options) -> Bunch:
     """Load a dataset, detecting its layout.
 
     - a ``.csv`` file -> :func:`load_fer2013_csv`;
     - a folder with ``EmoLabel/list_patition_label.txt`` -> :func:`load_rafdb`
       (aligned images);
-    - any other folder -> :func:`load_image_folder`.
+    - a folder with ``EmoLabel_DataSplit/`` -> :func:`load_dfew` (clips; pass
+      ``fold=1..5`` for a train/test split);
+    - a folder with ``cohn-kanade-images/`` (or
+      ``extended-cohn-kanade-images/cohn-kanade-images/``) -> :func:`load_ck_plus`;
+    - any other folder -> :func:`load_image_folder` (CK+48 included: its
+      subject ids come from the file names).
 
     Parameters
     ----------
@@ -44,6 +57,9 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all") -> Bunch:
         Dataset folder or csv file.
     subset : {"all", "train", "test", "val"}, default="all"
         Which split to return (see the individual loaders).
+    **options
+        Passed on to the chosen loader (e.g. ``fold=1`` for DFEW,
+        ``as_clips=True`` for CK+, ``subject_pattern=...`` for a folder).
 
     Returns
     -------
@@ -76,7 +92,13 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all") -> Bunch:
             raise ValueError(
                 f"{path} is a file but not a .csv; pass a FER2013 csv file or a dataset folder"
             )
-        return load_fer2013_csv(path, subset=subset)
+        return load_fer2013_csv(path, subset=subset, **options)
     if (path / LABEL_FILE).is_file():
-        return load_rafdb(path, subset=subset)
-    return load_image_folder(path, subset=subset)
+        return load_rafdb(path, subset=subset, **options)
+    if (path / "EmoLabel_DataSplit").is_dir():
+        return load_dfew(path, subset=subset, **options)
+    if (path / "cohn-kanade-images").is_dir() or (
+        path / "extended-cohn-kanade-images" / "cohn-kanade-images"
+    ).is_dir():
+        return load_ck_plus(path, subset=subset, **options)
+    return load_image_folder(path, subset=subset, **options)

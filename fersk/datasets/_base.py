@@ -207,6 +207,59 @@ def subjects_from_filenames(names: Sequence[str]) -> np.ndarray | None:
     return np.array([m.group(1) for m in matches if m is not None])
 
 
+def compile_pattern(pattern: str | re.Pattern[str], argument: str) -> re.Pattern[str]:
+    """Compile a user-given regular expression, or raise a clear error.
+
+    Parameters
+    ----------
+    pattern : str or compiled pattern
+        The expression.
+    argument : str
+        Name of the loader argument, for error messages.
+
+    Returns
+    -------
+    re.Pattern
+        The compiled expression.
+
+    Raises
+    ------
+    TypeError
+        If ``pattern`` is neither a str nor a compiled pattern.
+    ValueError
+        If ``pattern`` is not a valid regular expression.
+
+    Examples
+    --------
+    >>> compile_pattern("^(S[0-9]+)_", "subject_pattern").match("S005_001.png").group(1)
+    'S005'
+    """
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if not isinstance(pattern, str):
+        raise TypeError(
+            f"{argument} must be a str or a compiled re.Pattern, got {type(pattern).__name__}"
+        )
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"{argument} {pattern!r} is not a valid regular expression: {exc}"
+        ) from exc
+
+
+def first_examples(names: Sequence[str], limit: int = 5) -> str:
+    """Comma-separated first ``limit`` names, with ``", ..."`` when there are more.
+
+    Examples
+    --------
+    >>> first_examples(["a", "b", "c"], limit=2)
+    'a, b, ...'
+    """
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (", ..." if len(names) > limit else "")
+
+
 def is_image_file(name: str) -> bool:
     """Whether ``name`` has an image extension (see :data:`IMAGE_EXTENSIONS`)."""
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ._base import (
     RAFDB_LABELS,
     canonical_emotion,
     check_subset,
+    compile_pattern,
     list_image_files,
     make_bunch,
     natural_sorted,
@@ -109,11 +111,40 @@ def _class_mapping(
     return {**mapping, **rest}
 
 
+def _subjects_from_pattern(
+    base: Path, rels: list[str], subject_pattern: str | re.Pattern[str]
+) -> np.ndarray:
+    """Subject id of every file from ``subject_pattern``, or a clear error."""
+    regex = compile_pattern(subject_pattern, "subject_pattern")
+    if "subject" in regex.groupindex:
+        group: int | str = "subject"
+    elif regex.groups:
+        group = 1
+    else:
+        raise ValueError(
+            f"subject_pattern {regex.pattern!r} has no group; mark the subject id with "
+            "(?P<subject>...) or a first group (...)"
+        )
+    subjects = []
+    for rel in rels:
+        name = rel.rsplit("/", 1)[-1]
+        match = regex.search(name)
+        subject = None if match is None else match.group(group)
+        if not subject:
+            raise ValueError(
+                f"file name {name!r} ({base / rel}) does not match subject_pattern "
+                f"{regex.pattern!r}; every file name must give a subject id"
+            )
+        subjects.append(subject)
+    return np.array(subjects, dtype=str)
+
+
 def load_image_folder(
     root: str | os.PathLike[str],
     *,
     subset: str = "all",
     class_names: ClassNames | None = None,
+    subject_pattern: str | re.Pattern[str] | None = None,
 ) -> Bunch:
     """Load an image tree with one folder per emotion class.
 
@@ -147,6 +178,13 @@ def load_image_folder(
         mapping). A list names *every* class folder in natural-sort order,
         e.g. ``["angry", "disgust", "fear", "happy", "sad", "surprise",
         "neutral"]`` for numeric folders ``0..6``.
+    subject_pattern : str or compiled pattern, optional
+        Regular expression searched in each file name (not the folders; use
+        ``^`` to anchor it at the start) whose named group ``subject``, or
+        else its first group, is the file's subject id, e.g.
+        ``r"^(?P<subject>\\d+)_"`` for ``042_happy_3.png``. Every file must
+        match. If None, CK+ ids are detected: ``subject`` is filled only when
+        every name matches ``S<digits>_<n>_<n>``.
 
     Returns
     -------
@@ -155,9 +193,9 @@ def load_image_folder(
         relative to ``root``), ``target`` (int64 index into
         ``target_names``), ``target_names`` (canonical names of the classes
         present in the whole tree, in :data:`EMOTIONS` order, so subsets
-        share one encoding), ``split``, ``subject`` (CK+ ids such as
-        ``"S005"`` when every file name matches ``S<digits>_<n>_<n>``, else
-        ``None``) and ``DESCR``.
+        share one encoding), ``split``, ``subject`` (from
+        ``subject_pattern``; without it, CK+ ids such as ``"S005"`` when every
+        file name matches ``S<digits>_<n>_<n>``, else ``None``) and ``DESCR``.
 
     Raises
     ------
@@ -165,7 +203,11 @@ def load_image_folder(
         If ``root`` does not exist.
     ValueError
         If there are no images, an image is in an unexpected place, a class
-        folder name is unknown, or ``subset`` selects nothing.
+        folder name is unknown, a file name does not match
+        ``subject_pattern`` (or it has no group), or ``subset`` selects
+        nothing.
+    TypeError
+        If ``subject_pattern`` is neither a str nor a compiled pattern.
 
     Examples
     --------
@@ -184,8 +226,12 @@ def load_image_folder(
     ([1, 0, 0, 1], ['test', 'train', 'train', 'train'])
     >>> load_image_folder(root, subset="test").target.tolist()
     [1]
+    >>> load_image_folder(root, subject_pattern=r"_(\\d)").subject.tolist()
+    ['1', '9', '1', '3']
     """
     check_subset(subset)
+    if subject_pattern is not None:
+        compile_pattern(subject_pattern, "subject_pattern")
     root_path = resolve_dir(root)
     files = list_image_files(root_path)
     if not files:
@@ -208,7 +254,11 @@ def load_image_folder(
         data=[str(base.joinpath(*p)) for p in parts],
         labels=[mapping[p[-2]] for p in parts],
         split=np.array(split),
-        subject=subjects_from_filenames([p[-1] for p in parts]),
+        subject=(
+            subjects_from_filenames([p[-1] for p in parts])
+            if subject_pattern is None
+            else _subjects_from_pattern(base, files, subject_pattern)
+        ),
         layout=f"image folder ({layout})",
         root=root_path,
         subset=subset,
