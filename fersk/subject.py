@@ -38,7 +38,11 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["SubjectNeutralizer", "check_groups"]
+__all__ = ["DIVIDE_FLOOR", "SubjectNeutralizer", "check_groups"]
+
+#: ``method="divide"``: the smallest baseline magnitude, as a fraction of the
+#: population baseline of the same feature.
+DIVIDE_FLOOR = 0.1
 
 _NO_GROUPS = (
     "SubjectNeutralizer.{method} needs subject ids: pass groups=<one id per sample>. In a "
@@ -120,8 +124,10 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
           itself when its id is missing or ``groups`` is not given), and is
           removed from every frame.
     method : {"subtract", "divide", "standardize"}, default="subtract"
-        ``X - b``; ``X / b`` (for positive features such as distances; a zero
-        baseline is an error); or ``(X - b) / sd`` with the standard
+        ``X - b``; ``X / b`` (for positive features such as distances; a
+        baseline smaller than :data:`DIVIDE_FLOOR` times the population's is
+        raised to it, so a distance that is zero for one person -- lips
+        closed -- gives a large but finite ratio); or ``(X - b) / sd`` with the standard
         deviation of the same samples (the population's where a subject has
         fewer than two samples or zero spread).
     neutral_label : object, default="neutral"
@@ -418,21 +424,19 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if per_sample:
             reps = X.shape[1] // units.shape[1]
             centres, scales = np.tile(centres, reps), np.tile(scales, reps)
-        return self._apply(X, centres, scales, ids)
+        return self._apply(X, centres, scales)
 
-    def _apply(self, X, centres, scales, ids) -> np.ndarray:
+    def _apply(self, X, centres, scales) -> np.ndarray:
         if self.method == "subtract":
             return X - centres
         if self.method == "standardize":
             return (X - centres) / scales
-        zero = (centres == 0) & np.isfinite(X)
-        if zero.any():
-            i, j = np.argwhere(zero)[0]
-            raise ValueError(
-                f"method='divide': sample {i} (subject {ids[i]!r}) has a zero baseline in "
-                f"feature {j}; use method='subtract' or 'standardize' for features that can be 0"
-            )
-        return X / centres
+        # A subject's baseline counts as at least DIVIDE_FLOOR of the population's,
+        # so a feature that is ~0 for one person (a closed mouth) cannot explode.
+        population = np.abs(self.population_baseline_)
+        floor = np.tile(np.maximum(DIVIDE_FLOOR * population, 1e-12), X.shape[1] // len(population))
+        sign = np.where(centres < 0, -1.0, 1.0)
+        return X / (sign * np.maximum(np.abs(centres), floor))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -73,10 +73,14 @@ class TestBaselines:
         out = SubjectNeutralizer(method="divide").fit_transform(X, groups=["a", "a"])
         np.testing.assert_allclose(out, [[0.5, 1.0], [1.5, 1.0]])
 
-    def test_divide_by_zero_baseline_is_a_clear_error(self):
-        X = np.array([[1.0, 0.0], [-1.0, 0.0]])
-        with pytest.raises(ValueError, match=r"sample 0 \(subject 'a'\).*zero baseline"):
-            SubjectNeutralizer(method="divide").fit_transform(X, groups=["a", "a"])
+    def test_divide_floors_a_zero_baseline_at_a_tenth_of_the_population(self):
+        # Feature 1 is 0 for subject a (lips closed) and 4 on average overall.
+        X = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 8.0], [1.0, 8.0], [1.0, 0.5]])
+        ids = ["a", "a", "b", "b", "a"]
+        out = SubjectNeutralizer(method="divide").fit_transform(X, groups=ids)
+        # a's mean of feature 1 is 0.5/3, below the floor 0.1 * 3.3 = 0.33
+        np.testing.assert_allclose(out[4, 1], 0.5 / (0.1 * X[:, 1].mean()))
+        np.testing.assert_allclose(out[2:4, 1], [1.0, 1.0])
 
     def test_neutral_baseline_uses_only_neutral_labelled_samples(self):
         y = ["neutral", "happy", "neutral", "happy"]
