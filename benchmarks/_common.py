@@ -16,8 +16,9 @@ from fersk.environment import environment_info
 RESULTS = Path(__file__).parent / "results"
 
 
-def write_results(name: str, settings: dict, results: object, markdown: str,
-                  out_dir: str | Path = RESULTS) -> tuple[Path, Path]:
+def write_results(
+    name: str, settings: dict, results: object, markdown: str, out_dir: str | Path = RESULTS
+) -> tuple[Path, Path]:
     """Write ``<name>.json`` and ``<name>.md`` under ``out_dir``; return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,11 +48,10 @@ def subsample(target, n, seed=0) -> np.ndarray:
         return np.arange(len(target))
     from sklearn.model_selection import train_test_split
 
-    keep, _ = train_test_split(np.arange(len(target)), train_size=n, stratify=target,
-                               random_state=seed)
+    keep, _ = train_test_split(
+        np.arange(len(target)), train_size=n, stratify=target, random_state=seed
+    )
     return np.sort(keep)
-
-
 
 
 def load_split(root, max_train, max_test, size, seed=0):
@@ -64,21 +64,34 @@ def load_split(root, max_train, max_test, size, seed=0):
     else:
         from fersk.datasets.sample import make_sample_faces
 
-        data = make_sample_faces(n_subjects=8, n_intensities=3, blur_sigmas=(0.0, 1.2, 2.4),
-                                 image_size=max(size, 48))
+        data = make_sample_faces(
+            n_subjects=8, n_intensities=3, blur_sigmas=(0.0, 1.2, 2.4), image_size=max(size, 48)
+        )
         is_train = data.split == "train"
         from sklearn.utils import Bunch
 
-        train = Bunch(data=[x for x, t in zip(data.data, is_train) if t],
-                      target=data.target[is_train], target_names=data.target_names)
-        test = Bunch(data=[x for x, t in zip(data.data, is_train) if not t],
-                     target=data.target[~is_train], target_names=data.target_names)
+        train = Bunch(
+            data=[x for x, t in zip(data.data, is_train) if t],
+            target=data.target[is_train],
+            target_names=data.target_names,
+        )
+        test = Bunch(
+            data=[x for x, t in zip(data.data, is_train) if not t],
+            target=data.target[~is_train],
+            target_names=data.target_names,
+        )
         name = "sample"
     tr, te = subsample(train.target, max_train, seed), subsample(test.target, max_test, seed)
     names = list(train.target_names)
     print(f"{name}: {len(tr)} train / {len(te)} test images, classes {names}", flush=True)
-    return ([train.data[i] for i in tr], train.target[tr], [test.data[i] for i in te],
-            test.target[te], names, name)
+    return (
+        [train.data[i] for i in tr],
+        train.target[tr],
+        [test.data[i] for i in te],
+        test.target[te],
+        names,
+        name,
+    )
 
 
 def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
@@ -87,10 +100,15 @@ def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
     ``root`` (default ``$FERSK_DATA``, else the built-in sample faces),
     ``--max-train``, ``--max-test``, ``--seed``, ``--name`` and ``--out``.
     """
-    parser = argparse.ArgumentParser(description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", nargs="?", default=os.environ.get("FERSK_DATA"),
-                        help="dataset root (default: the built-in sample faces)")
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "root",
+        nargs="?",
+        default=os.environ.get("FERSK_DATA"),
+        help="dataset root (default: the built-in sample faces)",
+    )
     parser.add_argument("--max-train", type=int, default=None, help="stratified subsample")
     parser.add_argument("--max-test", type=int, default=None, help="stratified subsample")
     parser.add_argument("--seed", type=int, default=0)
@@ -99,8 +117,9 @@ def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def finish(args: argparse.Namespace, default_name: str, rows: object, markdown: str,
-           table: str) -> int:
+def finish(
+    args: argparse.Namespace, default_name: str, rows: object, markdown: str, table: str
+) -> int:
     """Write a :func:`dataset_parser` benchmark's results and print its table; return 0."""
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "name")}
     paths = write_results(args.name or default_name, settings, rows, markdown, args.out)

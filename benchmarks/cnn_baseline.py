@@ -62,7 +62,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     X_train_src, y_train, X_test_src, y_test, names, dataset = load_split(
-        args.root, args.max_train, args.max_test, args.size, args.seed)
+        args.root, args.max_train, args.max_test, args.size, args.seed
+    )
 
     prep = CNNPreprocessor(size=args.size, channels=args.channels, n_jobs=args.n_jobs)
     t0 = time.perf_counter()
@@ -70,9 +71,15 @@ def main(argv=None) -> int:
     X_test = prep.transform(X_test_src)
     prep_s = time.perf_counter() - t0
 
-    net = CNNClassifier(max_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                        valid_size=args.valid_size, random_state=args.seed,
-                        device=args.device, verbose=1)
+    net = CNNClassifier(
+        max_epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        valid_size=args.valid_size,
+        random_state=args.seed,
+        device=args.device,
+        verbose=1,
+    )
     t0 = time.perf_counter()
     net.fit(X_train, y_train)
     fit_s = time.perf_counter() - t0
@@ -95,8 +102,13 @@ def main(argv=None) -> int:
     cpu_epoch = None
     if train_device != "cpu":  # one CPU epoch on up to 1000 training images, for comparison
         n_cpu = min(1000, len(y_train))
-        probe = CNNClassifier(max_epochs=1, batch_size=args.batch_size, train_split=None,
-                              random_state=args.seed, device="cpu")
+        probe = CNNClassifier(
+            max_epochs=1,
+            batch_size=args.batch_size,
+            train_split=None,
+            random_state=args.seed,
+            device="cpu",
+        )
         t0 = time.perf_counter()
         probe.fit(X_train[:n_cpu], y_train[:n_cpu])
         cpu_epoch = {"images": n_cpu, "seconds": round(time.perf_counter() - t0, 2)}
@@ -110,18 +122,25 @@ def main(argv=None) -> int:
 
     results = {
         "dataset": dataset,
-        "n_train": len(y_train), "n_fit": n_fit, "n_valid": len(y_train) - n_fit,
+        "n_train": len(y_train),
+        "n_fit": n_fit,
+        "n_valid": len(y_train) - n_fit,
         "n_test": len(y_test),
         "input": [args.channels, args.size, args.size],
         "parameters": count_parameters(net.module_),
-        "model_bytes": {"fp32": state_dict_nbytes(cpu_net.module_),
-                        "int8_dynamic": state_dict_nbytes(quantized.module_)},
+        "model_bytes": {
+            "fp32": state_dict_nbytes(cpu_net.module_),
+            "int8_dynamic": state_dict_nbytes(quantized.module_),
+        },
         "train_device": train_device,
         "torch_threads": torch.get_num_threads(),
         "epochs_run": len(history),
         "best_epoch": int(best["epoch"]),
-        "best_valid": {"loss": float(best["valid_loss"]), "war": float(best["valid_acc"]),
-                       "uar": float(best["valid_uar"])},
+        "best_valid": {
+            "loss": float(best["valid_loss"]),
+            "war": float(best["valid_acc"]),
+            "uar": float(best["valid_uar"]),
+        },
         "seconds_per_epoch": round(epoch_s, 2),
         "epoch_seconds": [round(d, 2) for d in durations],
         "train_images_per_second": round(n_fit / epoch_s, 1),
@@ -129,8 +148,10 @@ def main(argv=None) -> int:
         "fit_seconds": round(fit_s, 1),
         "preprocess_images_per_second": round((len(y_train) + len(y_test)) / prep_s, 1),
         "inference_images_per_second": {
-            "cpu_fp32": round(cpu_ips, 1), "cpu_int8_dynamic": round(q_ips, 1),
-            "gpu_fp32": None if gpu_ips is None else round(gpu_ips, 1)},
+            "cpu_fp32": round(cpu_ips, 1),
+            "cpu_int8_dynamic": round(q_ips, 1),
+            "gpu_fp32": None if gpu_ips is None else round(gpu_ips, 1),
+        },
         "test": {"fp32": report, "int8_dynamic": q_report},
         "int8_fp32_prediction_agreement": agreement,
     }

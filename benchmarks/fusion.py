@@ -34,10 +34,15 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=100, help="CNN input side (FER2013: 48)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cv", type=int, default=3, help="stacking folds")
-    parser.add_argument("--weights", type=float, nargs=2, default=None,
-                        help="soft-voting weights: cnn landmarks")
-    parser.add_argument("--models", nargs="+", default=["cnn", "landmarks", "soft", "stacking"],
-                        choices=("cnn", "landmarks", "soft", "stacking"))
+    parser.add_argument(
+        "--weights", type=float, nargs=2, default=None, help="soft-voting weights: cnn landmarks"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["cnn", "landmarks", "soft", "stacking"],
+        choices=("cnn", "landmarks", "soft", "stacking"),
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--n-jobs", type=int, default=None, help="extraction workers")
@@ -47,26 +52,42 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     X_train, y_train, X_test, y_test, names, dataset = load_split(
-        args.root, args.max_train, args.max_test, args.size, args.seed)
+        args.root, args.max_train, args.max_test, args.size, args.seed
+    )
 
-    cnn_params = dict(max_epochs=args.epochs, batch_size=args.batch_size,
-                      random_state=args.seed, device=args.device)
+    cnn_params = dict(
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        random_state=args.seed,
+        device=args.device,
+    )
 
     def cnn():
         return make_cnn_pipeline(args.size, memory=args.cache, n_jobs=args.n_jobs, **cnn_params)
 
     def landmarks():
-        return make_study_pipeline(68, routed=False, detector="none", memory=args.cache,
-                                   n_jobs=args.n_jobs, random_state=args.seed)
+        return make_study_pipeline(
+            68,
+            routed=False,
+            detector="none",
+            memory=args.cache,
+            n_jobs=args.n_jobs,
+            random_state=args.seed,
+        )
 
     builders = {
         "cnn": ("CNN alone", cnn),
         "landmarks": ("landmarks alone (68, MLP)", landmarks),
-        "soft": ("soft voting", lambda: make_fusion(
-            "soft", cnn=cnn(), landmarks=landmarks(), weights=args.weights)),
-        "stacking": ("stacking (logistic regression)", lambda: make_fusion(
-            "stacking", cnn=cnn(), landmarks=landmarks(), cv=args.cv,
-            random_state=args.seed)),
+        "soft": (
+            "soft voting",
+            lambda: make_fusion("soft", cnn=cnn(), landmarks=landmarks(), weights=args.weights),
+        ),
+        "stacking": (
+            "stacking (logistic regression)",
+            lambda: make_fusion(
+                "stacking", cnn=cnn(), landmarks=landmarks(), cv=args.cv, random_state=args.seed
+            ),
+        ),
     }
     rows = []
     for key in args.models:
@@ -82,19 +103,30 @@ def main(argv=None) -> int:
             predict_s = time.perf_counter() - t0
         o = report["overall"]
         print(f"{label}: WAR {o['war']:.4f} UAR {o['uar']:.4f} (fit {fit_s:.0f} s)", flush=True)
-        rows.append({"model": key, "label": label, "test": report,
-                     "fit_seconds": round(fit_s, 1), "predict_seconds": round(predict_s, 1)})
+        rows.append(
+            {
+                "model": key,
+                "label": label,
+                "test": report,
+                "fit_seconds": round(fit_s, 1),
+                "predict_seconds": round(predict_s, 1),
+            }
+        )
 
     lines = ["| model | WAR | UAR | fit s | predict s |", "|---|---|---|---|---|"]
     for r in rows:
         o = r["test"]["overall"]
-        lines.append(f"| {r['label']} | {o['war']:.4f} | {o['uar']:.4f} | {r['fit_seconds']} | "
-                     f"{r['predict_seconds']} |")
-    md = (f"Late fusion on `{dataset}`: {len(y_train)} train / {len(y_test)} test images, "
-          f"{len(names)} classes; CNN {args.size}x{args.size} gray, max {args.epochs} epochs "
-          f"(early stopping on a validation split of the training images); landmarks: 68 "
-          f"points, detector `none`, MLP; stacking with {args.cv} folds; seed {args.seed}; "
-          f"{torch.get_num_threads()} torch threads.\n\n" + "\n".join(lines))
+        lines.append(
+            f"| {r['label']} | {o['war']:.4f} | {o['uar']:.4f} | {r['fit_seconds']} | "
+            f"{r['predict_seconds']} |"
+        )
+    md = (
+        f"Late fusion on `{dataset}`: {len(y_train)} train / {len(y_test)} test images, "
+        f"{len(names)} classes; CNN {args.size}x{args.size} gray, max {args.epochs} epochs "
+        f"(early stopping on a validation split of the training images); landmarks: 68 "
+        f"points, detector `none`, MLP; stacking with {args.cv} folds; seed {args.seed}; "
+        f"{torch.get_num_threads()} torch threads.\n\n" + "\n".join(lines)
+    )
     return finish(args, f"fusion_{dataset}_{args.size}px", rows, md, "\n".join(lines))
 
 

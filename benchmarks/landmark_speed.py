@@ -73,20 +73,32 @@ def main(argv=None) -> int:
         for size in sizes:
             configs.append(("dlib", detector, "photo", size, 68, int(size == 256)))
     if args.fan_weights:
-        configs += [("face_alignment", "none", "crop", 100, 68, 0),
-                    ("face_alignment", "hog", "photo", 512, 68, 0)]
+        configs += [
+            ("face_alignment", "none", "crop", 100, 68, 0),
+            ("face_alignment", "hog", "photo", 512, 68, 0),
+        ]
 
     rows = []
     for backend, detector, kind, size, n_landmarks, upsample in configs:
         slow = detector == "mmod" or backend == "face_alignment"
-        n = min(20, args.n_images) if slow else (
-            min(200, args.n_images) if kind == "photo" else args.n_images)
+        n = (
+            min(20, args.n_images)
+            if slow
+            else (min(200, args.n_images) if kind == "photo" else args.n_images)
+        )
         images = _images(kind, size, n)
         kw = dict(backend=backend, detector=detector, upsample=upsample, progress=False)
         if backend == "face_alignment":
             kw.update(weights=args.fan_weights, device="cpu")
-        row = {"backend": backend, "detector": detector, "input": kind, "size": size,
-               "landmarks": n_landmarks, "upsample": upsample, "n_images": n}
+        row = {
+            "backend": backend,
+            "detector": detector,
+            "input": kind,
+            "size": size,
+            "landmarks": n_landmarks,
+            "upsample": upsample,
+            "n_images": n,
+        }
         LandmarkExtractor(n_landmarks, **kw).transform(images[:2])  # load models
         for jobs in (1, 2):
             with tempfile.TemporaryDirectory() as cache:
@@ -97,22 +109,27 @@ def main(argv=None) -> int:
         rows.append(row)
         print(row, flush=True)
 
-    lines = ["| backend | detector | input | size px | upsample | landmarks | images "
-             "| img/s 1 job | img/s 2 jobs | img/s cached | ms/img 1 job | no face |",
-             "|" + "---|" * 12]
+    lines = [
+        "| backend | detector | input | size px | upsample | landmarks | images "
+        "| img/s 1 job | img/s 2 jobs | img/s cached | ms/img 1 job | no face |",
+        "|" + "---|" * 12,
+    ]
     for r in rows:
         lines.append(
             f"| {r['backend']} | {r['detector']} | {r['input']} | {r['size']} | "
             f"{r['upsample']} | {r['landmarks']} | {r['n_images']} | {r['cold_1_jobs']:.1f} | "
             f"{r['cold_2_jobs']:.1f} | {r['cached_1_job']:.0f} | "
-            f"{1000 / r['cold_1_jobs']:.1f} | {r['no_face']} |")
-    md = ("Images per second of `LandmarkExtractor.transform` (decode from memory, detect, "
-          "predict). `crop`: aligned sample faces (detector `none`, upscaled to 160 px "
-          "when smaller); `photo`: the astronaut photograph at that size. 2 jobs = joblib "
-          "processes, worker start-up and model loading included (it dominates short "
-          "batches). Cached: the same call again with the content-keyed cache filled. "
-          "FAN timings use randomly initialised weights (same network, same cost as the "
-          "released ones), CPU, no torch.compile.\n\n" + "\n".join(lines))
+            f"{1000 / r['cold_1_jobs']:.1f} | {r['no_face']} |"
+        )
+    md = (
+        "Images per second of `LandmarkExtractor.transform` (decode from memory, detect, "
+        "predict). `crop`: aligned sample faces (detector `none`, upscaled to 160 px "
+        "when smaller); `photo`: the astronaut photograph at that size. 2 jobs = joblib "
+        "processes, worker start-up and model loading included (it dominates short "
+        "batches). Cached: the same call again with the content-keyed cache filled. "
+        "FAN timings use randomly initialised weights (same network, same cost as the "
+        "released ones), CPU, no torch.compile.\n\n" + "\n".join(lines)
+    )
     write_results("landmark_speed", vars(args), rows, md, args.out)
     print("\n".join(lines))
     return 0

@@ -10,7 +10,7 @@ from importlib import import_module
 
 from .clarity import ClarityBinner, laplacian_variance
 from .geometry import PairwiseDistance
-from .landmarks import LandmarkExtractor
+from .landmarks import ClipLandmarkExtractor, LandmarkExtractor
 from .preprocess import CNNPreprocessor
 from .routing import ClarityRoutedClassifier
 from .subject import SubjectNeutralizer
@@ -32,6 +32,7 @@ __all__ = [
     "CNNPreprocessor",
     "ClarityBinner",
     "ClarityRoutedClassifier",
+    "ClipLandmarkExtractor",
     "LandmarkExtractor",
     "MotionDelta",
     "PairwiseDistance",

@@ -50,7 +50,9 @@ class ImageInputMixin:
         self._record_failures(failures, len(images))
         return rows
 
-    def _record_failures(self, failures: list[Failure], n_samples: int) -> None:
+    def _record_failures(
+        self, failures: list[Failure], n_samples: int, unit: str = "samples"
+    ) -> None:
         self.failures_ = failures
         self.n_failures_ = len(failures)
         if failures:
@@ -60,7 +62,7 @@ class ImageInputMixin:
             detail = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
             first = "; ".join(f"sample {f.index} {f.source}: {f.message}" for f in failures[:3])
             warnings.warn(
-                f"{type(self).__name__}: {len(failures)} of {n_samples} samples gave NaN rows "
+                f"{type(self).__name__}: {len(failures)} of {n_samples} {unit} gave NaN rows "
                 f"({detail}). First: {first}. See .failures_ for all.",
                 MissingFeaturesWarning,
                 stacklevel=3,

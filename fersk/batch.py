@@ -152,8 +152,7 @@ def as_image_list(X: object, *, name: str = "X") -> list[ImageSource]:
             X = list(X)  # type: ignore[call-overload]
         except TypeError:
             raise TypeError(
-                f"{name} must be a sequence of images (paths or arrays), got "
-                f"{type(X).__name__}"
+                f"{name} must be a sequence of images (paths or arrays), got {type(X).__name__}"
             ) from None
     items = list(X)
     for i, item in enumerate(items):
@@ -269,9 +268,7 @@ def map_images(
     n_chunks = max(1, math.ceil(n / chunk_size))
     bounds = [(i * n // n_chunks, (i + 1) * n // n_chunks) for i in range(n_chunks)]
     show = n >= PROGRESS_MIN_SAMPLES if progress == "auto" else bool(progress)
-    tasks = (
-        delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds
-    )
+    tasks = (delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     delay = PROGRESS_DELAY_S if progress == "auto" else 0.0
     with tqdm(total=n, desc=desc, unit="img", disable=not show, leave=False, delay=delay) as bar:

@@ -31,8 +31,11 @@ def _list_images(root: Path) -> list[Path]:
         return [root]
     if not root.is_dir():
         raise FileNotFoundError(f"no such file or folder: {root}")
-    found = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
-             and is_image_file(p.name) and not any(s.startswith(".") for s in p.parts)]
+    found = [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and is_image_file(p.name) and not any(s.startswith(".") for s in p.parts)
+    ]
     return [root / p for p in natural_sorted(found)]
 
 
@@ -48,10 +51,15 @@ def _extract(args) -> int:
         with out.open(newline="") as fh:
             done = {row["path"] for row in csv.DictReader(fh)}
     todo = [p for p in paths if str(p) not in done]
-    print(f"{len(paths)} images under {root}; {len(done)} already in {out}; "
-          f"extracting {len(todo)}", file=sys.stderr)
+    print(
+        f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting {len(todo)}",
+        file=sys.stderr,
+    )
     extractor = LandmarkExtractor(
-        args.n_landmarks, detector=args.detector, n_jobs=args.n_jobs, memory=args.cache,
+        args.n_landmarks,
+        detector=args.detector,
+        n_jobs=args.n_jobs,
+        memory=args.cache,
         progress=False,
     )
     header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
@@ -71,15 +79,18 @@ def _extract(args) -> int:
                 reasons = {f.index: f.reason for f in extractor.failures_}
                 for i, (path, row) in enumerate(zip(block, X)):
                     ok = i not in reasons
-                    writer.writerow([str(path), int(ok), reasons.get(i, ""),
-                                     *(f"{v:.2f}" for v in row)])
+                    writer.writerow(
+                        [str(path), int(ok), reasons.get(i, ""), *(f"{v:.2f}" for v in row)]
+                    )
                 fh.flush()
                 written += len(block)
                 failed += len(reasons)
                 bar.update(len(block))
         except KeyboardInterrupt:
-            print(f"\ninterrupted: {written} rows kept in {out}; run the same command to "
-                  "resume", file=sys.stderr)
+            print(
+                f"\ninterrupted: {written} rows kept in {out}; run the same command to resume",
+                file=sys.stderr,
+            )
             return 130
     print(f"wrote {written} rows to {out} ({failed} without a face)", file=sys.stderr)
     return 0
@@ -89,14 +100,18 @@ def _load_split(root: str, subset: str, max_samples: int | None, seed: int = 0):
     from .datasets import load_dataset
 
     data = load_dataset(root, subset=subset)
-    X = np.array(data.data, dtype=object) if not isinstance(data.data[0], np.ndarray) else (
-        np.stack(data.data))
+    X = (
+        np.array(data.data, dtype=object)
+        if not isinstance(data.data[0], np.ndarray)
+        else (np.stack(data.data))
+    )
     y = data.target
     if max_samples is not None and max_samples < len(y):
         from sklearn.model_selection import train_test_split
 
-        keep, _ = train_test_split(np.arange(len(y)), train_size=max_samples, stratify=y,
-                                   random_state=seed)
+        keep, _ = train_test_split(
+            np.arange(len(y)), train_size=max_samples, stratify=y, random_state=seed
+        )
         keep = np.sort(keep)
         X, y = X[keep], y[keep]
         data.subject = None if data.subject is None else data.subject[keep]
@@ -110,11 +125,16 @@ def _train(args) -> int:
 
     X, y, data = _load_split(args.root, "train", args.max_train)
     pipe = make_study_pipeline(
-        args.n_landmarks, routed=not args.single, detector=args.detector,
-        memory=args.cache, n_jobs=args.n_jobs,
+        args.n_landmarks,
+        routed=not args.single,
+        detector=args.detector,
+        memory=args.cache,
+        n_jobs=args.n_jobs,
     )
-    print(f"training on {len(y)} images of {args.root} ({', '.join(data.target_names)})",
-          file=sys.stderr)
+    print(
+        f"training on {len(y)} images of {args.root} ({', '.join(data.target_names)})",
+        file=sys.stderr,
+    )
     if args.tune:
         search = tune(pipe, X, y, groups=data.subject, n_jobs=1)
         pipe = search.best_estimator_
@@ -137,8 +157,9 @@ def _evaluate(args) -> int:
     X, y, data = _load_split(args.root, "test", args.max_test)
     names = getattr(model, "target_names_", None)
     if names is not None and list(names) != list(data.target_names):
-        raise SystemExit(f"the model was trained on classes {names}, the data has "
-                         f"{list(data.target_names)}")
+        raise SystemExit(
+            f"the model was trained on classes {names}, the data has {list(data.target_names)}"
+        )
     binners = list(find_steps(model, ClarityBinner))
     levels = binners[0].transform(X).ravel() if binners else None
     report = evaluate(model, X, y, clarity_levels=levels, target_names=list(data.target_names))
@@ -165,8 +186,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def landmark_options(p):
         p.add_argument("--n-landmarks", type=int, choices=(68, 5), default=68)
-        p.add_argument("--detector", choices=("hog", "mmod", "none"), default="hog",
-                       help="'none' for aligned face crops (FER2013, RAF-DB aligned, CK+48)")
+        p.add_argument(
+            "--detector",
+            choices=("hog", "mmod", "none"),
+            default="hog",
+            help="'none' for aligned face crops (FER2013, RAF-DB aligned, CK+48)",
+        )
         p.add_argument("--n-jobs", type=int, default=None, help="extraction workers")
         p.add_argument("--cache", default=None, help="landmark cache folder")
 

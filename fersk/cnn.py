@@ -123,19 +123,25 @@ class BaselineCNN(nn.Module):
         self.n_classes, self.size, self.channels = n_classes, size, channels
         blocks, in_ch = [], channels
         for filters, kernel in CONV_BLOCKS:
-            blocks.append(nn.Sequential(
-                nn.Conv2d(in_ch, filters, kernel, padding="same"),
-                nn.BatchNorm2d(filters),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-                nn.Dropout(dropout),
-            ))
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(in_ch, filters, kernel, padding="same"),
+                    nn.BatchNorm2d(filters),
+                    nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2),
+                    nn.Dropout(dropout),
+                )
+            )
             in_ch = filters
         self.features = nn.Sequential(*blocks)
         dense, n_in = [nn.Flatten()], in_ch * feature_side(size) ** 2
         for units in DENSE_UNITS:
-            dense += [nn.Linear(n_in, units), nn.BatchNorm1d(units), nn.ReLU(inplace=True),
-                      nn.Dropout(dropout)]
+            dense += [
+                nn.Linear(n_in, units),
+                nn.BatchNorm1d(units),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+            ]
             n_in = units
         dense.append(nn.Linear(n_in, n_classes))
         self.classifier = nn.Sequential(*dense)
@@ -405,15 +411,23 @@ class CNNClassifier(NeuralNetClassifier):
         if has_valid:
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
-                ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc",
-                                           lower_is_better=False)),
-                ("valid_uar", EpochScoring(_valid_uar, name="valid_uar",
-                                           lower_is_better=False)),
+                (
+                    "valid_acc",
+                    EpochScoring(_valid_accuracy, name="valid_acc", lower_is_better=False),
+                ),
+                ("valid_uar", EpochScoring(_valid_uar, name="valid_uar", lower_is_better=False)),
             ]
         callbacks += [
-            ("lr_scheduler", LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau,
-                                         monitor=monitor, factor=0.1, patience=2,
-                                         min_lr=1e-5)),
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    torch.optim.lr_scheduler.ReduceLROnPlateau,
+                    monitor=monitor,
+                    factor=0.1,
+                    patience=2,
+                    min_lr=1e-5,
+                ),
+            ),
             ("early_stopping", EarlyStopping(monitor=monitor, patience=6, load_best=True)),
             ("print_log", PrintLog()),
         ]
@@ -426,15 +440,19 @@ class CNNClassifier(NeuralNetClassifier):
         if not 0.0 < float(self.valid_size) < 1.0:
             raise ValueError(f"valid_size must be in (0, 1), got {self.valid_size}")
         dataset = self.get_dataset(X, y)
-        split = ValidSplit(float(self.valid_size), stratified=True,
-                           random_state=self.random_state)
+        split = ValidSplit(float(self.valid_size), stratified=True, random_state=self.random_state)
         try:
             return split(dataset, y, **fit_params)
         except ValueError as exc:  # too few samples per class to stratify
-            warnings.warn(f"{type(self).__name__}: stratified validation split impossible "
-                          f"({exc}); using a random split", UserWarning, stacklevel=2)
-            split = ValidSplit(float(self.valid_size), stratified=False,
-                               random_state=self.random_state)
+            warnings.warn(
+                f"{type(self).__name__}: stratified validation split impossible "
+                f"({exc}); using a random split",
+                UserWarning,
+                stacklevel=2,
+            )
+            split = ValidSplit(
+                float(self.valid_size), stratified=False, random_state=self.random_state
+            )
             return split(dataset, y, **fit_params)
 
     # -- device, module shape, labels ---------------------------------------
@@ -506,11 +524,14 @@ class CNNClassifier(NeuralNetClassifier):
     def _encode(self, y) -> np.ndarray:
         index = {label: i for i, label in enumerate(self.label_classes_.tolist())}
         try:
-            return np.fromiter((index[v] for v in _as_labels(y).tolist()),
-                               dtype=np.int64, count=len(y))
+            return np.fromiter(
+                (index[v] for v in _as_labels(y).tolist()), dtype=np.int64, count=len(y)
+            )
         except KeyError as exc:
-            raise ValueError(f"y contains the label {exc.args[0]!r}, which is not among "
-                             f"the classes {self.label_classes_.tolist()}") from None
+            raise ValueError(
+                f"y contains the label {exc.args[0]!r}, which is not among "
+                f"the classes {self.label_classes_.tolist()}"
+            ) from None
 
     def _prepare(self, X, y, classes=None) -> None:
         """Set the classes and the network's shape from the training data."""
@@ -519,8 +540,11 @@ class CNNClassifier(NeuralNetClassifier):
         channels, height, width = self.input_shape_
         if height != width:
             raise ValueError(f"images must be square, got {height}x{width}")
-        self.module_shape_ = {"n_classes": len(self.label_classes_), "size": height,
-                              "channels": channels}
+        self.module_shape_ = {
+            "n_classes": len(self.label_classes_),
+            "size": height,
+            "channels": channels,
+        }
         explicit = super().get_params_for("module")
         for key, value in self.module_shape_.items():
             if key in explicit and explicit[key] != value:
@@ -541,8 +565,10 @@ class CNNClassifier(NeuralNetClassifier):
 
     def _check_trainable(self) -> None:
         if getattr(self, "quantized_", False):
-            raise RuntimeError("a quantized CNNClassifier is for prediction only; "
-                               "train the float model, then call quantized() again")
+            raise RuntimeError(
+                "a quantized CNNClassifier is for prediction only; "
+                "train the float model, then call quantized() again"
+            )
 
     # -- sklearn API --------------------------------------------------------
 
@@ -675,6 +701,7 @@ def make_cnn_pipeline(
     >>> [name for name, _ in pipe.steps], pipe.get_params()["cnn__max_epochs"]
     (['prep', 'cnn'], 20)
     """
-    prep = CNNPreprocessor(size=size, channels=channels, memory=memory, n_jobs=n_jobs,
-                           channel_order=channel_order)
+    prep = CNNPreprocessor(
+        size=size, channels=channels, memory=memory, n_jobs=n_jobs, channel_order=channel_order
+    )
     return Pipeline([("prep", prep), ("cnn", CNNClassifier(**cnn_params))])

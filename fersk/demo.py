@@ -45,8 +45,13 @@ def format_table(results: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         overall = r["test"]["overall"]
-        cells = [str(r["landmarks"]), r["model"], f"{r['cv_uar']:.3f}",
-                 f"{overall['war']:.3f}", f"{overall['uar']:.3f}"]
+        cells = [
+            str(r["landmarks"]),
+            r["model"],
+            f"{r['cv_uar']:.3f}",
+            f"{overall['war']:.3f}",
+            f"{overall['uar']:.3f}",
+        ]
         for k in levels:
             lv = r["test"].get("levels", {}).get(k)
             cells.append(f"{lv['war']:.3f} / {lv['uar']:.3f}" if lv else "-")
@@ -90,9 +95,11 @@ def run_demo(
     X = np.array(sample.data, dtype=object)
     y, subjects = sample.target, sample.subject
     train, test = sample.split == "train", sample.split == "test"
-    say(f"fersk demo: {len(X)} sample faces written to {out / 'sample'} "
+    say(
+        f"fersk demo: {len(X)} sample faces written to {out / 'sample'} "
         f"({train.sum()} train / {test.sum()} test images, subjects held out: "
-        f"{', '.join(sorted(set(subjects[test])))})")
+        f"{', '.join(sorted(set(subjects[test])))})"
+    )
 
     memory = out / "cache"
     levels = ClarityBinner(3, memory=memory).fit(X[train]).transform(X[test]).ravel()
@@ -102,10 +109,16 @@ def run_demo(
         for routed in (False, True):
             t0 = time.perf_counter()
             pipe = make_study_pipeline(n_landmarks, routed, detector="none", memory=memory)
-            search = tune(pipe, X[train], y[train], groups=subjects[train], grid=grid,
-                          n_jobs=n_jobs)
-            report = evaluate(search.best_estimator_, X[test], y[test], clarity_levels=levels,
-                              target_names=sample.target_names)
+            search = tune(
+                pipe, X[train], y[train], groups=subjects[train], grid=grid, n_jobs=n_jobs
+            )
+            report = evaluate(
+                search.best_estimator_,
+                X[test],
+                y[test],
+                clarity_levels=levels,
+                target_names=sample.target_names,
+            )
             row = {
                 "landmarks": n_landmarks,
                 "model": "routed" if routed else "single",
@@ -115,9 +128,11 @@ def run_demo(
                 "faces_not_found": report["faces_not_found"],
                 "seconds": round(time.perf_counter() - t0, 1),
             }
-            say(f"  {n_landmarks:>2} landmarks, {row['model']:>6}: test WAR "
+            say(
+                f"  {n_landmarks:>2} landmarks, {row['model']:>6}: test WAR "
                 f"{report['overall']['war']:.3f}  UAR {report['overall']['uar']:.3f}  "
-                f"({row['seconds']} s, best {row['best_params']})")
+                f"({row['seconds']} s, best {row['best_params']})"
+            )
             results.append(row)
             searches.append(search)
 
@@ -153,6 +168,8 @@ def run_demo(
         f"(reloaded predictions identical: {identical}). Took {record['seconds']} s.\n"
     )
     say("\n" + table)
-    say(f"\nsaved {model_path}, {out / 'report.md'}, {out / 'results.json'} "
-        f"in {record['seconds']} s")
+    say(
+        f"\nsaved {model_path}, {out / 'report.md'}, {out / 'results.json'} "
+        f"in {record['seconds']} s"
+    )
     return record

@@ -9,8 +9,17 @@ from importlib import metadata
 __all__ = ["environment_info"]
 
 _PACKAGES = (
-    "fersk", "numpy", "scipy", "scikit-learn", "opencv-python", "dlib-bin",
-    "face-alignment", "torch", "skorch", "joblib", "scikit-image",
+    "fersk",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "opencv-python",
+    "dlib-bin",
+    "face-alignment",
+    "torch",
+    "skorch",
+    "joblib",
+    "scikit-image",
 )
 
 

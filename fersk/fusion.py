@@ -90,13 +90,20 @@ def make_fusion(
     'StackingClassifier'
     """
     if cnn is None:
-        cnn = make_cnn_pipeline(size, channels, memory=memory, n_jobs=n_jobs,
-                                random_state=random_state, **cnn_params)
+        cnn = make_cnn_pipeline(
+            size, channels, memory=memory, n_jobs=n_jobs, random_state=random_state, **cnn_params
+        )
     elif cnn_params:
         raise ValueError("pass CNN settings either in cnn= or as keyword arguments, not both")
     if landmarks is None:
-        landmarks = make_study_pipeline(68, routed=False, detector="none", memory=memory,
-                                        n_jobs=n_jobs, random_state=random_state)
+        landmarks = make_study_pipeline(
+            68,
+            routed=False,
+            detector="none",
+            memory=memory,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
     estimators = [("cnn", cnn), ("landmarks", landmarks)]
     if kind == "soft":
         return VotingClassifier(estimators, voting="soft", weights=weights)
@@ -104,6 +111,7 @@ def make_fusion(
         if final_estimator is None:
             final_estimator = LogisticRegression(max_iter=1000)
         folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-        return StackingClassifier(estimators, final_estimator=final_estimator, cv=folds,
-                                  stack_method="predict_proba")
+        return StackingClassifier(
+            estimators, final_estimator=final_estimator, cv=folds, stack_method="predict_proba"
+        )
     raise ValueError(f"kind must be 'soft' or 'stacking', got {kind!r}")

@@ -61,7 +61,12 @@ def describe_source(source: object, max_len: int = 80) -> str:
     """
     if isinstance(source, np.ndarray):
         return f"array(shape={source.shape}, dtype={source.dtype})"
-    text = repr(os.fspath(source)) if isinstance(source, (str, os.PathLike)) else repr(source)
+    if isinstance(source, (str, os.PathLike)):
+        # Paths are named in full (a user must be able to find the file); only
+        # absurdly long ones lose their middle.
+        text = repr(os.fspath(source))
+        return text if len(text) <= 400 else text[:200] + "..." + text[-197:]
+    text = repr(source)
     return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
@@ -211,9 +216,7 @@ def read_image(
         return _convert(to_uint8(source), color, channel_order)
     if isinstance(source, (str, os.PathLike)):
         return decode_image_bytes(read_file_bytes(source), color=color, name=repr(str(source)))
-    raise ImageReadError(
-        f"expected a file path or an image array, got {type(source).__name__}"
-    )
+    raise ImageReadError(f"expected a file path or an image array, got {type(source).__name__}")
 
 
 def source_digest(

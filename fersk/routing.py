@@ -107,8 +107,7 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
     def _split(self, X) -> tuple[np.ndarray, np.ndarray]:
         if not -X.shape[1] <= self.level_column < X.shape[1]:
             raise ValueError(
-                f"level_column={self.level_column} is out of range for X with "
-                f"{X.shape[1]} columns"
+                f"level_column={self.level_column} is out of range for X with {X.shape[1]} columns"
             )
         column = self.level_column % X.shape[1]
         levels = X[:, column].astype(np.float64)

@@ -162,8 +162,10 @@ def tune(
     GridSearchCV
         Fitted; ``best_estimator_`` is the refitted pipeline.
     """
-    splitter = GroupKFold(n_splits=cv) if groups is not None else StratifiedKFold(
-        n_splits=cv, shuffle=True, random_state=0
+    splitter = (
+        GroupKFold(n_splits=cv)
+        if groups is not None
+        else StratifiedKFold(n_splits=cv, shuffle=True, random_state=0)
     )
     search = GridSearchCV(
         pipeline,
@@ -229,8 +231,9 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         result["levels"] = {
             str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()
         }
-    failures = [f for e in find_steps(pipeline, LandmarkExtractor)
-                for f in getattr(e, "failures_", [])]
+    failures = [
+        f for e in find_steps(pipeline, LandmarkExtractor) for f in getattr(e, "failures_", [])
+    ]
     result["faces_not_found"] = sum(f.reason != "unreadable" for f in failures)
     result["unreadable"] = sum(f.reason == "unreadable" for f in failures)
     if target_names is not None:

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from .clips import to_sequences
 from .landmarks.layouts import EYE_CORNERS, eye_centres
 
 __all__ = ["MotionDelta"]
@@ -22,11 +23,6 @@ __all__ = ["MotionDelta"]
 #: The feature kinds MotionDelta computes, and the statistics each one gives.
 FEATURE_KINDS: tuple[str, ...] = ("displacement", "apex", "velocity")
 _AXES = "xyz"
-
-
-def _clip_frames(X: np.ndarray, n_landmarks: int, n_dims: int) -> np.ndarray:
-    """View rows in the frame-major clip layout as ``(n_clips, T, L, n_dims)``."""
-    return X.reshape(len(X), -1, n_landmarks, n_dims)
 
 
 def _norm(vectors: np.ndarray) -> np.ndarray:
@@ -273,7 +269,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite=False, dtype=np.float64)
         self._check_finite_or_nan(X)
-        return self._motion(_clip_frames(X, self.n_landmarks, self.n_dims))
+        return self._motion(to_sequences(X, self.n_landmarks, self.n_dims))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the output column names (see the class docstring for the order).

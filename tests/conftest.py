@@ -54,8 +54,9 @@ def cnn_sample(tmp_path_factory):
     from fersk.datasets.sample import make_sample_faces
 
     out = tmp_path_factory.mktemp("cnn_sample")
-    data = make_sample_faces(n_subjects=3, n_intensities=1, blur_sigmas=(0.0,),
-                             image_size=48, out_dir=out)
+    data = make_sample_faces(
+        n_subjects=3, n_intensities=1, blur_sigmas=(0.0,), image_size=48, out_dir=out
+    )
     data.X = np.array(data.data, dtype=object)
     data.train = data.split == "train"
     data.labels = np.array(data.target_names)[data.target]  # strings

@@ -39,8 +39,7 @@ def test_map_images_keeps_order_across_chunks_and_workers(face_crop):
     images = [(face_crop * (k / 40)).astype(np.uint8) for k in range(1, 41)]
     expected = np.array([LaplacianVariance()(img)[0] for img in images])
     for n_jobs, chunk in ((1, 7), (2, 3)):
-        rows, failures = map_images(LaplacianVariance(), images, n_jobs=n_jobs,
-                                    chunk_size=chunk)
+        rows, failures = map_images(LaplacianVariance(), images, n_jobs=n_jobs, chunk_size=chunk)
         np.testing.assert_array_equal(rows[:, 0], expected)
         assert failures == []
 

@@ -75,10 +75,12 @@ def test_feature_union_with_landmarks_speaks_pandas(blurred):
 
     from fersk import LandmarkExtractor, PairwiseDistance
 
-    union = FeatureUnion([
-        ("geometry", make_pipeline(LandmarkExtractor(5, detector="none"), PairwiseDistance())),
-        ("clarity", ClarityBinner(n_levels=3)),
-    ]).set_output(transform="pandas")
+    union = FeatureUnion(
+        [
+            ("geometry", make_pipeline(LandmarkExtractor(5, detector="none"), PairwiseDistance())),
+            ("clarity", ClarityBinner(n_levels=3)),
+        ]
+    ).set_output(transform="pandas")
     df = union.fit_transform(blurred)
     assert df.shape == (9, 11)
     assert df.columns[0] == "geometry__d_0_1" and df.columns[-1] == "clarity__clarity_level"

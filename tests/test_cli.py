@@ -29,8 +29,21 @@ def test_extract_writes_one_row_per_image_and_resumes(dataset_root, tmp_path, ca
     images = sorted((dataset_root / "test").rglob("*.png"))
     (dataset_root / "test" / "neutral" / "zz_noise.png").write_bytes(b"not an image")
     try:
-        assert main(["extract", str(dataset_root / "test"), "--out", str(out),
-                     "--detector", "none", "--n-landmarks", "5"]) == 0
+        assert (
+            main(
+                [
+                    "extract",
+                    str(dataset_root / "test"),
+                    "--out",
+                    str(out),
+                    "--detector",
+                    "none",
+                    "--n-landmarks",
+                    "5",
+                ]
+            )
+            == 0
+        )
         with out.open() as fh:
             rows = list(csv.DictReader(fh))
         assert len(rows) == len(images) + 1
@@ -39,8 +52,21 @@ def test_extract_writes_one_row_per_image_and_resumes(dataset_root, tmp_path, ca
         # Simulate an interrupted run: keep the header and 5 rows, run again.
         lines = out.read_text().splitlines(keepends=True)
         out.write_text("".join(lines[:6]))
-        assert main(["extract", str(dataset_root / "test"), "--out", str(out),
-                     "--detector", "none", "--n-landmarks", "5"]) == 0
+        assert (
+            main(
+                [
+                    "extract",
+                    str(dataset_root / "test"),
+                    "--out",
+                    str(out),
+                    "--detector",
+                    "none",
+                    "--n-landmarks",
+                    "5",
+                ]
+            )
+            == 0
+        )
         with out.open() as fh:
             resumed = list(csv.DictReader(fh))
         assert [r["path"] for r in resumed] == [r["path"] for r in rows]
@@ -51,11 +77,35 @@ def test_extract_writes_one_row_per_image_and_resumes(dataset_root, tmp_path, ca
 
 def test_train_then_evaluate(dataset_root, tmp_path, capsys):
     model = tmp_path / "model.joblib"
-    assert main(["train", str(dataset_root), "--model", str(model), "--detector", "none",
-                 "--cache", str(tmp_path / "cache")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(dataset_root),
+                "--model",
+                str(model),
+                "--detector",
+                "none",
+                "--cache",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["evaluate", str(dataset_root), "--model", str(model),
-                 "--json", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(dataset_root),
+                "--model",
+                str(model),
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report == json.loads((tmp_path / "r.json").read_text())
     assert report["overall"]["n"] == 7 * 2 * 2  # one test subject: 7 classes x 2 x 2
@@ -66,14 +116,20 @@ def test_train_then_evaluate(dataset_root, tmp_path, capsys):
 def test_quick_demo_end_to_end(tmp_path):
     record = run_demo(tmp_path / "demo", quick=True, verbose=False)
     assert [(r["landmarks"], r["model"]) for r in record["results"]] == [
-        (5, "single"), (5, "routed"), (68, "single"), (68, "routed")]
+        (5, "single"),
+        (5, "routed"),
+        (68, "single"),
+        (68, "routed"),
+    ]
     assert record["reload_identical"]
     assert (tmp_path / "demo" / "model.joblib").exists()
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "| 68 | routed |" in report
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
-    assert saved["results"][2]["test"]["overall"]["uar"] == record["results"][2]["test"][
-        "overall"]["uar"]
+    assert (
+        saved["results"][2]["test"]["overall"]["uar"]
+        == record["results"][2]["test"]["overall"]["uar"]
+    )
     # 68-point geometry reads the sample's expressions well above chance (1/7).
     assert max(r["test"]["overall"]["war"] for r in record["results"][2:]) > 0.25
     assert np.isfinite([r["cv_uar"] for r in record["results"]]).all()

@@ -178,8 +178,9 @@ def test_augmentation_only_in_training(sample):
         return augment(batch)
 
     X_train, y_train = sample.X[sample.train], sample.target[sample.train]
-    pipe = make_cnn_pipeline(SIZE, max_epochs=2, valid_size=0.5, batch_size=4,
-                             iterator_train__collate_fn=collate)
+    pipe = make_cnn_pipeline(
+        SIZE, max_epochs=2, valid_size=0.5, batch_size=4, iterator_train__collate_fn=collate
+    )
     pipe.fit(X_train, y_train)
     n_fit = len(y_train) - math.ceil(0.5 * len(y_train))
     assert sum(seen) == 2 * n_fit  # training batches only, never the validation split
@@ -216,12 +217,20 @@ def test_grid_search_over_optimizer_and_lr_selects_and_refits(sample):
     X_train, y_train = sample.X[sample.train], sample.target[sample.train]
     pipe = make_cnn_pipeline(SIZE, max_epochs=1, batch_size=8, train_split=None)
     grid = [
-        {"cnn__optimizer": [torch.optim.SGD], "cnn__optimizer__momentum": [0.9],
-         "cnn__lr": [1e-3, 1e-2]},
+        {
+            "cnn__optimizer": [torch.optim.SGD],
+            "cnn__optimizer__momentum": [0.9],
+            "cnn__lr": [1e-3, 1e-2],
+        },
         {"cnn__optimizer": [torch.optim.Adam], "cnn__lr": [1e-3, 1e-2]},
     ]
-    search = GridSearchCV(pipe, grid, cv=StratifiedKFold(2, shuffle=True, random_state=0),
-                          scoring="balanced_accuracy", error_score="raise")
+    search = GridSearchCV(
+        pipe,
+        grid,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        scoring="balanced_accuracy",
+        error_score="raise",
+    )
     search.fit(X_train, y_train)
     assert len(search.cv_results_["params"]) == 4
     best = search.best_estimator_.named_steps["cnn"]
@@ -313,6 +322,7 @@ def test_quantized_copy(fitted, sample):
         buffer = io.BytesIO()
         joblib.dump(q, buffer)
         buffer.seek(0)
-        np.testing.assert_array_equal(joblib.load(buffer).predict_proba(
-            CNNPreprocessor(size=SIZE).fit_transform(X_test)), q.predict_proba(
-            CNNPreprocessor(size=SIZE).fit_transform(X_test)))
+        np.testing.assert_array_equal(
+            joblib.load(buffer).predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
+            q.predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
+        )

@@ -24,8 +24,13 @@ def sample(cnn_sample):
 
 def _landmarks(tmp_path):
     # 14 training images are too few for the default MLP's early-stopping split
-    return make_study_pipeline(68, routed=False, detector="none", memory=tmp_path,
-                               classifier=LogisticRegression(max_iter=300))
+    return make_study_pipeline(
+        68,
+        routed=False,
+        detector="none",
+        memory=tmp_path,
+        classifier=LogisticRegression(max_iter=300),
+    )
 
 
 def test_default_members():
@@ -45,8 +50,15 @@ def test_default_members():
 
 
 def test_soft_voting_with_the_net(sample, tmp_path):
-    fusion = make_fusion("soft", size=SIZE, landmarks=_landmarks(tmp_path), max_epochs=1,
-                         valid_size=0.5, batch_size=8, weights=[2, 1])
+    fusion = make_fusion(
+        "soft",
+        size=SIZE,
+        landmarks=_landmarks(tmp_path),
+        max_epochs=1,
+        valid_size=0.5,
+        batch_size=8,
+        weights=[2, 1],
+    )
     assert isinstance(fusion, VotingClassifier)
     X_train, X_test = sample.X[sample.train], sample.X[~sample.train]
     fusion.fit(X_train, sample.labels[sample.train])  # string labels
@@ -59,8 +71,15 @@ def test_soft_voting_with_the_net(sample, tmp_path):
 
 
 def test_stacking_with_the_net(sample, tmp_path):
-    fusion = make_fusion("stacking", size=SIZE, landmarks=_landmarks(tmp_path), cv=2,
-                         max_epochs=1, train_split=None, batch_size=8)
+    fusion = make_fusion(
+        "stacking",
+        size=SIZE,
+        landmarks=_landmarks(tmp_path),
+        cv=2,
+        max_epochs=1,
+        train_split=None,
+        batch_size=8,
+    )
     X_train, X_test = sample.X[sample.train], sample.X[~sample.train]
     y_train = sample.target[sample.train]
     fusion.fit(X_train, y_train)

@@ -102,8 +102,9 @@ def test_parallel_and_serial_give_identical_rows_in_order(face_crop, non_face):
     batch = []
     for i in range(70):
         img = face_crop if i % 3 else non_face
-        batch.append(np.clip(img.astype(int) + rng.integers(-3, 4, img.shape), 0, 255)
-                     .astype(np.uint8))
+        batch.append(
+            np.clip(img.astype(int) + rng.integers(-3, 4, img.shape), 0, 255).astype(np.uint8)
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingFeaturesWarning)
         serial = LandmarkExtractor(detector="hog", n_jobs=1).transform(batch)
@@ -134,8 +135,11 @@ def test_cache_is_keyed_on_content_and_survives_an_interrupt(tmp_path, face_crop
     assert len(resolve_cache(tmp_path / "cache")) == 35
 
     calls["n"] = 0
-    monkeypatch.setattr(DlibLandmarker, "predict", lambda self, im, box: (
-        calls.__setitem__("n", calls["n"] + 1) or real_predict(self, im, box)))
+    monkeypatch.setattr(
+        DlibLandmarker,
+        "predict",
+        lambda self, im, box: calls.__setitem__("n", calls["n"] + 1) or real_predict(self, im, box),
+    )
     X = extractor.transform(images)
     assert calls["n"] == 5  # only the unfinished samples were extracted again
     # Cached rows equal freshly computed ones, and a renamed copy hits the cache.
@@ -231,5 +235,6 @@ def test_face_alignment_backend_loads_local_weights(tmp_path, face_rgb):
         five.fit_transform([face_rgb]).reshape(5, 2), pts[list(FIVE_FROM_68)]
     )
     with pytest.raises(FileNotFoundError, match="FAN weights file not found"):
-        LandmarkExtractor(backend="face_alignment", weights=str(tmp_path / "nope.pth"),
-                          device="cpu").fit_transform([face_rgb])
+        LandmarkExtractor(
+            backend="face_alignment", weights=str(tmp_path / "nope.pth"), device="cpu"
+        ).fit_transform([face_rgb])

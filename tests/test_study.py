@@ -18,23 +18,41 @@ from fersk.study import evaluate, find_steps, make_study_pipeline, param_grid
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample")
-    data = make_sample_faces(n_subjects=4, n_intensities=2, blur_sigmas=(0.0, 1.5, 3.0),
-                             out_dir=out)
+    data = make_sample_faces(
+        n_subjects=4, n_intensities=2, blur_sigmas=(0.0, 1.5, 3.0), out_dir=out
+    )
     data.X = np.array(data.data, dtype=object)
     data.train = data.split == "train"
     return data
 
 
 def test_the_study_pipeline_as_written_in_the_issue(sample, tmp_path):
-    pipe = Pipeline([
-        ("features", FeatureUnion([
-            ("geometry", make_pipeline(LandmarkExtractor(detector="none"), PairwiseDistance(),
-                                       StandardScaler())),
-            ("clarity", ClarityBinner()),
-        ])),
-        ("clf", ClarityRoutedClassifier(MLPClassifier(max_iter=500, random_state=0),
-                                        min_samples_per_level=5)),
-    ])
+    pipe = Pipeline(
+        [
+            (
+                "features",
+                FeatureUnion(
+                    [
+                        (
+                            "geometry",
+                            make_pipeline(
+                                LandmarkExtractor(detector="none"),
+                                PairwiseDistance(),
+                                StandardScaler(),
+                            ),
+                        ),
+                        ("clarity", ClarityBinner()),
+                    ]
+                ),
+            ),
+            (
+                "clf",
+                ClarityRoutedClassifier(
+                    MLPClassifier(max_iter=500, random_state=0), min_samples_per_level=5
+                ),
+            ),
+        ]
+    )
     X, y, train = sample.X, sample.target, sample.train
     pipe.fit(X[train], y[train])
     clf = pipe.named_steps["clf"]
@@ -51,13 +69,26 @@ def test_the_study_pipeline_as_written_in_the_issue(sample, tmp_path):
 def test_grid_search_extracts_each_image_once(sample, tmp_path, monkeypatch):
     calls = []
     real = DlibLandmarker.predict
-    monkeypatch.setattr(DlibLandmarker, "predict",
-                        lambda self, image, box: calls.append(1) or real(self, image, box))
+    monkeypatch.setattr(
+        DlibLandmarker,
+        "predict",
+        lambda self, image, box: calls.append(1) or real(self, image, box),
+    )
     X, y, train, groups = sample.X, sample.target, sample.train, sample.subject
-    pipe = make_study_pipeline(68, routed=True, detector="none", memory=tmp_path / "cache",
-                               classifier=MLPClassifier(max_iter=200, random_state=0))
-    search = GridSearchCV(pipe, param_grid(pipe, {"learning_rate_init": [1e-3, 1e-2]}),
-                          cv=GroupKFold(2), scoring=SCORING, refit="uar")
+    pipe = make_study_pipeline(
+        68,
+        routed=True,
+        detector="none",
+        memory=tmp_path / "cache",
+        classifier=MLPClassifier(max_iter=200, random_state=0),
+    )
+    search = GridSearchCV(
+        pipe,
+        param_grid(pipe, {"learning_rate_init": [1e-3, 1e-2]}),
+        cv=GroupKFold(2),
+        scoring=SCORING,
+        refit="uar",
+    )
     search.fit(X[train], y[train], groups=groups[train])
     # 2 folds x 2 params x (fit + score) + refit: all from one extraction per image.
     assert len(calls) == train.sum()
@@ -72,8 +103,9 @@ def test_evaluate_reports_levels_and_missing_faces(sample):
     levels = ClarityBinner().fit(X[train]).transform(X[~train]).ravel()
     noise = np.random.default_rng(0).integers(0, 255, (128, 128), dtype=np.uint8)
     pipe_hog = make_study_pipeline(5, routed=False, detector="hog").fit(X[train], y[train])
-    report = evaluate(pipe, X[~train], y[~train], clarity_levels=levels,
-                      target_names=sample.target_names)
+    report = evaluate(
+        pipe, X[~train], y[~train], clarity_levels=levels, target_names=sample.target_names
+    )
     assert report["overall"]["n"] == (~train).sum()
     assert sum(v["n"] for v in report["levels"].values()) == (~train).sum()
     assert set(report["per_class_recall"]) == set(sample.target_names)

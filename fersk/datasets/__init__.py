@@ -19,13 +19,14 @@ from .dfew import DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
 from .fer2013 import load_fer2013_csv
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
-from .sample import SAMPLE_EMOTIONS, make_sample_faces
+from .sample import SAMPLE_EMOTIONS, make_sample_clips, make_sample_faces
 
 __all__ = [
     "CKPLUS_LABELS",
     "DFEW_LABELS",
     "EMOTIONS",
     "SAMPLE_EMOTIONS",
+    "make_sample_clips",
     "make_sample_faces",
     "dfew_cv",
     "dfew_folds",

@@ -1,5 +1,6 @@
 """Facial landmarks: the extractor, its backends, detectors and point layouts."""
 
+from .clip_extractor import ClipFailure, ClipLandmarkExtractor
 from .detection import DETECTORS, FACE_POLICIES, choose_face, detect_faces
 from .dlib_backend import DlibLandmarker
 from .extractor import LandmarkExtractor
@@ -12,6 +13,8 @@ __all__ = [
     "FACE_POLICIES",
     "FIVE_FROM_68",
     "REGIONS_68",
+    "ClipFailure",
+    "ClipLandmarkExtractor",
     "DlibLandmarker",
     "FanLandmarker",
     "LandmarkExtractor",
