@@ -26,24 +26,18 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from functools import partial
 from pathlib import Path
 
 import numpy as np
-from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
 
-from fersk import MotionDelta, PairwiseDistance, SubjectNeutralizer  # noqa: E402
-from fersk.clips import select_frames  # noqa: E402
 from fersk.crossval import cross_val_war_uar  # noqa: E402
 from fersk.landmarks import LandmarkExtractor  # noqa: E402
 from fersk.landmarks.clip_extractor import ClipLandmarkExtractor  # noqa: E402
-from fersk.study import default_classifier  # noqa: E402
+from fersk.study import make_clip_pipeline  # noqa: E402
 
 
 def load(args):
@@ -78,30 +72,14 @@ def load(args):
     )
 
 
-def frame_distances(frame: str, n_frames: int, n_landmarks: int):
-    """Pipeline: the chosen frame's landmarks -> distances."""
-    index = {"first": 0, "middle": n_frames // 2, "last": n_frames - 1}[frame]
-    return make_pipeline(
-        FunctionTransformer(partial(select_frames, frames=[index], n_landmarks=n_landmarks)),
-        PairwiseDistance(),
-    )
-
-
 def make_model(name: str, frame: str, n_frames: int, n_landmarks: int):
-    parts = []
-    if "frame" in name:
-        distances = frame_distances(frame, n_frames, n_landmarks)
-        if "subject" in name:
-            distances.steps.append(("subject", SubjectNeutralizer()))
-        parts.append(("frame", distances))
-    if "motion" in name:
-        parts.append(("motion", MotionDelta(n_landmarks)))
-    features = parts[0][1] if len(parts) == 1 else FeatureUnion(parts)
-    return make_pipeline(
-        features,
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
-        default_classifier(0),
+    return make_clip_pipeline(
+        n_landmarks,
+        n_frames,
+        frame=frame if "frame" in name else None,
+        motion="motion" in name,
+        subject="subject" in name,
+        extract=False,
     )
 
 

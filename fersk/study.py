@@ -12,6 +12,7 @@ use these, so the numbers they print come from the same code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -19,18 +20,22 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from .clarity import ClarityBinner
+from .clips import select_frames
 from .geometry import PairwiseDistance
-from .landmarks import LandmarkExtractor
+from .landmarks import ClipLandmarkExtractor, LandmarkExtractor
 from .metrics import SCORING, grouped_war_uar
 from .routing import ClarityRoutedClassifier
+from .subject import SubjectNeutralizer
+from .temporal import MotionDelta
 
 __all__ = [
     "default_classifier",
     "evaluate",
     "find_steps",
+    "make_clip_pipeline",
     "make_study_pipeline",
     "param_grid",
     "tune",
@@ -123,6 +128,103 @@ def make_study_pipeline(
         [("geometry", geometry), ("clarity", ClarityBinner(n_levels, memory=memory))]
     )
     return Pipeline([("features", features), ("clf", ClarityRoutedClassifier(clf))])
+
+
+FRAMES = ("first", "middle", "last")
+
+
+def make_clip_pipeline(
+    n_landmarks: int = 68,
+    n_frames: int = 16,
+    *,
+    frame: str | None = "last",
+    motion: bool = True,
+    subject: bool = False,
+    classifier: BaseEstimator | None = None,
+    detector: str = "hog",
+    memory=None,
+    n_jobs: int | None = None,
+    extract: bool = True,
+    random_state: int | None = 0,
+) -> Pipeline:
+    """Build a clip pipeline: per-frame landmarks -> geometry and motion -> classifier.
+
+    ::
+
+        Pipeline([
+            ("landmarks", ClipLandmarkExtractor(LandmarkExtractor(), n_frames=16)),
+            ("features", FeatureUnion([
+                ("frame", make_pipeline(<one frame's columns>, PairwiseDistance(),
+                                        SubjectNeutralizer())),     # subject=True
+                ("motion", MotionDelta()),
+            ])),
+            ("impute", SimpleImputer()), ("scale", StandardScaler()), ("clf", MLPClassifier()),
+        ])
+
+    With ``subject=True`` it needs subject ids in ``fit`` and ``predict``
+    (``groups=``, with metadata routing enabled; see
+    :class:`~fersk.SubjectNeutralizer`).
+
+    Parameters
+    ----------
+    n_landmarks : {68, 5}
+    n_frames : int
+        Frames sampled per clip.
+    frame : {"first", "middle", "last"} or None
+        The frame whose landmark distances are used (the apex of an
+        onset-to-apex clip is the last); None for motion features only.
+    motion : bool
+        Add :class:`~fersk.MotionDelta` features.
+    subject : bool
+        Condition the frame distances on the subject (mean baseline).
+    classifier : classifier or None
+        Defaults to :func:`default_classifier`.
+    detector : {"hog", "mmod", "none"}
+    memory : None, str or joblib.Memory
+        Landmark cache.
+    n_jobs : int or None
+        Workers for landmark extraction.
+    extract : bool
+        Start with the landmark extractor (clips in); False for rows of clip
+        landmarks already extracted (``ClipLandmarkExtractor`` output).
+    random_state : int or None
+
+    Examples
+    --------
+    >>> pipe = make_clip_pipeline(5, 8, subject=True)
+    >>> [name for name, _ in pipe.steps]
+    ['landmarks', 'features', 'impute', 'scale', 'clf']
+    >>> make_clip_pipeline(extract=False, frame=None).steps[0][0]
+    'features'
+    """
+    if frame is not None and frame not in FRAMES:
+        raise ValueError(f"frame must be one of {FRAMES} or None, got {frame!r}")
+    if frame is None and not motion:
+        raise ValueError("a clip pipeline needs frame distances, motion features, or both")
+    if subject and frame is None:
+        raise ValueError("subject=True conditions the frame distances: give a frame")
+    parts = []
+    if frame is not None:
+        index = {"first": 0, "middle": n_frames // 2, "last": n_frames - 1}[frame]
+        select = partial(select_frames, frames=[index], n_landmarks=n_landmarks)
+        branch = [("select", FunctionTransformer(select)), ("distances", PairwiseDistance())]
+        if subject:
+            branch.append(("subject", SubjectNeutralizer()))
+        parts.append(("frame", Pipeline(branch)))
+    if motion:
+        parts.append(("motion", MotionDelta(n_landmarks)))
+    steps = []
+    if extract:
+        extractor = LandmarkExtractor(n_landmarks, detector=detector, memory=memory, n_jobs=n_jobs)
+        steps.append(("landmarks", ClipLandmarkExtractor(extractor, n_frames=n_frames)))
+    clf = default_classifier(random_state) if classifier is None else clone(classifier)
+    steps += [
+        ("features", FeatureUnion(parts)),
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("clf", clf),
+    ]
+    return Pipeline(steps)
 
 
 def param_grid(pipeline: Pipeline, grid: dict | None = None) -> dict:

@@ -1,13 +1,14 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fersk.cli import main
 from fersk.datasets.sample import make_sample_faces
-from fersk.demo import run_demo
+from fersk.demo import CLIP_MODELS, run_demo
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +134,13 @@ def test_quick_demo_end_to_end(tmp_path):
     # 68-point geometry reads the sample's expressions well above chance (1/7).
     assert max(r["test"]["overall"]["war"] for r in record["results"][2:]) > 0.25
     assert np.isfinite([r["cv_uar"] for r in record["results"]]).all()
+    # The clip part: three models on held-out subjects, the best saved and reloadable.
+    clips = record["clips"]
+    assert [r["model"] for r in clips["results"]] == [name for name, _ in CLIP_MODELS]
+    assert clips["reload_identical"] and Path(clips["model_path"]).exists()
+    assert (
+        len(list((tmp_path / "demo" / "clips").glob("*/*/frame_*.png")))
+        == clips["n_clips"] * clips["n_frames"]
+    )
+    assert max(r["war"] for r in clips["results"]) > 1 / 7
+    assert "| apex frame + motion + subject |" in report
