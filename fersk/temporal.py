@@ -18,7 +18,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from .clips import to_sequences
 from .landmarks.layouts import EYE_CORNERS, eye_centres
 
-__all__ = ["MotionDelta"]
+__all__ = ["MotionDelta", "normalize_landmarks"]
 
 #: The feature kinds MotionDelta computes, and the statistics each one gives.
 FEATURE_KINDS: tuple[str, ...] = ("displacement", "apex", "velocity")
@@ -39,6 +39,66 @@ def _window_starts(n_frames: int, n_windows: int) -> np.ndarray:
     sizes = np.full(n_windows, n_frames // n_windows)
     sizes[: n_frames % n_windows] += 1
     return np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+
+def normalize_landmarks(
+    P: np.ndarray, valid: np.ndarray | None = None, mode: str | None = "similarity"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Remove head motion from landmark sequences ``(n, T, L, 2)``, as MotionDelta does.
+
+    ``"similarity"``: per frame, the eye midpoint moves to the origin, the eye
+    line becomes horizontal and lengths are divided by the inter-ocular
+    distance. ``"translation"``: per frame minus the eye midpoint, divided by
+    the clip's median inter-ocular distance. ``None``: unchanged.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n_clips, n_frames, n_landmarks, 2)
+        68- or 5-point landmarks (any L with ``mode=None``).
+    valid : ndarray of bool, shape (n_clips, n_frames), optional
+        Frames to use; default: frames whose values are all finite.
+    mode : {"similarity", "translation"} or None
+
+    Returns
+    -------
+    P_norm : ndarray like ``P``
+    valid : ndarray of bool
+        ``valid`` minus frames whose eyes coincide (no scale).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = np.zeros((1, 1, 5, 2)); P[0, 0, :4, 0] = [10, 8, 0, 2]  # eyes 8 px apart
+    >>> out, ok = normalize_landmarks(P)
+    >>> out[0, 0, :4, 0].tolist(), bool(ok[0, 0])
+    ([0.625, 0.375, -0.625, -0.375], True)
+    """
+    if valid is None:
+        valid = np.isfinite(P).all(axis=(2, 3))
+    if mode is None:
+        return P, valid
+    n, T, L, _ = P.shape
+    right, left = (c.reshape(n, T, 2) for c in eye_centres(P.reshape(n * T, L, 2)))
+    centred = P - ((right + left) / 2)[:, :, None, :]
+    eye = left - right
+    iod_sq = (eye**2).sum(axis=-1)  # (n, T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if mode == "similarity":
+            valid = valid & (iod_sq > 0)
+            # Rotate by minus the eye-line angle and divide by |eye| in one step:
+            # x' = (e . p) / |e|^2, y' = (e_perp . p) / |e|^2 with e_perp = (-e_y, e_x).
+            ex = (eye[..., 0] / iod_sq)[:, :, None]
+            ey = (eye[..., 1] / iod_sq)[:, :, None]
+            x, y = centred[..., 0], centred[..., 1]
+            out = np.stack([ex * x + ey * y, ex * y - ey * x], axis=-1)
+        else:
+            iod = np.sqrt(np.where(valid, iod_sq, np.nan))
+            all_nan = ~valid.any(axis=1)
+            scale = np.full(n, np.nan)
+            scale[~all_nan] = np.nanmedian(iod[~all_nan], axis=1)
+            valid = valid & (scale > 0)[:, None]
+            out = centred / scale[:, None, None, None]
+    return out, valid
 
 
 class MotionDelta(TransformerMixin, BaseEstimator):
@@ -307,30 +367,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
     # -------------------------------------------------------------- computation
     def _normalized(self, P: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Head-normalised positions ``(n, T, L, d)`` and the updated valid mask."""
-        if self.normalize is None:
-            return P, valid
-        n, T, L, _ = P.shape
-        right, left = (c.reshape(n, T, 2) for c in eye_centres(P.reshape(n * T, L, 2)))
-        centred = P - ((right + left) / 2)[:, :, None, :]
-        eye = left - right
-        iod_sq = (eye**2).sum(axis=-1)  # (n, T)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self.normalize == "similarity":
-                valid = valid & (iod_sq > 0)
-                # Rotate by minus the eye-line angle and divide by |eye| in one step:
-                # x' = (e . p) / |e|^2, y' = (e_perp . p) / |e|^2 with e_perp = (-e_y, e_x).
-                ex = (eye[..., 0] / iod_sq)[:, :, None]
-                ey = (eye[..., 1] / iod_sq)[:, :, None]
-                x, y = centred[..., 0], centred[..., 1]
-                out = np.stack([ex * x + ey * y, ex * y - ey * x], axis=-1)
-            else:
-                iod = np.sqrt(np.where(valid, iod_sq, np.nan))
-                all_nan = ~valid.any(axis=1)
-                scale = np.full(n, np.nan)
-                scale[~all_nan] = np.nanmedian(iod[~all_nan], axis=1)
-                valid = valid & (scale > 0)[:, None]
-                out = centred / scale[:, None, None, None]
-        return out, valid
+        return normalize_landmarks(P, valid, self.normalize)
 
     def _motion(self, P: np.ndarray) -> np.ndarray:
         n, T, L, d = P.shape
