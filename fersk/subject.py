@@ -167,6 +167,8 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Their baselines (per frame feature for ``"onset"``).
     scales_ : ndarray of shape (n_subjects, n_baseline_features)
         Their standard deviations (used by ``method="standardize"``).
+    counts_ : ndarray of shape (n_subjects,)
+        Samples behind each baseline (``shrinkage`` weighs them at use).
     population_baseline_ : ndarray of shape (n_baseline_features,)
         The baseline of samples without a subject baseline: the same
         statistic over all training samples (all neutral ones for
@@ -200,6 +202,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     __metadata_request__fit = {"groups": True}
+    __metadata_request__partial_fit = {"groups": True}
     __metadata_request__transform = {"groups": True}
 
     _parameter_constraints: dict = {
@@ -340,19 +343,84 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError("SubjectNeutralizer.fit: no usable sample (every row is NaN)")
         self.population_baseline_ = centre
         self.population_scale_ = _safe_scale(spread)
-        subjects, baselines, scales = [], [], []
-        for subject in _unique(ids[select & ~missing]):
-            rows = units[select & (ids == subject)]
-            centre, spread, count = self._statistic(rows)
-            if count:
-                centre, spread = self._shrink(centre, spread, count)
+        width = units.shape[1]
+        self.subjects_ = np.array([], dtype=object)
+        self.baselines_ = np.empty((0, width))
+        self.scales_ = np.empty((0, width))
+        self.counts_ = np.empty(0, dtype=np.int64)
+        self._add_samples(units[select], ids[select], missing[select])
+        return self
+
+    def _add_samples(self, units, ids, missing) -> None:
+        """Merge samples into the subjects' stored statistics (running mean and variance)."""
+        subjects = list(self.subjects_)
+        baselines, scales, counts = list(self.baselines_), list(self.scales_), list(self.counts_)
+        index = {s: i for i, s in enumerate(subjects)}
+        for subject in _unique(ids[~missing]):
+            centre, spread, count = self._statistic(units[ids == subject])
+            if not count:
+                continue
+            if subject not in index:
+                index[subject] = len(subjects)
                 subjects.append(subject)
                 baselines.append(centre)
                 scales.append(spread)
+                counts.append(count)
+                continue
+            k = index[subject]
+            n1, n2 = counts[k], count
+            m1, m2 = baselines[k], centre
+            v1 = np.nan_to_num(scales[k], nan=0.0) ** 2
+            v2 = np.nan_to_num(spread, nan=0.0) ** 2
+            n = n1 + n2
+            mean = (n1 * m1 + n2 * m2) / n
+            variance = (n1 * v1 + n2 * v2 + n1 * n2 / n * (m1 - m2) ** 2) / n
+            baselines[k], scales[k], counts[k] = mean, np.sqrt(variance), n
         width = units.shape[1]
         self.subjects_ = np.array(subjects, dtype=object)
         self.baselines_ = np.array(baselines, dtype=float).reshape(len(subjects), width)
         self.scales_ = np.array(scales, dtype=float).reshape(len(subjects), width)
+        self.counts_ = np.array(counts, dtype=np.int64)
+
+    def partial_fit(self, X, y=None, groups=None):
+        """Add samples to their subjects' baselines (online); fit on the first call.
+
+        For a live stream: feed each person's resting frames as they come.
+        Baselines become running means (also for ``baseline="median"``) and
+        spreads running standard deviations; the population baseline stays
+        as the first fit learned it. With ``baseline="neutral"`` only samples
+        whose ``y`` is ``neutral_label`` count.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+        groups : array-like of shape (n_samples,)
+            Subject ids.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> sn = SubjectNeutralizer().fit([[0.0], [10.0]], groups=["a", "b"])
+        >>> _ = sn.partial_fit([[2.0], [4.0]], groups=["a", "a"])
+        >>> sn.baselines_[0].tolist(), sn.counts_.tolist()  # a: mean of 0, 2, 4
+        ([2.0], [3, 1])
+        """
+        if not hasattr(self, "population_baseline_"):
+            return self.fit(X, y, groups=groups)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        ids, missing = self._ids(groups, len(X), "partial_fit")
+        units = self._units(X)
+        select = np.ones(len(X), dtype=bool)
+        if self.baseline == "neutral":
+            if y is None:
+                raise ValueError("baseline='neutral' needs y, to find neutral samples")
+            select = np.asarray(y) == self.neutral_label
+        self._add_samples(units[select], ids[select], missing[select])
         return self
 
     def fit_transform(self, X, y=None, groups=None):
@@ -405,7 +473,9 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 centres[i], scales[i] = units[i], np.nan  # the clip's own onset
             elif not missing[i] and ids[i] in known:
                 k = known[ids[i]]
-                centres[i], scales[i] = self.baselines_[k], self.scales_[k]
+                centres[i], scales[i] = self._shrink(
+                    self.baselines_[k], self.scales_[k], self.counts_[k]
+                )
             elif self.unseen == "error":
                 what = "has no subject id" if missing[i] else f"of subject {ids[i]!r}"
                 raise ValueError(

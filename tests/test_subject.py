@@ -118,7 +118,39 @@ class TestBaselines:
         np.testing.assert_allclose(out[0], [1 - 4.5, 10 - 7.75])
         sn = SubjectNeutralizer("neutral", shrinkage=1.0).fit(X4, ["neutral", "x"] * 2, groups=IDS4)
         # ann's single neutral sample (1, 10) against the neutral population (6, 5)
-        np.testing.assert_allclose(sn.baselines_[0], [3.5, 7.5])
+        np.testing.assert_allclose(sn.transform(X4[:1], groups=["ann"]), [[1 - 3.5, 10 - 7.5]])
+
+
+class TestPartialFit:
+    def test_running_mean_and_spread_equal_a_batch_fit(self):
+        X, _, groups = make_subject_data(n_subjects=3)
+        whole = SubjectNeutralizer().fit(X, groups=groups)
+        online = SubjectNeutralizer().fit(X[:10], groups=groups[:10])
+        for start in range(10, len(X), 7):
+            online.partial_fit(X[start : start + 7], groups=groups[start : start + 7])
+        order = [list(online.subjects_).index(s) for s in whole.subjects_]
+        np.testing.assert_allclose(online.baselines_[order], whole.baselines_)
+        np.testing.assert_allclose(online.scales_[order], whole.scales_)
+        assert online.counts_[order].tolist() == [18, 18, 18]
+
+    def test_new_subject_then_used_by_transform(self):
+        sn = SubjectNeutralizer(min_samples=2).fit(X4, groups=IDS4)
+        sn.partial_fit([[100.0, 100.0], [102.0, 100.0]], groups=["cid", "cid"])
+        # A lone cid sample now reads relative to cid's learned baseline (101, 100).
+        np.testing.assert_allclose(sn.transform([[101.0, 103.0]], groups=["cid"]), [[0, 3]])
+
+    def test_neutral_partial_fit_counts_only_neutral_samples(self):
+        sn = SubjectNeutralizer("neutral").fit(X4, ["neutral", "x"] * 2, groups=IDS4)
+        sn.partial_fit([[5.0, 5.0], [50.0, 50.0]], ["neutral", "happy"], groups=["ann"] * 2)
+        np.testing.assert_allclose(sn.baselines_[0], [3.0, 7.5])  # mean of (1, 10), (5, 5)
+        with pytest.raises(ValueError, match="needs y"):
+            sn.partial_fit([[1.0, 1.0]], groups=["ann"])
+
+    def test_first_partial_fit_fits_and_width_is_checked(self):
+        sn = SubjectNeutralizer().partial_fit(X4, groups=IDS4)
+        assert sn.subjects_.tolist() == ["ann", "bob"]
+        with pytest.raises(ValueError, match="features"):
+            sn.partial_fit(np.ones((1, 3)), groups=["ann"])
 
 
 class TestFallbacks:
