@@ -43,6 +43,7 @@ __all__ = [
     "read_clip",
     "sample_frame_indices",
     "to_sequences",
+    "VideoFileWriter",
     "write_video",
 ]
 
@@ -484,37 +485,89 @@ def write_video(path: str | os.PathLike, frames, *, fps: float = 25.0) -> str:
     frames = list(frames)
     if not frames:
         raise ValueError(f"write_video({os.fspath(path)!r}): no frames to write")
-    pixels = []
-    for t, frame in enumerate(frames):
+    with VideoFileWriter(path, fps=fps) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path
+
+
+class VideoFileWriter:
+    """Write frames to a video file one at a time (OpenCV's VideoWriter).
+
+    The file is opened at the first frame, whose size every later frame must
+    have. The codec is MPEG-4 (``mp4v``), falling back to Motion-JPEG
+    (``MJPG``); a ``.avi`` path tries Motion-JPEG first. Use it as a context
+    manager, or call :meth:`close`: frames written before an interruption
+    stay in a playable file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file (its folder must exist).
+    fps : float, default=25.0
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.avi")
+    >>> with VideoFileWriter(path, fps=10) as w:
+    ...     for _ in range(3):
+    ...         w.write(np.zeros((16, 24), np.uint8))
+    >>> w.n_frames, os.path.getsize(path) > 0
+    (3, True)
+    """
+
+    def __init__(self, path: str | os.PathLike, *, fps: float = 25.0) -> None:
+        self.path = os.fspath(path)
+        self.fps = float(fps)
+        self.n_frames = 0
+        self._writer = None
+        self._size: tuple[int, int] | None = None
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise OSError(f"cannot write video {self.path!r}: folder {folder!r} does not exist")
+
+    def _open(self, width: int, height: int) -> None:
+        avi = self.path.lower().endswith(".avi")
+        codecs = ("MJPG", "mp4v") if avi else ("mp4v", "MJPG")
+        for codec in codecs:
+            writer = cv2.VideoWriter(
+                self.path, cv2.VideoWriter_fourcc(*codec), self.fps, (width, height)
+            )
+            if writer.isOpened():
+                self._writer = writer
+                return
+            writer.release()
+        raise OSError(f"cannot write video {self.path!r}: OpenCV has no working codec {codecs}")
+
+    def write(self, frame) -> None:
+        """Append one frame: ``(H, W)`` gray or ``(H, W, 3)`` RGB, any dtype ``to_uint8`` takes."""
+        t = self.n_frames
         frame = np.asarray(frame)
         if frame.ndim == 3 and frame.shape[2] == 1:
             frame = frame[:, :, 0]
         if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] != 3):
             raise ValueError(f"frame {t} has shape {frame.shape}; expected (H, W) or (H, W, 3)")
-        if frame.shape[:2] != np.shape(frames[0])[:2]:
+        if self._size is None:
+            self._size = frame.shape[:2]
+            self._open(frame.shape[1], frame.shape[0])
+        elif frame.shape[:2] != self._size:
             raise ValueError(
-                f"frame {t} is {frame.shape[:2]} but frame 0 is {np.shape(frames[0])[:2]}: "
+                f"frame {t} is {frame.shape[:2]} but frame 0 is {self._size}: "
                 "all frames of a video must have one size"
             )
         frame = to_uint8(frame)
         code = cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR
-        pixels.append(cv2.cvtColor(np.ascontiguousarray(frame), code))
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise OSError(f"cannot write video {target!r}: folder {folder!r} does not exist")
-    height, width = pixels[0].shape[:2]
-    codecs = ("MJPG", "mp4v") if target.lower().endswith(".avi") else ("mp4v", "MJPG")
-    for codec in codecs:
-        writer = cv2.VideoWriter(
-            target, cv2.VideoWriter_fourcc(*codec), float(fps), (width, height)
-        )
-        try:
-            if not writer.isOpened():
-                continue
-            for frame in pixels:
-                writer.write(frame)
-        finally:
-            writer.release()
-        return target
-    raise OSError(f"cannot write video {target!r}: OpenCV has no working codec ({codecs})")
+        self._writer.write(cv2.cvtColor(np.ascontiguousarray(frame), code))
+        self.n_frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> VideoFileWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,266 @@
+"""Frames in: video files, cameras and iterators of arrays, with their times.
+
+Every source yields :class:`Frame` records in stream order, one per frame
+position, *including* frames that could not be decoded (``ok=False``,
+``image=None``): a corrupt or dropped frame never shifts the indices of the
+frames after it. Times come from the container's timestamps for files (so a
+variable frame rate is kept), from a monotonic clock for cameras, and from
+``index / fps`` (or the caller's own times) for iterators.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..io import ImageReadError, to_uint8
+
+__all__ = ["Frame", "FrameSource", "VideoReadError", "open_source"]
+
+#: Consecutive undecodable frames after which a file or camera counts as ended.
+MAX_CONSECUTIVE_FAILURES = 50
+
+
+class VideoReadError(ImageReadError):
+    """A video source cannot be opened or read."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One position in a frame stream.
+
+    Attributes
+    ----------
+    index : int
+        0-based position in the stream (counts undecodable frames too).
+    time : float
+        Seconds since the start of the stream.
+    image : ndarray or None
+        RGB ``(H, W, 3)`` uint8 (gray sources are expanded), or None when the
+        frame could not be read.
+    ok : bool
+        ``image is not None``.
+    """
+
+    index: int
+    time: float
+    image: np.ndarray | None
+
+    @property
+    def ok(self) -> bool:
+        return self.image is not None
+
+
+def _as_rgb(image: object, channel_order: str) -> np.ndarray | None:
+    """An array frame as RGB uint8, or None if it is not an image."""
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        return None
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return cv2.cvtColor(to_uint8(image), cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        return None
+    image = to_uint8(image[..., :3])
+    if channel_order == "bgr":
+        image = image[..., ::-1]
+    return np.ascontiguousarray(image)
+
+
+class FrameSource:
+    """An iterable of :class:`Frame` from a file, a camera or an iterable of arrays.
+
+    Use :func:`open_source` to make one. It is a context manager (closing
+    the capture) and can be iterated once.
+
+    Attributes
+    ----------
+    name : str
+        The source, for messages.
+    fps : float
+        Nominal frame rate (the container's, the camera's, or the given one).
+    n_frames : int or None
+        Expected frame count (files only; containers can be wrong, and the
+        stream yields what it really holds).
+    live : bool
+        True for cameras.
+    """
+
+    def __init__(self, name: str, fps: float, n_frames: int | None, live: bool, frames):
+        self.name = name
+        self.fps = fps
+        self.n_frames = n_frames
+        self.live = live
+        self._frames = frames
+        self._capture = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Iterator[Frame]:
+    """Frames of an OpenCV capture; a frame that fails to decode is ``image=None``.
+
+    A file ends when the capture cannot grab another frame (with a warning if
+    that is well short of the container's frame count); a camera ends after
+    :data:`MAX_CONSECUTIVE_FAILURES` failed reads in a row.
+    """
+    index, failures, start, last = 0, 0, time.monotonic(), -1.0
+    try:
+        while True:
+            grabbed = capture.grab()
+            if not grabbed and not live:
+                expected = source.n_frames
+                if expected is not None and index < 0.9 * expected:
+                    warnings.warn(
+                        f"{source.name}: the stream ended at frame {index} of the "
+                        f"{expected} the container announces",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                return
+            image = None
+            if grabbed:
+                ok, bgr = capture.retrieve()
+                image = _as_rgb(bgr, "bgr") if ok else None
+            if live:
+                now = time.monotonic() - start
+            else:
+                stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                # Some backends give no (or a repeated) timestamp: use index / fps.
+                now = stamp if stamp > last else index / fps
+                now = max(now, last + 1e-6) if index else now
+            failures = failures + 1 if image is None else 0
+            if failures > MAX_CONSECUTIVE_FAILURES:
+                warnings.warn(
+                    f"{source.name}: {failures} unreadable frames in a row at frame {index}; "
+                    "stopping",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return
+            last = now
+            yield Frame(index, float(now), image)
+            index += 1
+    finally:
+        source.close()
+
+
+def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[Frame]:
+    last = -np.inf
+    for index, item in enumerate(items):
+        if isinstance(item, tuple) and len(item) == 2 and np.isscalar(item[0]):
+            stamp, item = float(item[0]), item[1]
+            if not stamp > last:
+                raise ValueError(
+                    f"frame {index}: time {stamp} is not after the previous frame's ({last})"
+                )
+        else:
+            stamp = index / fps
+        last = stamp
+        yield Frame(index, stamp, None if item is None else _as_rgb(item, channel_order))
+
+
+def _camera_index(source: object) -> int | None:
+    if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        return int(source)
+    if isinstance(source, str) and source.isdigit():
+        return int(source)
+    return None
+
+
+def open_source(source, *, fps: float | None = None, channel_order: str = "rgb") -> FrameSource:
+    """Open a video file, a camera, or an iterable of frames.
+
+    Parameters
+    ----------
+    source : str, path, int or iterable
+        A video file path; a camera index (``0`` or ``"0"``); or an iterable
+        of frames: arrays (gray, RGB, RGBA, any dtype), ``None`` for a dropped
+        frame, or ``(time_s, array)`` pairs for your own timestamps.
+    fps : float, optional
+        Frame rate of an iterable (default 25), or an override for a file
+        whose container gives none.
+    channel_order : {"rgb", "bgr"}, default="rgb"
+        Channel order of colour *array* frames (``"bgr"`` for OpenCV's).
+
+    Returns
+    -------
+    FrameSource
+
+    Raises
+    ------
+    VideoReadError
+        A file that does not exist or cannot be opened as a video, or a
+        camera that cannot be opened.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frames = [np.zeros((4, 6), np.uint8), None, np.zeros((4, 6, 3), np.uint8)]
+    >>> [(f.index, f.time, f.ok) for f in open_source(frames, fps=10)]
+    [(0, 0.0, True), (1, 0.1, False), (2, 0.2, True)]
+    """
+    if channel_order not in ("rgb", "bgr"):
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+    if fps is not None and not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    camera = _camera_index(source)
+    if camera is not None:
+        capture = cv2.VideoCapture(camera)
+        if not capture.isOpened():
+            raise VideoReadError(f"cannot open camera {camera}")
+        rate = fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
+        frame_source = FrameSource(f"camera {camera}", float(rate), None, True, None)
+        frame_source._capture = capture
+        frame_source._frames = _read_capture(capture, frame_source, float(rate), live=True)
+        return frame_source
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise VideoReadError(f"video file not found: {path!r}")
+        if os.path.isdir(path):
+            raise VideoReadError(
+                f"{path!r} is a folder; pass a video file, a camera index or a list of frames"
+            )
+        capture = cv2.VideoCapture(path)
+        if not capture.isOpened():
+            capture.release()
+            raise VideoReadError(
+                f"cannot open {path!r} as a video (not a video file, or a codec OpenCV lacks)"
+            )
+        rate = capture.get(cv2.CAP_PROP_FPS)
+        rate = float(fps or (rate if rate and np.isfinite(rate) and rate > 0 else 25.0))
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+        frame_source = FrameSource(repr(path), rate, count, False, None)
+        frame_source._capture = capture
+        frame_source._frames = _read_capture(capture, frame_source, rate, live=False)
+        return frame_source
+    if isinstance(source, (bytes, np.ndarray)) and getattr(source, "ndim", 3) < 3:
+        raise TypeError("a single image is not a stream; pass a list of frames")
+    if not isinstance(source, Iterable):
+        raise TypeError(
+            f"source must be a video path, a camera index or an iterable of frames, "
+            f"got {type(source).__name__}"
+        )
+    rate = float(fps or 25.0)
+    frames = _read_iterable(iter(source), rate, channel_order)
+    n = len(source) if hasattr(source, "__len__") else None
+    return FrameSource(f"{type(source).__name__} of frames", rate, n, False, frames)
