@@ -1,4 +1,4 @@
-"""The ``fersk`` command: ``demo``, ``extract``, ``train``, ``evaluate``."""
+"""The ``fersk`` command: ``demo``, ``extract``, ``train``, ``evaluate``, ``video``."""
 
 from __future__ import annotations
 
@@ -170,6 +170,49 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _video(args) -> int:
+    """Per-face, per-frame predictions on a video file or a camera, to CSV."""
+    import joblib
+
+    from .video.source import VideoReadError
+    from .video.stream import VideoAnalyzer
+
+    if (args.input is None) == (args.camera is None):
+        raise SystemExit("fersk video: give either an INPUT video file or --camera N")
+    source = args.camera if args.camera is not None else args.input
+    model = joblib.load(args.model)
+    analyzer = VideoAnalyzer(
+        model,
+        detector=args.detector,
+        detect_every=args.detect_every,
+        max_faces=args.max_faces,
+        window_s=args.window,
+        tau_s=args.tau,
+        margin=args.margin,
+        min_dwell_s=args.min_dwell,
+    )
+    try:
+        summary = analyzer.run(
+            source,
+            csv_path=args.csv,
+            annotate=args.annotate,
+            max_frames=args.max_frames,
+            progress=args.camera is None,
+        )
+    except VideoReadError as error:
+        raise SystemExit(f"fersk video: {error}") from None
+    print(
+        f"{summary['frames']} frames, {summary['faces']} face rows, tracks "
+        f"{summary['tracks']}, {summary['fps']:.1f} frames/s -> {args.csv}"
+        + (f", {args.annotate}" if args.annotate else ""),
+        file=sys.stderr,
+    )
+    if summary["interrupted"]:
+        print(f"interrupted: the {summary['frames']} frames done are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fersk",
@@ -209,6 +252,24 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-train", type=int, default=None, help="stratified subsample")
     landmark_options(train)
     train.set_defaults(func=_train)
+
+    video = sub.add_parser(
+        "video", help="stable per-face predictions on a video file or camera, to CSV"
+    )
+    video.add_argument("input", nargs="?", default=None, help="video file")
+    video.add_argument("--camera", type=int, default=None, help="camera index instead of a file")
+    video.add_argument("--model", required=True, help="a saved fersk pipeline (.joblib)")
+    video.add_argument("--csv", required=True, help="output CSV: one row per face per frame")
+    video.add_argument("--annotate", default=None, help="also write an annotated video here")
+    video.add_argument("--detector", choices=("hog", "mmod"), default="hog")
+    video.add_argument("--detect-every", type=int, default=5, help="frames between detections")
+    video.add_argument("--max-faces", type=int, default=None)
+    video.add_argument("--max-frames", type=int, default=None)
+    video.add_argument("--window", type=float, default=1.0, help="clip models: seconds seen")
+    video.add_argument("--tau", type=float, default=0.5, help="smoothing time constant (s)")
+    video.add_argument("--margin", type=float, default=0.1, help="lead a new label needs")
+    video.add_argument("--min-dwell", type=float, default=0.5, help="least time a label shows")
+    video.set_defaults(func=_video)
 
     ev = sub.add_parser("evaluate", help="WAR/UAR of a saved pipeline on a dataset's test split")
     ev.add_argument("root")

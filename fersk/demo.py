@@ -81,6 +81,7 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
     best_i = int(np.argmax([r["uar"] for r in results]))
     model, predict_kw, routed = models[best_i]
     path = out / "clip_model.joblib"
+    model.target_names_ = list(clips.target_names)
     joblib.dump(model, path)
     with sklearn.config_context(enable_metadata_routing=routed):
         same = np.array_equal(
@@ -224,6 +225,7 @@ def run_demo(
     best_i = int(np.argmax([r["test"]["overall"]["uar"] for r in results]))
     best = searches[best_i].best_estimator_
     model_path = out / "model.joblib"
+    best.target_names_ = list(sample.target_names)
     joblib.dump(best, model_path)
     reloaded = joblib.load(model_path)
     identical = bool(np.array_equal(reloaded.predict(X[test]), best.predict(X[test])))

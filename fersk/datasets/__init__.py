@@ -20,6 +20,7 @@ from .fer2013 import load_fer2013_csv
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
 from .sample import SAMPLE_EMOTIONS, make_sample_clips, make_sample_faces
+from .sample_video import DEFAULT_VIDEO_SCRIPT, VideoSegment, make_sample_video
 
 __all__ = [
     "CKPLUS_LABELS",
@@ -28,6 +29,9 @@ __all__ = [
     "SAMPLE_EMOTIONS",
     "make_sample_clips",
     "make_sample_faces",
+    "make_sample_video",
+    "DEFAULT_VIDEO_SCRIPT",
+    "VideoSegment",
     "dfew_cv",
     "dfew_folds",
     "load_ck_plus",
