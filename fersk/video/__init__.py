@@ -1,0 +1,39 @@
+"""Continuous emotion recognition on video: frames, tracking, motion, smoothing.
+
+``VideoAnalyzer(model).run("clip.mp4", csv_path="out.csv")`` -- or
+``fersk video clip.mp4 --model model.joblib --csv out.csv`` -- gives one row
+per face per frame: time, track id, box, label, probabilities, motion flag,
+face-found flag. See :mod:`fersk.video.stream`.
+"""
+
+from .motion import MotionDetector, MotionState
+from .smoothing import (
+    ProbabilitySmoother,
+    SmoothedPrediction,
+    count_flips,
+    flips_per_minute,
+    label_lag,
+    step_lag,
+)
+from .source import Frame, FrameSource, VideoReadError, open_source
+from .stream import VideoAnalyzer, model_kind
+from .tracking import FaceTracker, Track
+
+__all__ = [
+    "FaceTracker",
+    "Frame",
+    "FrameSource",
+    "MotionDetector",
+    "MotionState",
+    "ProbabilitySmoother",
+    "SmoothedPrediction",
+    "Track",
+    "VideoAnalyzer",
+    "VideoReadError",
+    "count_flips",
+    "flips_per_minute",
+    "label_lag",
+    "model_kind",
+    "open_source",
+    "step_lag",
+]
