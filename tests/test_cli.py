@@ -144,3 +144,8 @@ def test_quick_demo_end_to_end(tmp_path):
     )
     assert max(r["war"] for r in clips["results"]) > 1 / 7
     assert "| apex frame + motion + subject |" in report
+    # The video part: the held-out subject's sample video through the stream mode.
+    video = record["video"]
+    assert video["frames"] > 0 and video["face_rows"] > 0.8 * video["frames"]
+    assert video["smoothed_flips"] <= video["raw_flips"]
+    assert Path(video["csv"]).exists() and (tmp_path / "demo" / "video_annotated.avi").exists()
