@@ -298,3 +298,20 @@ def test_iterables_with_timestamps_keep_a_variable_frame_rate():
     ]
     with pytest.raises(ValueError, match="not after the previous"):
         list(open_source([(0.1, None), (0.1, None)]))
+
+
+def test_two_faces_get_two_stable_tracks(landmark_model):
+    script = [("neutral", 1.0), ("expression", 1.2, "surprise"), ("neutral", 0.6)]
+    video = make_sample_video(size=(480, 240), fps=FPS, script=script, n_faces=2, face_size=112)
+    frames = list(VideoAnalyzer(landmark_model).frames(video.frames, fps=FPS))
+    assert [frame.index for frame, _ in frames] == list(range(len(video.time)))
+    tracks = [sorted(r["track"] for r in rows if r["face_found"]) for _, rows in frames]
+    assert tracks[-1] == [0, 1] and all(len(t) <= 2 for t in tracks)
+    # Each id stays on its side of the frame: ids never swap.
+    for _, rows in frames:
+        for r in rows:
+            if r["face_found"]:
+                centre = (r["x0"] + r["x1"]) / 2
+                side = int(centre > 240)
+                first = next(x for x in frames[-1][1] if x["track"] == r["track"])
+                assert side == int((first["x0"] + first["x1"]) / 2 > 240)
