@@ -51,9 +51,45 @@ from .smoothing import ProbabilitySmoother
 from .source import open_source
 from .tracking import FaceTracker
 
-__all__ = ["VideoAnalyzer", "default_motion_detector", "model_kind"]
+__all__ = ["VideoAnalyzer", "default_motion_detector", "model_kind", "split_extractor"]
 
 BOX = ("x0", "y0", "x1", "y1")
+
+
+def split_extractor(model) -> tuple[str, object, object]:
+    """Split a fitted pipeline into ``(kind, extractor, rest)``.
+
+    ``kind`` is ``"landmarks"`` when the pipeline starts (possibly inside
+    leading nested pipelines, as :func:`fersk.study.make_study_pipeline`
+    builds them) with a :class:`~fersk.LandmarkExtractor`, ``"clip"`` for a
+    :class:`~fersk.ClipLandmarkExtractor`, else ``"image"``. ``rest`` is the
+    pipeline without the extractor (sharing its fitted steps), which the
+    stream feeds with the landmarks it already has; for ``"image"`` it is the
+    model itself and ``extractor`` is None.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from fersk import LandmarkExtractor, PairwiseDistance
+    >>> kind, _, rest = split_extractor(
+    ...     make_pipeline(make_pipeline(LandmarkExtractor(), PairwiseDistance()),
+    ...                   DecisionTreeClassifier()))
+    >>> kind, [type(s).__name__ for _, s in rest.steps]
+    ('landmarks', ['Pipeline', 'DecisionTreeClassifier'])
+    """
+    if isinstance(model, Pipeline) and model.steps:
+        first = model.steps[0][1]
+        if isinstance(first, ClipLandmarkExtractor):
+            return "clip", first, model[1:]
+        if isinstance(first, LandmarkExtractor):
+            return "landmarks", first, model[1:]
+        if isinstance(first, Pipeline):
+            kind, extractor, head = split_extractor(first)
+            if kind != "image":
+                steps = ([(model.steps[0][0], head)] if head.steps else []) + model.steps[1:]
+                return kind, extractor, Pipeline(steps)
+    return "image", None, model
 
 
 def model_kind(model) -> str:
@@ -67,12 +103,7 @@ def model_kind(model) -> str:
     >>> model_kind(make_pipeline(LandmarkExtractor(), PairwiseDistance(), DecisionTreeClassifier()))
     'landmarks'
     """
-    first = model.steps[0][1] if isinstance(model, Pipeline) else None
-    if isinstance(first, ClipLandmarkExtractor):
-        return "clip"
-    if isinstance(first, LandmarkExtractor):
-        return "landmarks"
-    return "image"
+    return split_extractor(model)[0]
 
 
 def _contains(estimator, target) -> bool:
@@ -191,7 +222,9 @@ class VideoAnalyzer:
     def _setup(self) -> None:
         # A private copy: online baselines must not change the caller's model.
         self.model_ = copy.deepcopy(self.model)
-        self.kind_ = model_kind(self.model_)
+        # Landmark and clip models: the stream has the landmarks already, so the
+        # extractor step is skipped (the rest shares the fitted steps).
+        self.kind_, extractor, self.predictor_ = split_extractor(self.model_)
         self.neutralizers_ = list(find_steps(self.model_, SubjectNeutralizer))
         classes = getattr(self.model_, "classes_", None)
         names = self.target_names or getattr(self.model_, "target_names_", None)
@@ -200,16 +233,12 @@ class VideoAnalyzer:
         if names is not None and all(isinstance(c, (int, np.integer)) for c in classes):
             names = [str(names[int(c)]) for c in classes]
         self.class_names_ = [str(c) for c in classes] if names is None else list(names)
-        first = self.model_.steps[0][1] if isinstance(self.model_, Pipeline) else None
-        if self.kind_ in ("landmarks", "clip"):
-            extractor = first.extractor if self.kind_ == "clip" else first
-            n_landmarks = int((extractor or LandmarkExtractor()).n_landmarks)
+        if self.kind_ == "clip":
+            self.n_frames_ = int(extractor.n_frames)
+            extractor = extractor.extractor
         else:
-            n_landmarks = 68
-        self.n_frames_ = int(first.n_frames) if self.kind_ == "clip" else 1
-        # Landmark and clip models: the stream has the landmarks already, so the
-        # extractor step is skipped (the slice shares the fitted steps).
-        self.predictor_ = self.model_[1:] if self.kind_ != "image" else self.model_
+            self.n_frames_ = 1
+        n_landmarks = int((extractor or LandmarkExtractor()).n_landmarks)
         self.tracker_ = FaceTracker(
             n_landmarks,
             detector=self.detector,
