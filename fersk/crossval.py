@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from numbers import Integral
 
 import numpy as np
 import sklearn
@@ -127,7 +128,7 @@ def _folds(cv, y, groups, allow_shared) -> list[tuple[np.ndarray, np.ndarray]]:
     if isinstance(cv, Iterable) and not hasattr(cv, "split"):
         folds = [(np.asarray(a), np.asarray(b)) for a, b in cv]
     else:
-        if isinstance(cv, int) and groups is not None:
+        if isinstance(cv, Integral) and groups is not None:
             from sklearn.model_selection import GroupKFold
 
             cv = GroupKFold(n_splits=cv)

@@ -162,7 +162,8 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     subjects_ : ndarray of object
-        Subjects with a baseline learned at ``fit``, sorted.
+        Subjects with a baseline learned at ``fit`` (and ``partial_fit``), in
+        order of first appearance.
     baselines_ : ndarray of shape (n_subjects, n_baseline_features)
         Their baselines (per frame feature for ``"onset"``).
     scales_ : ndarray of shape (n_subjects, n_baseline_features)
@@ -368,14 +369,19 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 counts.append(count)
                 continue
             k = index[subject]
-            n1, n2 = counts[k], count
             m1, m2 = baselines[k], centre
+            # Per column: a side whose mean is NaN (no finite value yet) has no weight.
+            n1 = np.where(np.isnan(m1), 0.0, counts[k])
+            n2 = np.where(np.isnan(m2), 0.0, count)
+            m1, m2 = np.nan_to_num(m1), np.nan_to_num(m2)
             v1 = np.nan_to_num(scales[k], nan=0.0) ** 2
             v2 = np.nan_to_num(spread, nan=0.0) ** 2
-            n = n1 + n2
-            mean = (n1 * m1 + n2 * m2) / n
-            variance = (n1 * v1 + n2 * v2 + n1 * n2 / n * (m1 - m2) ** 2) / n
-            baselines[k], scales[k], counts[k] = mean, np.sqrt(variance), n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                n = n1 + n2
+                mean = np.where(n > 0, (n1 * m1 + n2 * m2) / n, np.nan)
+                variance = (n1 * v1 + n2 * v2 + n1 * n2 / n * (m1 - m2) ** 2) / n
+            baselines[k], scales[k] = mean, np.sqrt(variance)
+            counts[k] = counts[k] + count
         width = units.shape[1]
         self.subjects_ = np.array(subjects, dtype=object)
         self.baselines_ = np.array(baselines, dtype=float).reshape(len(subjects), width)

@@ -484,3 +484,9 @@ class TestMetricsAndCrossval:
         assert r["worst"][0] == "c" and r["min"] == 0.0 and r["max"] == 1.0
         with pytest.raises(ValueError, match="differ in length"):
             per_subject_accuracy([0], [0, 1], ["a"])
+
+
+def test_partial_fit_fills_columns_that_were_nan():
+    sn = SubjectNeutralizer().fit([[1.0, np.nan], [5.0, 5.0]], groups=["a", "b"])
+    sn.partial_fit([[3.0, 4.0]], groups=["a"])
+    np.testing.assert_allclose(sn.baselines_[0], [2.0, 4.0])  # column 1 from the new sample

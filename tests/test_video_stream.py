@@ -162,24 +162,32 @@ def test_annotated_video_has_every_frame(landmark_model, video, tmp_path):
     assert count == summary["frames"] == len(video.time)
 
 
-def test_online_baseline_learns_each_track_without_touching_the_model(faces, video):
+@pytest.mark.parametrize("baseline", ["mean", "neutral"])
+def test_online_baseline_learns_each_track_without_touching_the_model(faces, video, baseline):
+    neutral = faces.target_names.index("neutral")
     model = make_pipeline(
         LandmarkExtractor(68, detector="none"),
         PairwiseDistance(),
-        SubjectNeutralizer(shrinkage=5),
+        SubjectNeutralizer(baseline, shrinkage=5, neutral_label=neutral),
         SimpleImputer(),
         StandardScaler(),
         _classifier(),
     )
     with sklearn.config_context(enable_metadata_routing=True):
         model.fit(faces.data, faces.target, groups=faces.subject)
-    analyzer = VideoAnalyzer(model, target_names=faces.target_names)
+    analyzer = VideoAnalyzer(model, target_names=np.array(faces.target_names))
     rows = list(analyzer.stream(video.path))
     (online,) = find_steps(analyzer.model_, SubjectNeutralizer)
     (original,) = find_steps(model, SubjectNeutralizer)
     assert "track-0" in set(online.subjects_) and "track-0" not in set(original.subjects_)
-    still = sum(1 for r in rows if r["face_found"] and not r["motion"])
-    assert online.counts_[list(online.subjects_).index("track-0")] == still
+    learned = online.counts_[list(online.subjects_).index("track-0")]
+    faces_seen = [r for r in rows if r["face_found"]]
+    # A neutral baseline learns the resting face (still frames); a mean baseline,
+    # fitted on all of a subject's samples, learns from every frame.
+    if baseline == "neutral":
+        assert learned == sum(not r["motion"] for r in faces_seen) < len(faces_seen)
+    else:
+        assert learned == len(faces_seen)
 
 
 def test_clip_and_image_models_run_on_the_stream(video):
@@ -315,3 +323,29 @@ def test_two_faces_get_two_stable_tracks(landmark_model):
                 side = int(centre > 240)
                 first = next(x for x in frames[-1][1] if x["track"] == r["track"])
                 assert side == int((first["x0"] + first["x1"]) / 2 > 240)
+
+
+def test_string_classes_name_themselves_and_odd_frames_do_not_crash(faces, tmp_path):
+    names = np.array(faces.target_names)
+    model = make_pipeline(
+        LandmarkExtractor(68, detector="none"), PairwiseDistance(), _classifier()
+    ).fit(faces.data, names[faces.target])
+    model.target_names_ = list(reversed(faces.target_names))  # must not rename string classes
+    clip = make_sample_video(size=(320, 240), fps=FPS, script=[("neutral", 0.8)], face_size=128)
+    frames: list = [None, None, *clip.frames]
+    frames[4] = np.full((240, 320), np.nan)  # a float frame of NaNs
+    frames[5] = np.ones((240, 320), bool)
+    out = tmp_path / "a.avi"
+    analyzer = VideoAnalyzer(model)
+    summary = analyzer.run(frames, annotate=out, fps=FPS)
+    assert analyzer.class_names_ == [str(c) for c in model.classes_]
+    capture = cv2.VideoCapture(str(out))
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.release()
+    assert count == summary["frames"] == len(frames)  # leading blanks written too
+    with pytest.raises(TypeError, match="single image"):
+        open_source(clip.frames[0])
+    with pytest.raises(TypeError, match="bytes"):
+        open_source(b"video")

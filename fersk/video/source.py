@@ -59,15 +59,23 @@ class Frame:
 
 def _as_rgb(image: object, channel_order: str) -> np.ndarray | None:
     """An array frame as RGB uint8, or None if it is not an image."""
-    if not isinstance(image, np.ndarray) or image.size == 0:
+    if not isinstance(image, np.ndarray) or image.size == 0 or image.dtype == bool:
         return None
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        return None  # NaN/inf pixels: a corrupt frame, not a crash
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim == 2:
-        return cv2.cvtColor(to_uint8(image), cv2.COLOR_GRAY2RGB)
+        try:
+            return cv2.cvtColor(to_uint8(image), cv2.COLOR_GRAY2RGB)
+        except (ImageReadError, ValueError, TypeError):
+            return None
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         return None
-    image = to_uint8(image[..., :3])
+    try:
+        image = to_uint8(image[..., :3])
+    except (ImageReadError, ValueError, TypeError):
+        return None
     if channel_order == "bgr":
         image = image[..., ::-1]
     return np.ascontiguousarray(image)
@@ -174,6 +182,11 @@ def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[
                 )
         else:
             stamp = index / fps
+            if not stamp > last:
+                raise ValueError(
+                    f"frame {index}: time {stamp} (index / fps) is not after the previous "
+                    f"frame's ({last}); give every frame a (time, frame) pair, or none"
+                )
         last = stamp
         yield Frame(index, stamp, None if item is None else _as_rgb(item, channel_order))
 
@@ -181,7 +194,7 @@ def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[
 def _camera_index(source: object) -> int | None:
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
         return int(source)
-    if isinstance(source, str) and source.isdigit():
+    if isinstance(source, str) and source.isdigit() and not os.path.exists(source):
         return int(source)
     return None
 
@@ -196,8 +209,9 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         of frames: arrays (gray, RGB, RGBA, any dtype), ``None`` for a dropped
         frame, or ``(time_s, array)`` pairs for your own timestamps.
     fps : float, optional
-        Frame rate of an iterable (default 25), or an override for a file
-        whose container gives none.
+        Frame rate of an iterable (default 25). For a file, it replaces the
+        container's rate (used where the container gives no timestamps, and
+        for an annotated copy); leave it None to keep the container's.
     channel_order : {"rgb", "bgr"}, default="rgb"
         Channel order of colour *array* frames (``"bgr"`` for OpenCV's).
 
@@ -253,8 +267,15 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         frame_source._capture = capture
         frame_source._frames = _read_capture(capture, frame_source, rate, live=False)
         return frame_source
-    if isinstance(source, (bytes, np.ndarray)) and getattr(source, "ndim", 3) < 3:
-        raise TypeError("a single image is not a stream; pass a list of frames")
+    if isinstance(source, (bytes, bytearray)):
+        raise TypeError("source is bytes; pass a video path, a camera index or frames")
+    if isinstance(source, np.ndarray) and (
+        source.ndim < 3 or (source.ndim == 3 and source.shape[-1] in (3, 4))
+    ):
+        raise TypeError(
+            f"an array of shape {source.shape} looks like a single image, not a stream; pass "
+            "a list of frames (or a (T, H, W[, C]) stack)"
+        )
     if not isinstance(source, Iterable):
         raise TypeError(
             f"source must be a video path, a camera index or an iterable of frames, "

@@ -16,10 +16,11 @@ row with ``face_found=False`` for a frame without a face), in frame order:
    pipeline that starts with a :class:`~fersk.ClipLandmarkExtractor`), or
    the face crop (any other image pipeline, e.g. the CNN);
 4. if the model holds a :class:`~fersk.SubjectNeutralizer`, each track gets
-   its own running baseline learned online from its *still* frames
-   (``SubjectNeutralizer.partial_fit``), so a person's resting face reads
-   neutral; until enough still frames are seen, the population baseline
-   (and the neutralizer's ``shrinkage``) stand in;
+   its own running baseline learned online (``SubjectNeutralizer.partial_fit``):
+   from its *still* frames for ``baseline="neutral"`` (so a person's resting
+   face reads neutral), from every frame for ``"mean"``/``"median"`` (as they
+   were fitted); the neutralizer's ``shrinkage`` weighs a young baseline
+   towards the population's;
 5. the class probabilities are smoothed per track over time
    (:class:`~fersk.video.smoothing.ProbabilitySmoother`: exponential
    averaging with time constant ``tau_s``, then a label switch needs a
@@ -143,8 +144,8 @@ def default_motion_detector() -> MotionDetector:
 class _TrackState:
     """What the stream remembers about one face track."""
 
-    def __init__(self, maxlen: int):
-        self.history: deque = deque(maxlen=maxlen)  # (time, landmarks (L, 2))
+    def __init__(self) -> None:
+        self.history: deque = deque()  # (time, landmarks (L, 2)), the last window_s seconds
         self.last_seen = -1
         self.raw_label: int | None = None
 
@@ -227,12 +228,29 @@ class VideoAnalyzer:
         self.kind_, extractor, self.predictor_ = split_extractor(self.model_)
         self.neutralizers_ = list(find_steps(self.model_, SubjectNeutralizer))
         classes = getattr(self.model_, "classes_", None)
-        names = self.target_names or getattr(self.model_, "target_names_", None)
+        names = self.target_names
+        if names is None:
+            names = getattr(self.model_, "target_names_", None)
         if classes is None:
             raise ValueError("the model has no classes_: is it fitted?")
         if names is not None and all(isinstance(c, (int, np.integer)) for c in classes):
-            names = [str(names[int(c)]) for c in classes]
-        self.class_names_ = [str(c) for c in classes] if names is None else list(names)
+            # Integer classes index the names (fersk's datasets encode y that way).
+            names = list(names)
+            if max(int(c) for c in classes) >= len(names):
+                raise ValueError(
+                    f"target_names has {len(names)} names but the model's classes are "
+                    f"{list(classes)}"
+                )
+            self.class_names_ = [str(names[int(c)]) for c in classes]
+        else:
+            self.class_names_ = [str(c) for c in classes]  # labels that name themselves
+        if not self.online_baseline:
+            strict = [sn for sn in self.neutralizers_ if sn.unseen == "error"]
+            if strict:
+                raise ValueError(
+                    "the model's SubjectNeutralizer has unseen='error', so it cannot predict "
+                    "for a new face without a baseline; use online_baseline=True"
+                )
         if self.kind_ == "clip":
             self.n_frames_ = int(extractor.n_frames)
             extractor = extractor.extractor
@@ -252,7 +270,7 @@ class VideoAnalyzer:
             tau_s=self.tau_s, margin=self.margin, min_dwell_s=self.min_dwell_s
         )
         self.tracks_: dict[int, _TrackState] = {}
-        self._history_len = max(8, int(self.n_frames_) * 8)
+        self._pending_blanks = 0
 
     def _model_input(self, state: _TrackState, image, box):
         if self.kind_ == "landmarks":
@@ -270,15 +288,22 @@ class VideoAnalyzer:
         return [np.ascontiguousarray(image[top:bottom, left:right])]
 
     def _predict(self, X, track_id: int, still: bool) -> np.ndarray:
-        """Class probabilities for one track's input; learns its baseline when still."""
+        """Class probabilities for one track's input, after updating its baselines.
+
+        A ``baseline="neutral"`` neutralizer learns from the track's still
+        frames (its resting face); ``"mean"``/``"median"``/``"onset"`` ones from
+        every frame, as they were fitted (a subject's mean over all of its
+        samples).
+        """
         gid = np.array([f"track-{track_id}"], dtype=object)
         routed = bool(self.neutralizers_)
         with sklearn.config_context(enable_metadata_routing=routed):
-            if routed and self.online_baseline and still:
-                for sn in self.neutralizers_:
-                    features = _features_at(self.predictor_, X, sn)
-                    y = [sn.neutral_label] if sn.baseline == "neutral" else None
-                    sn.partial_fit(features, y, groups=gid)
+            for sn in self.neutralizers_ if self.online_baseline else ():
+                if sn.baseline == "neutral" and not still:
+                    continue
+                features = _features_at(self.predictor_, X, sn)
+                y = [sn.neutral_label] if sn.baseline == "neutral" else None
+                sn.partial_fit(features, y, groups=gid)
             params = {"groups": gid} if routed else {}
             if hasattr(self.predictor_, "predict_proba"):
                 return np.asarray(self.predictor_.predict_proba(X, **params), dtype=float)[0]
@@ -365,9 +390,11 @@ class VideoAnalyzer:
         tracks = self.tracker_.update(frame.image) if frame.ok else self.tracker_.update(None)
         rows = []
         for track in tracks:
-            state = self.tracks_.setdefault(track.id, _TrackState(self._history_len))
+            state = self.tracks_.setdefault(track.id, _TrackState())
             state.last_seen = frame.index
             state.history.append((frame.time, np.asarray(track.landmarks, dtype=float)))
+            while frame.time - state.history[0][0] > self.window_s:
+                state.history.popleft()
             moving = self.motion_.update(track.id, frame.time, track.landmarks)
             X = self._model_input(state, frame.image, track.box)
             raw = self._predict(X, track.id, still=not moving.moving)
@@ -462,14 +489,18 @@ class VideoAnalyzer:
         }
 
     def _write_annotated(self, video, path, frame, rows):
+        """Write one annotated frame; unreadable frames become black ones (same timing)."""
         if video is None:
             if frame.image is None:
-                return None  # nothing to size the file by yet
+                self._pending_blanks = getattr(self, "_pending_blanks", 0) + 1
+                return None  # no size yet: written once the first frame decodes
             video = VideoFileWriter(path, fps=self.source_fps_)
             self._blank = np.zeros_like(frame.image)
-        # An unreadable frame becomes a black one, so the file keeps the stream's timing.
-        image = self._blank if frame.image is None else frame.image
-        if image.shape != self._blank.shape:
+            for _ in range(getattr(self, "_pending_blanks", 0)):
+                video.write(self._blank)
+            self._pending_blanks = 0
+        image = self._blank if frame.image is None else annotate_frame(frame.image, rows)
+        if image.shape != self._blank.shape:  # boxes drawn first, in the frame's own pixels
             image = cv2.resize(image, self._blank.shape[1::-1])
-        video.write(annotate_frame(image, rows))
+        video.write(image)
         return video
