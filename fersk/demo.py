@@ -116,11 +116,11 @@ def run_video_demo(out: Path, model, subject: str, *, quick: bool, say=print) ->
     from .video import VideoAnalyzer, count_flips
 
     path = out / "sample_video.avi"
-    seconds = 4.0 if quick else 12.0
     script = None
     if quick:
         script = [("neutral", 1.5), ("expression", 1.5, "happiness"), ("neutral", 1.0)]
     video = make_sample_video(path, subject=int(subject[1:]), script=script)
+    seconds = len(video.time) / video.fps
     summary = VideoAnalyzer(model).run(
         path, csv_path=out / "video.csv", annotate=out / "video_annotated.avi"
     )

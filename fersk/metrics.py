@@ -215,11 +215,8 @@ def per_subject_accuracy(y_true, y_pred, groups) -> dict:
             f"y_true, y_pred and groups differ in length: {len(y_true)}, {len(y_pred)}, "
             f"{len(groups)}"
         )
-    subjects = {}
-    for g in np.unique(groups):
-        mask = groups == g
-        key = g.item() if hasattr(g, "item") else g
-        subjects[key] = {"accuracy": war_score(y_true[mask], y_pred[mask]), "n": int(mask.sum())}
+    per_group = grouped_war_uar(y_true, y_pred, groups)["groups"]
+    subjects = {k: {"accuracy": v["war"], "n": v["n"]} for k, v in per_group.items()}
     accuracies = np.array([v["accuracy"] for v in subjects.values()])
     worst = sorted(subjects, key=lambda k: subjects[k]["accuracy"])[:5]
     return {

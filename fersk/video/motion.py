@@ -23,6 +23,7 @@ import numpy as np
 
 from ..landmarks.layouts import REGIONS_68
 from ..temporal import normalize_landmarks
+from .source import check_frame_time
 
 __all__ = ["MotionDetector", "MotionState"]
 
@@ -307,19 +308,8 @@ class MotionDetector:
             track, or the landmarks do not have a 68- or 5-point shape, or a
             track changes its number of landmarks.
         """
-        if isinstance(t, bool) or not isinstance(t, Real) or not np.isfinite(t):
-            raise ValueError(
-                f"MotionDetector: track {track_id!r}: frame time must be a finite number "
-                f"of seconds, got {t!r}"
-            )
-        t = float(t)
         track = self._tracks.get(track_id)
-        if track is not None and not t > track.last_t:
-            raise ValueError(
-                f"MotionDetector: track {track_id!r}: frame time {t!r} s is not after the "
-                f"track's previous frame time {track.last_t!r} s; times must increase "
-                "within a track"
-            )
+        t = check_frame_time("MotionDetector", track_id, t, None if track is None else track.last_t)
         points = None if landmarks is None else self._check_landmarks(track_id, t, landmarks)
         if track is None:
             track = self._tracks[track_id] = _Track(last_t=t)

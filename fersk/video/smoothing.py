@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from .source import check_frame_time
+
 __all__ = [
     "ProbabilitySmoother",
     "SmoothedPrediction",
@@ -214,19 +216,10 @@ class ProbabilitySmoother:
             or the probabilities are not a 1-D vector of finite non-negative
             numbers of the track's length.
         """
-        name = type(self).__name__
-        if isinstance(t, bool) or not isinstance(t, Real) or not np.isfinite(t):
-            raise ValueError(
-                f"{name}: track {track_id!r}: frame time must be a finite number of seconds, "
-                f"got {t!r}"
-            )
-        t = float(t)
         track = self._tracks.get(track_id)
-        if track is not None and not t > track.last_t:
-            raise ValueError(
-                f"{name}: track {track_id!r}: frame time {t!r} s is not after the track's "
-                f"previous frame time {track.last_t!r} s; times must increase within a track"
-            )
+        t = check_frame_time(
+            type(self).__name__, track_id, t, None if track is None else track.last_t
+        )
         p = (
             None
             if probabilities is None

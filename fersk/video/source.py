@@ -15,13 +15,14 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from numbers import Real
 
 import cv2
 import numpy as np
 
 from ..io import ImageReadError, to_uint8
 
-__all__ = ["Frame", "FrameSource", "VideoReadError", "open_source"]
+__all__ = ["Frame", "FrameSource", "VideoReadError", "check_frame_time", "open_source"]
 
 #: Consecutive undecodable frames after which a file or camera counts as ended.
 MAX_CONSECUTIVE_FAILURES = 50
@@ -55,6 +56,27 @@ class Frame:
     @property
     def ok(self) -> bool:
         return self.image is not None
+
+
+def check_frame_time(owner: str, track_id, t, last_t: float | None) -> float:
+    """Validate a per-track frame time: finite, and after the track's previous one.
+
+    Examples
+    --------
+    >>> check_frame_time("Smoother", 0, 0.5, 0.4)
+    0.5
+    """
+    if isinstance(t, bool) or not isinstance(t, Real) or not np.isfinite(t):
+        raise ValueError(
+            f"{owner}: track {track_id!r}: frame time must be a finite number of seconds, got {t!r}"
+        )
+    t = float(t)
+    if last_t is not None and not t > last_t:
+        raise ValueError(
+            f"{owner}: track {track_id!r}: frame time {t!r} s is not after the track's "
+            f"previous frame time {last_t!r} s; times must increase within a track"
+        )
+    return t
 
 
 def _as_rgb(image: object, channel_order: str) -> np.ndarray | None:

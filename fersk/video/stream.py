@@ -418,7 +418,7 @@ class VideoAnalyzer:
             )
             rows.append(row)
         # Forget tracks the tracker has dropped for good.
-        horizon = getattr(self.tracker_, "max_missed", 25) + 1
+        horizon = self.tracker_.max_missed + 1
         for track_id in [i for i, s in self.tracks_.items() if frame.index - s.last_seen > horizon]:
             del self.tracks_[track_id]
             self.motion_.forget(track_id)
@@ -492,11 +492,11 @@ class VideoAnalyzer:
         """Write one annotated frame; unreadable frames become black ones (same timing)."""
         if video is None:
             if frame.image is None:
-                self._pending_blanks = getattr(self, "_pending_blanks", 0) + 1
+                self._pending_blanks += 1
                 return None  # no size yet: written once the first frame decodes
             video = VideoFileWriter(path, fps=self.source_fps_)
             self._blank = np.zeros_like(frame.image)
-            for _ in range(getattr(self, "_pending_blanks", 0)):
+            for _ in range(self._pending_blanks):
                 video.write(self._blank)
             self._pending_blanks = 0
         image = self._blank if frame.image is None else annotate_frame(frame.image, rows)
