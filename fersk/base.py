@@ -7,7 +7,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .batch import Failure, ImageFunction, as_image_list, map_images
 from .cache import resolve_cache
@@ -18,7 +18,8 @@ __all__ = ["ImageInputMixin", "MissingFeaturesWarning", "IMAGE_PARAM_CONSTRAINTS
 IMAGE_PARAM_CONSTRAINTS: dict = {
     "channel_order": [StrOptions({"rgb", "bgr"})],
     "on_failure": [StrOptions({"nan", "raise"})],
-    "memory": [None, str, os.PathLike, object],
+    # A folder path, a joblib.Memory (its location is used) or a FeatureCache.
+    "memory": [None, str, os.PathLike, HasMethods(["cache"]), HasMethods(["get", "put"])],
     "n_jobs": [None, Integral],
     "progress": ["boolean", StrOptions({"auto"})],
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -41,6 +41,7 @@ __all__ = [
     "ImageFunction",
     "SampleError",
     "as_image_list",
+    "as_sample_list",
     "map_images",
 ]
 
@@ -102,66 +103,133 @@ class ImageFunction(Protocol):
     def __call__(self, image: np.ndarray) -> np.ndarray: ...
 
 
-def as_image_list(X: object, *, name: str = "X") -> list[ImageSource]:
-    """Validate a batch of images and return it as a list of sources.
+_KINDS: dict[str, dict] = {
+    # item: what one sample is; ndim: dimensions of one gray array sample;
+    # types: what a list element may be.
+    "image": {
+        "item": "image",
+        "plural": "images (paths or arrays)",
+        "stack": "(n, H, W) or (n, H, W, C)",
+        "ndim": 2,
+        "types": (str, os.PathLike, np.ndarray),
+        "each": "an image path or an image array",
+    },
+    "clip": {
+        "item": "clip",
+        "plural": "clips",
+        "stack": "(n, T, H, W) or (n, T, H, W, C)",
+        "ndim": 3,
+        "types": (str, os.PathLike, np.ndarray, list, tuple),
+        "each": "a frame folder, a video path, an array (T, H, W[, C]) or a list of frames",
+    },
+}
 
-    Accepts a list/tuple/1-D object array/pandas Series of paths or arrays,
-    a one-column DataFrame of them, or a stacked numeric array
-    ``(n, H, W)`` / ``(n, H, W, C)`` of equal-size images.
+
+def as_sample_list(X: object, *, kind: str = "image", name: str = "X") -> list:
+    """Validate a batch of images (or clips) and return it as a list, in order.
+
+    The one normaliser of fersk's batch inputs. Accepted: a list, tuple,
+    iterator, 1-D object or string array or pandas Series of samples, a
+    one-column DataFrame of them, or a stacked numeric array (``(n, H, W)`` /
+    ``(n, H, W, C)`` of equal-size images; ``(n, T, H, W[, C])`` of clips).
+    Refused with a message that says what to do: a single sample passed bare
+    (a path, an image ``(H, W)`` or ``(H, W, C)``, a clip ``(T, H, W, C)``),
+    unordered containers (``set``, ``dict``), and elements of other types.
+
+    Parameters
+    ----------
+    X : object
+        The batch.
+    kind : {"image", "clip"}
+        What one sample is.
+    name : str
+        The argument's name, for messages.
+
+    Returns
+    -------
+    list
 
     Examples
     --------
     >>> import numpy as np
-    >>> len(as_image_list(np.zeros((3, 8, 8), dtype=np.uint8)))
+    >>> len(as_sample_list(np.zeros((3, 8, 8), dtype=np.uint8)))
     3
-    >>> as_image_list(["a.png", "b.png"])
+    >>> as_sample_list(["a.png", "b.png"])
     ['a.png', 'b.png']
+    >>> as_sample_list(np.zeros((8, 8, 3), dtype=np.uint8))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a single image of shape (8, 8, 3), not a batch: a single image must be ...
     """
+    spec = _KINDS[kind]
+    item, base = spec["item"], spec["ndim"]
     if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame
         if X.shape[1] != 1:
             raise ValueError(
                 f"{name} is a DataFrame with {X.shape[1]} columns; expected one column of "
-                "image paths or arrays"
+                f"{spec['plural']}"
             )
         X = X.iloc[:, 0]
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # Series
         X = list(X.to_numpy())
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(
-            f"{name} must be a sequence of images (paths or arrays), got a single "
+            f"{name} must be a sequence of {spec['plural']}, got a single "
             f"{type(X).__name__}; wrap it in a list"
         )
+    if isinstance(X, (set, frozenset, Mapping)):
+        raise TypeError(
+            f"{name} is a {type(X).__name__}, which has no order: results could not be matched "
+            f"to samples. Pass a list of {spec['plural']}"
+        )
     if isinstance(X, np.ndarray):
-        if X.dtype == object:
-            items = list(X.ravel()) if X.ndim == 1 or (X.ndim == 2 and X.shape[1] == 1) else None
-            if items is None:
-                raise ValueError(f"{name}: an object array must be 1-D, got shape {X.shape}")
-            X = items
-        elif X.dtype.kind in "US":
-            X = [str(x) for x in X.ravel()]
-        elif X.ndim in (3, 4):
-            return list(X)
-        else:
+        if X.dtype == object or X.dtype.kind in "US":
+            if not (X.ndim == 1 or (X.ndim == 2 and X.shape[1] == 1)):
+                raise ValueError(
+                    f"{name}: an array of {spec['plural']} must be 1-D, got shape {X.shape}"
+                )
+            return [str(x) if X.dtype.kind in "US" else x for x in X.ravel()]
+        single = X.ndim == base or (X.ndim == base + 1 and X.shape[-1] in (1, 3, 4))
+        if single and X.ndim >= 2:
             raise ValueError(
-                f"{name} is a numeric array of shape {X.shape}: expected a stack of images "
-                "(n, H, W) or (n, H, W, C), or a list of paths/arrays. A single image must "
-                "be wrapped in a list."
+                f"{name} is a single {item} of shape {X.shape}, not a batch: a single "
+                f"{item} must be wrapped in a list ([{item}])"
             )
+        if X.ndim in (base + 1, base + 2):
+            return list(X)
+        raise ValueError(
+            f"{name} is a numeric array of shape {X.shape}: expected a stack of {item}s "
+            f"{spec['stack']}, or a list of {spec['plural']}. A single {item} must be "
+            "wrapped in a list."
+        )
     if not isinstance(X, Sequence):
         try:
             X = list(X)  # type: ignore[call-overload]
         except TypeError:
             raise TypeError(
-                f"{name} must be a sequence of images (paths or arrays), got {type(X).__name__}"
+                f"{name} must be a sequence of {spec['plural']}, got {type(X).__name__}"
             ) from None
     items = list(X)
-    for i, item in enumerate(items):
-        if not isinstance(item, (str, os.PathLike, np.ndarray)):
+    for i, sample in enumerate(items):
+        if not isinstance(sample, spec["types"]):
             raise TypeError(
-                f"{name}[{i}] is a {type(item).__name__}; each sample must be an image "
-                "path or an image array"
+                f"{name}[{i}] is a {type(sample).__name__}; each sample must be {spec['each']}"
             )
     return items
+
+
+def as_image_list(X: object, *, name: str = "X") -> list[ImageSource]:
+    """Validate a batch of images and return it as a list of sources.
+
+    :func:`as_sample_list` with ``kind="image"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> len(as_image_list(np.zeros((3, 8, 8), dtype=np.uint8)))
+    3
+    """
+    return as_sample_list(X, kind="image", name=name)
 
 
 def _process_one(
@@ -182,8 +250,8 @@ def _process_one(
             digest = source_digest(source, data=data) if cache is not None else None
             load = lambda: decode_image_bytes(data, color=func.color, name=repr(str(source)))  # noqa: E731
         if cache is not None:
-            hit = cache.get(namespace, digest)
-            if hit is not None and hit.shape == (func.n_outputs,):
+            hit = cache.get(namespace, digest, func.n_outputs)
+            if hit is not None:
                 if np.isnan(hit).all():
                     return nan_row, FaceNotFoundError.reason, "no face found (cached result)"
                 return hit, None, None

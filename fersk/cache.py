@@ -9,12 +9,18 @@ while extracting each image once, across folds, processes and sessions.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FeatureCache", "resolve_cache"]
+__all__ = ["CacheWarning", "FeatureCache", "resolve_cache"]
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be written; the result is computed, just not stored."""
 
 
 class FeatureCache:
@@ -22,6 +28,11 @@ class FeatureCache:
 
     Each entry is a small ``.npy`` file written atomically, so concurrent
     workers and an interrupted run never leave a half-written entry behind.
+    Reading trusts nothing: an entry that is not a plain ``.npy`` file of
+    floats of the expected length, all finite or all NaN (fersk's "no face"
+    marker), is a miss (empty or truncated files, ``.npz`` archives, strings,
+    integers, complex, ``inf`` or partly NaN values, a folder in its place),
+    and the next :meth:`put` replaces it.
 
     Parameters
     ----------
@@ -34,9 +45,12 @@ class FeatureCache:
     >>> cache = FeatureCache(tempfile.mkdtemp())
     >>> cache.get("landmarks-v1", "ab12") is None
     True
-    >>> cache.put("landmarks-v1", "ab12", np.array([1.0, np.nan]))
+    >>> cache.put("landmarks-v1", "ab12", np.array([1.0, 2.0]))
     >>> cache.get("landmarks-v1", "ab12")
-    array([ 1., nan])
+    array([1., 2.])
+    >>> cache.put("landmarks-v1", "cd34", np.array([1.0, np.nan]))  # partly NaN: not trusted
+    >>> cache.get("landmarks-v1", "cd34") is None
+    True
     """
 
     def __init__(self, location: str | os.PathLike) -> None:
@@ -48,25 +62,65 @@ class FeatureCache:
     def _path(self, namespace: str, digest: str) -> Path:
         return self.location / namespace / digest[:2] / f"{digest}.npy"
 
-    def get(self, namespace: str, digest: str) -> np.ndarray | None:
-        """Return the stored vector, or ``None`` when absent or unreadable."""
+    def get(self, namespace: str, digest: str, size: int | None = None) -> np.ndarray | None:
+        """Return the stored vector, or ``None`` for a miss.
+
+        Parameters
+        ----------
+        namespace, digest : str
+            The entry's key.
+        size : int or None
+            The expected length; an entry of another shape is a miss.
+
+        Returns
+        -------
+        ndarray of float64 or None
+            ``None`` when the entry is absent or not a valid entry (see the
+            class description).
+        """
+        path = self._path(namespace, digest)
         try:
-            return np.load(self._path(namespace, digest), allow_pickle=False)
-        except (OSError, ValueError):
+            with open(path, "rb") as fh:
+                value = np.load(fh, allow_pickle=False)
+        except Exception:  # absent, a folder, empty, torn, not .npy, pickled objects
             return None
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or value.ndim != 1:
+            return None
+        if size is not None and value.shape != (size,):
+            return None
+        finite = np.isfinite(value)
+        if not (finite.all() or np.isnan(value).all()):
+            return None
+        return value.astype(np.float64, copy=False)
 
     def put(self, namespace: str, digest: str, value: np.ndarray) -> None:
-        """Store ``value`` (atomically replacing any previous entry)."""
+        """Store ``value`` (atomically replacing any previous entry).
+
+        A cache that cannot be written (read-only, a file where a folder
+        should be) gives a :class:`CacheWarning`, not an error: the caller
+        has its result, it is only not stored.
+        """
         path = self._path(namespace, digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, np.asarray(value, dtype=np.float64), allow_pickle=False)
+            if path.is_dir() and not path.is_symlink():  # a folder squatting on the entry
+                shutil.rmtree(path, ignore_errors=True)
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            tmp = None
+        except OSError as exc:
+            warnings.warn(
+                f"cannot write to the feature cache {str(self.location)!r} ({exc}); "
+                "results are computed but not cached",
+                CacheWarning,
+                stacklevel=2,
+            )
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.location.glob("*/*/*.npy"))
@@ -93,6 +147,14 @@ def resolve_cache(memory: object) -> FeatureCache | None:
     if isinstance(memory, FeatureCache):
         return memory
     if isinstance(memory, (str, os.PathLike)):
+        if not os.fspath(memory):
+            raise ValueError(
+                "memory='' names no folder; pass None (no cache) or a cache folder path"
+            )
+        if os.path.isfile(memory):
+            raise ValueError(
+                f"memory={os.fspath(memory)!r} is a file; the cache needs a folder (or None)"
+            )
         return FeatureCache(memory)
     location = getattr(memory, "location", None)
     if location is not None:

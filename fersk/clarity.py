@@ -78,8 +78,9 @@ class ClarityBinner(ImageInputMixin, TransformerMixin, BaseEstimator):
     ``n_levels - 1`` quantile edges of the training scores; ``transform``
     returns each image's level ``0`` (blurriest) to ``n_levels - 1``
     (sharpest) as a float column, and optionally the raw score. An unreadable
-    image raises, or with ``on_failure="nan"`` gets a NaN level (which
-    :class:`~fersk.ClarityRoutedClassifier` sends to its fallback model).
+    image gets a NaN level (which :class:`~fersk.ClarityRoutedClassifier`
+    sends to its fallback model), is listed in ``failures_`` and a warning
+    says so; ``on_failure="raise"`` raises instead, naming the sample.
 
     Parameters
     ----------
@@ -90,8 +91,7 @@ class ClarityBinner(ImageInputMixin, TransformerMixin, BaseEstimator):
     return_score : bool, default=False
         Also return the score as a second column.
     channel_order, on_failure, memory, n_jobs, progress
-        As in :class:`~fersk.LandmarkExtractor`; ``on_failure`` defaults to
-        ``"raise"`` here.
+        As in :class:`~fersk.LandmarkExtractor`.
 
     Attributes
     ----------
@@ -124,7 +124,7 @@ class ClarityBinner(ImageInputMixin, TransformerMixin, BaseEstimator):
         size: int = 100,
         return_score: bool = False,
         channel_order: str = "rgb",
-        on_failure: str = "raise",
+        on_failure: str = "nan",
         memory=None,
         n_jobs: int | None = None,
         progress: bool | str = "auto",

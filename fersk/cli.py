@@ -1,10 +1,18 @@
-"""The ``fersk`` command: ``demo``, ``extract``, ``train``, ``evaluate``, ``video``."""
+"""The ``fersk`` command: ``demo``, ``extract``, ``train``, ``evaluate``, ``video``.
+
+Every mistake on the command line (a missing input, an output that cannot be
+written, a value out of range, a file that is not a fersk model) is reported
+as one line on stderr with exit code 2, before any work starts; set
+``FERSK_DEBUG=1`` to see the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -12,9 +20,109 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["CLIError", "main"]
 
 EXTRACT_BLOCK = 256
+
+
+class CLIError(Exception):
+    """A mistake in a ``fersk`` command line: reported in one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------
+# Argument types and checks (each error names the option and the value)
+# --------------------------------------------------------------------------
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    value = _int_at_least(-(2**31))(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive number of workers, or -1 (all cores)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _seconds(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def _existing(path: str, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise CLIError(f"{what} {path!r} does not exist")
+    return p
+
+
+def _check_cache(cache: str | None) -> None:
+    if cache is not None and Path(cache).expanduser().exists() and not Path(cache).is_dir():
+        raise CLIError(f"--cache {cache!r} is a file; the landmark cache needs a folder")
+
+
+def _output(path: str, what: str, inputs: tuple = ()) -> str:
+    from .io import check_output_path
+
+    try:
+        return check_output_path(os.path.expanduser(path), inputs=inputs, what=what)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _load_model(path: str):
+    """Load a saved fersk model, or fail in one line naming the file."""
+    import joblib
+
+    file = _existing(path, "--model")
+    if not file.is_file():
+        raise CLIError(f"--model {path!r} is a folder, not a saved model file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # version notes of pickled estimators
+            model = joblib.load(file)
+    except Exception as exc:  # joblib raises anything from IndexError to UnpicklingError
+        raise CLIError(
+            f"--model {path!r} is not a fersk model: joblib cannot load it "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    if not (hasattr(model, "predict") and hasattr(model, "classes_")):
+        raise CLIError(
+            f"--model {path!r} holds a {type(model).__name__}, not a fitted fersk classifier "
+            "(save one with `fersk train` or joblib.dump(pipeline))"
+        )
+    return model
+
+
+def _save_model(model, path: str) -> None:
+    import joblib
+
+    from .io import AtomicOutput
+
+    with AtomicOutput(path) as tmp:
+        joblib.dump(model, tmp)
 
 
 def _demo(args) -> int:
@@ -25,31 +133,97 @@ def _demo(args) -> int:
 
 
 def _list_images(root: Path) -> list[Path]:
-    from .datasets._base import is_image_file, natural_sorted
+    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, resolved."""
+    from .datasets._base import list_image_files
 
     if root.is_file():
-        return [root]
+        return [root.resolve()]
     if not root.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {root}")
-    found = [
-        str(p.relative_to(root))
-        for p in root.rglob("*")
-        if p.is_file() and is_image_file(p.name) and not any(s.startswith(".") for s in p.parts)
-    ]
-    return [root / p for p in natural_sorted(found)]
+        raise CLIError(f"input {str(root)!r} does not exist")
+    base = root.resolve()
+    return [base / rel for rel in list_image_files(base)]
+
+
+def _extract_settings(args) -> dict:
+    return {
+        "command": "fersk extract",
+        "n_landmarks": args.n_landmarks,
+        "detector": args.detector,
+        "backend": "dlib",
+    }
+
+
+def _settings_path(out: Path) -> Path:
+    return out.with_name(out.name + ".settings.json")
+
+
+def _resume_state(out: Path, header: list[str], settings: dict) -> tuple[set[str], bool]:
+    """Paths already in ``out`` and whether it has its header; repair a torn last line.
+
+    Refuses (one-line error) a file that is not a ``fersk extract`` CSV, or
+    one written with other settings.
+    """
+    if not out.exists() or out.stat().st_size == 0:
+        return set(), False
+    with out.open("rb") as fh:
+        data = fh.read()
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    if next(csv.reader([first]), []) != header:
+        got = next(csv.reader([first]), [])
+        what = (
+            "was written with other settings"
+            if got[:3] == header[:3]
+            else "is not a `fersk extract` CSV"
+        )
+        raise CLIError(
+            f"--out {str(out)!r} {what} (its columns: {', '.join(got[:4])}, ... "
+            f"{len(got)} in all; this run writes {len(header)}); give another --out file"
+        )
+    recorded = None
+    if _settings_path(out).is_file():
+        try:
+            recorded = json.loads(_settings_path(out).read_text())
+        except (OSError, ValueError):
+            recorded = None
+    if recorded != settings:
+        differ = (
+            ", ".join(
+                f"{k}={recorded.get(k)!r} there, {v!r} now"
+                for k, v in settings.items()
+                if recorded.get(k) != v
+            )
+            if isinstance(recorded, dict)
+            else f"its settings file {str(_settings_path(out))!r} is missing or unreadable"
+        )
+        raise CLIError(
+            f"--out {str(out)!r} was written with other settings ({differ}); resume with the "
+            "same settings, or give another --out file"
+        )
+    if not data.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
+        keep = data.rfind(b"\n") + 1
+        with out.open("r+b") as fh:
+            fh.truncate(keep)
+        print(f"{out}: dropped a torn last line; it is extracted again", file=sys.stderr)
+    with out.open(newline="") as fh:
+        done = {row["path"] for row in csv.DictReader(fh) if row.get("path")}
+    return {str(Path(p).resolve()) for p in done}, True
 
 
 def _extract(args) -> int:
     """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
+    from tqdm.auto import tqdm
+
+    from .io import AtomicOutput
     from .landmarks import LandmarkExtractor
     from .landmarks.layouts import landmark_feature_names
 
-    root, out = Path(args.input), Path(args.out)
+    root = _existing(args.input, "input")
+    out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
+    _check_cache(args.cache)
     paths = _list_images(root)
-    done: set[str] = set()
-    if out.exists() and out.stat().st_size:
-        with out.open(newline="") as fh:
-            done = {row["path"] for row in csv.DictReader(fh)}
+    header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
+    settings = _extract_settings(args)
+    done, has_header = _resume_state(out, header, settings)
     todo = [p for p in paths if str(p) not in done]
     print(
         f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting {len(todo)}",
@@ -62,14 +236,16 @@ def _extract(args) -> int:
         memory=args.cache,
         progress=False,
     )
-    header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
-    written = failed = 0
-    from tqdm.auto import tqdm
-
+    extractor.fit()  # checks the settings (and loads the models) before the CSV is touched
+    if not has_header:
+        with AtomicOutput(_settings_path(out)) as tmp:
+            Path(tmp).write_text(json.dumps(settings, indent=2))
+    written, no_face, unreadable = 0, 0, 0
     with out.open("a", newline="") as fh, tqdm(total=len(todo), unit="img") as bar:
         writer = csv.writer(fh)
-        if not done:
+        if not has_header:
             writer.writerow(header)
+            fh.flush()
         try:
             for start in range(0, len(todo), EXTRACT_BLOCK):
                 block = todo[start : start + EXTRACT_BLOCK]
@@ -84,7 +260,8 @@ def _extract(args) -> int:
                     )
                 fh.flush()
                 written += len(block)
-                failed += len(reasons)
+                unreadable += sum(r == "unreadable" for r in reasons.values())
+                no_face += sum(r != "unreadable" for r in reasons.values())
                 bar.update(len(block))
         except KeyboardInterrupt:
             print(
@@ -92,38 +269,75 @@ def _extract(args) -> int:
                 file=sys.stderr,
             )
             return 130
-    print(f"wrote {written} rows to {out} ({failed} without a face)", file=sys.stderr)
+    print(
+        f"wrote {written} rows to {out} ({no_face} without a face, {unreadable} unreadable)",
+        file=sys.stderr,
+    )
     return 0
 
 
-def _load_split(root: str, subset: str, max_samples: int | None, seed: int = 0):
+def _load_split(args, subset: str):
+    """Load ``args.root``'s ``subset`` ("train" or "test"); say which split was used.
+
+    A dataset with its own train/test split uses it unless ``--test-size`` is
+    given; one without (CK+48, a plain folder per class) is split here:
+    subject-independent (``GroupShuffleSplit``) when the loader knows the
+    subjects, stratified by class otherwise, seeded by ``--split-seed``.
+    """
     from .datasets import load_dataset
 
-    data = load_dataset(root, subset=subset)
-    X = (
-        np.array(data.data, dtype=object)
-        if not isinstance(data.data[0], np.ndarray)
-        else (np.stack(data.data))
-    )
-    y = data.target
-    if max_samples is not None and max_samples < len(y):
+    root = _existing(args.root, "dataset")
+    data = load_dataset(root)
+    n = len(data.target)
+    labels = np.asarray(data.target)
+    predefined = {"train", "test"} <= set(np.asarray(data.split).tolist())
+    test_size = args.test_size
+    if predefined and test_size is None:
+        keep = np.asarray(data.split) == subset
+        how = "the dataset's own train/test split"
+    else:
+        from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+
+        test_size = 0.2 if test_size is None else test_size
+        seed = args.split_seed
+        if data.subject is not None:
+            splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+            train, test = next(splitter.split(np.zeros(n), labels, groups=data.subject))
+            how = f"a subject-independent {1 - test_size:.0%}/{test_size:.0%} split"
+        else:
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+            train, test = next(splitter.split(np.zeros(n), labels))
+            how = f"a stratified {1 - test_size:.0%}/{test_size:.0%} split (no subject ids)"
+        how += f" (--test-size {test_size} --split-seed {seed}"
+        how += "; evaluate with the same values)" if subset == "train" else ")"
+        keep = np.zeros(n, dtype=bool)
+        keep[train if subset == "train" else test] = True
+    index = np.flatnonzero(keep)
+    if index.size == 0:
+        raise CLIError(f"the {subset} split of {root} is empty")
+    max_samples = getattr(args, "max_train" if subset == "train" else "max_test", None)
+    if max_samples is not None and max_samples < index.size:
         from sklearn.model_selection import train_test_split
 
-        keep, _ = train_test_split(
-            np.arange(len(y)), train_size=max_samples, stratify=y, random_state=seed
+        index, _ = train_test_split(
+            index, train_size=max_samples, stratify=labels[index], random_state=0
         )
-        keep = np.sort(keep)
-        X, y = X[keep], y[keep]
-        data.subject = None if data.subject is None else data.subject[keep]
-    return X, y, data
+        index = np.sort(index)
+    X = [data.data[i] for i in index]
+    X = np.stack(X) if isinstance(X[0], np.ndarray) else np.array(X, dtype=object)
+    y = labels[index]
+    groups = None if data.subject is None else np.asarray(data.subject)[index]
+    subjects = "" if groups is None else f" of {len(set(groups.tolist()))} subjects"
+    print(f"{subset}: {len(y)} images{subjects} of {root}, from {how}", file=sys.stderr)
+    return X, y, groups, list(data.target_names)
 
 
 def _train(args) -> int:
-    import joblib
-
     from .study import make_study_pipeline, tune
 
-    X, y, data = _load_split(args.root, "train", args.max_train)
+    out = _output(args.model, "--model")  # checked now, not after an hour of training
+    _check_cache(args.cache)
+    X, y, groups, names = _load_split(args, "train")
     pipe = make_study_pipeline(
         args.n_landmarks,
         routed=not args.single,
@@ -131,56 +345,59 @@ def _train(args) -> int:
         memory=args.cache,
         n_jobs=args.n_jobs,
     )
-    print(
-        f"training on {len(y)} images of {args.root} ({', '.join(data.target_names)})",
-        file=sys.stderr,
-    )
+    print(f"training on {len(y)} images ({', '.join(names)})", file=sys.stderr)
     if args.tune:
-        search = tune(pipe, X, y, groups=data.subject, n_jobs=1)
+        search = tune(pipe, X, y, groups=groups, n_jobs=1)
         pipe = search.best_estimator_
         print(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})", file=sys.stderr)
     else:
         pipe.fit(X, y)
-    pipe.target_names_ = list(data.target_names)
-    joblib.dump(pipe, args.model)
-    print(f"saved {args.model}", file=sys.stderr)
+    pipe.target_names_ = names
+    _save_model(pipe, out)
+    print(f"saved {out}", file=sys.stderr)
     return 0
 
 
 def _evaluate(args) -> int:
-    import joblib
-
     from .clarity import ClarityBinner
     from .study import evaluate, find_steps
 
-    model = joblib.load(args.model)
-    X, y, data = _load_split(args.root, "test", args.max_test)
+    if args.json:
+        _output(args.json, "--json")
+    model = _load_model(args.model)
+    X, y, _, names_in_data = _load_split(args, "test")
     names = getattr(model, "target_names_", None)
-    if names is not None and list(names) != list(data.target_names):
-        raise SystemExit(
-            f"the model was trained on classes {names}, the data has {list(data.target_names)}"
+    if names is not None and list(names) != names_in_data:
+        raise CLIError(
+            f"the model was trained on classes {list(names)}, the data has {names_in_data}"
         )
     binners = list(find_steps(model, ClarityBinner))
     levels = binners[0].transform(X).ravel() if binners else None
-    report = evaluate(model, X, y, clarity_levels=levels, target_names=list(data.target_names))
+    report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data)
     text = json.dumps(report, indent=2)
     if args.json:
-        Path(args.json).write_text(text)
+        from .io import AtomicOutput
+
+        with AtomicOutput(args.json) as tmp:
+            Path(tmp).write_text(text)
     print(text)
     return 0
 
 
 def _video(args) -> int:
     """Per-face, per-frame predictions on a video file or a camera, to CSV."""
-    import joblib
-
-    from .video.source import VideoReadError
     from .video.stream import VideoAnalyzer
 
     if (args.input is None) == (args.camera is None):
-        raise SystemExit("fersk video: give either an INPUT video file or --camera N")
-    source = args.camera if args.camera is not None else args.input
-    model = joblib.load(args.model)
+        raise CLIError("give either an INPUT video file or --camera N")
+    source = args.camera if args.camera is not None else str(_existing(args.input, "input"))
+    inputs = () if args.camera is not None else (source,)
+    _output(args.csv, "--csv", inputs=inputs)
+    if args.annotate is not None:
+        _output(args.annotate, "--annotate", inputs=inputs)
+        if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
+            raise CLIError("--csv and --annotate are the same file")
+    model = _load_model(args.model)
     analyzer = VideoAnalyzer(
         model,
         detector=args.detector,
@@ -191,20 +408,17 @@ def _video(args) -> int:
         margin=args.margin,
         min_dwell_s=args.min_dwell,
     )
-    try:
-        summary = analyzer.run(
-            source,
-            csv_path=args.csv,
-            annotate=args.annotate,
-            max_frames=args.max_frames,
-            progress=args.camera is None,
-        )
-    except VideoReadError as error:
-        raise SystemExit(f"fersk video: {error}") from None
+    summary = analyzer.run(
+        source,
+        csv_path=args.csv,
+        annotate=args.annotate,
+        max_frames=args.max_frames,
+        progress=args.camera is None,
+    )
     print(
         f"{summary['frames']} frames, {summary['faces']} face rows, tracks "
         f"{summary['tracks']}, {summary['fps']:.1f} frames/s -> {args.csv}"
-        + (f", {args.annotate}" if args.annotate else ""),
+        + (f", {args.annotate}" if summary["annotated"] else ""),
         file=sys.stderr,
     )
     if summary["interrupted"]:
@@ -213,8 +427,15 @@ def _video(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fersk",
         description="Facial emotion recognition with scikit-learn estimators: landmark "
         "geometry, clarity-routed classifiers. Everything runs offline.",
@@ -224,7 +445,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the study on the built-in sample faces (offline)")
     demo.add_argument("--out", default="fersk-demo", help="output folder (default: fersk-demo)")
     demo.add_argument("--quick", action="store_true", help="smaller sample and grid")
-    demo.add_argument("--n-jobs", type=int, default=None, help="GridSearchCV workers")
+    demo.add_argument("--n-jobs", type=_n_jobs, default=None, help="GridSearchCV workers")
     demo.set_defaults(func=_demo)
 
     def landmark_options(p):
@@ -235,8 +456,20 @@ def _parser() -> argparse.ArgumentParser:
             default="hog",
             help="'none' for aligned face crops (FER2013, RAF-DB aligned, CK+48)",
         )
-        p.add_argument("--n-jobs", type=int, default=None, help="extraction workers")
+        p.add_argument(
+            "--n-jobs", type=_n_jobs, default=None, help="extraction workers (-1: all cores)"
+        )
         p.add_argument("--cache", default=None, help="landmark cache folder")
+
+    def split_options(p):
+        p.add_argument(
+            "--test-size",
+            type=_fraction,
+            default=None,
+            help="split here (by subject when the dataset has subject ids) instead of using "
+            "the dataset's own split; default 0.2 for datasets without one (CK+48)",
+        )
+        p.add_argument("--split-seed", type=int, default=0, help="seed of that split")
 
     extract = sub.add_parser("extract", help="landmarks of every image under a folder, to CSV")
     extract.add_argument("input", help="an image file or a folder (searched recursively)")
@@ -249,7 +482,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--model", required=True, help="where to save the fitted pipeline")
     train.add_argument("--single", action="store_true", help="one MLP instead of per-level")
     train.add_argument("--tune", action="store_true", help="GridSearchCV over solver and lr")
-    train.add_argument("--max-train", type=int, default=None, help="stratified subsample")
+    train.add_argument(
+        "--max-train", type=_int_at_least(1), default=None, help="stratified subsample"
+    )
+    split_options(train)
     landmark_options(train)
     train.set_defaults(func=_train)
 
@@ -257,33 +493,61 @@ def _parser() -> argparse.ArgumentParser:
         "video", help="stable per-face predictions on a video file or camera, to CSV"
     )
     video.add_argument("input", nargs="?", default=None, help="video file")
-    video.add_argument("--camera", type=int, default=None, help="camera index instead of a file")
+    video.add_argument(
+        "--camera", type=_int_at_least(0), default=None, help="camera index instead of a file"
+    )
     video.add_argument("--model", required=True, help="a saved fersk pipeline (.joblib)")
     video.add_argument("--csv", required=True, help="output CSV: one row per face per frame")
     video.add_argument("--annotate", default=None, help="also write an annotated video here")
-    video.add_argument("--detector", choices=("hog", "mmod"), default="hog")
-    video.add_argument("--detect-every", type=int, default=5, help="frames between detections")
-    video.add_argument("--max-faces", type=int, default=None)
-    video.add_argument("--max-frames", type=int, default=None)
-    video.add_argument("--window", type=float, default=1.0, help="clip models: seconds seen")
-    video.add_argument("--tau", type=float, default=0.5, help="smoothing time constant (s)")
-    video.add_argument("--margin", type=float, default=0.1, help="lead a new label needs")
-    video.add_argument("--min-dwell", type=float, default=0.5, help="least time a label shows")
+    video.add_argument(
+        "--detector",
+        choices=("hog", "mmod"),
+        default=None,
+        help="face detector (default: the model's own, HOG for models trained on crops)",
+    )
+    video.add_argument(
+        "--detect-every", type=_int_at_least(1), default=5, help="frames between detections"
+    )
+    video.add_argument("--max-faces", type=_int_at_least(1), default=None)
+    video.add_argument("--max-frames", type=_int_at_least(1), default=None)
+    video.add_argument("--window", type=_seconds, default=1.0, help="clip models: seconds seen")
+    video.add_argument("--tau", type=_seconds, default=0.5, help="smoothing time constant (s)")
+    video.add_argument("--margin", type=_seconds, default=0.1, help="lead a new label needs")
+    video.add_argument(
+        "--min-dwell", type=_seconds, default=0.5, help="least time a label shows (s)"
+    )
     video.set_defaults(func=_video)
 
     ev = sub.add_parser("evaluate", help="WAR/UAR of a saved pipeline on a dataset's test split")
     ev.add_argument("root")
     ev.add_argument("--model", required=True)
-    ev.add_argument("--max-test", type=int, default=None)
+    ev.add_argument("--max-test", type=_int_at_least(1), default=None)
+    split_options(ev)
     ev.add_argument("--json", default=None, help="also write the report here")
     ev.set_defaults(func=_evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fersk`` console script."""
+    """Entry point of the ``fersk`` console script.
+
+    Returns the exit code: 0 on success, 2 for a usage mistake (reported in
+    one line on stderr), 130 when interrupted with Ctrl-C.
+    """
+    from .io import ImageReadError
+
     args = _parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ImageReadError, OSError, ValueError) as exc:
+        if os.environ.get("FERSK_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"fersk {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nfersk {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -104,7 +104,13 @@ class PairwiseDistance(TransformerMixin, BaseEstimator):
         if self.landmarks is None:
             indices = np.arange(n_landmarks)
         else:
-            indices = np.asarray(self.landmarks).astype(int, casting="unsafe").ravel()
+            indices = np.asarray(self.landmarks).ravel()
+            whole = indices.dtype.kind in "iu" or (
+                indices.dtype.kind == "f" and bool(np.all(indices == np.round(indices)))
+            )
+            if not whole:  # 1.5 is no landmark; True/False or names are not indices
+                raise ValueError(f"landmarks must be integer indices, got {self.landmarks!r}")
+            indices = indices.astype(np.intp)
             bad = indices[(indices < 0) | (indices >= n_landmarks)]
             if bad.size:
                 raise ValueError(

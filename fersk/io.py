@@ -22,16 +22,56 @@ Color = Literal["gray", "rgb"]
 ChannelOrder = Literal["rgb", "bgr"]
 
 __all__ = [
+    "IMAGE_EXTENSIONS",
+    "AtomicOutput",
     "ImageReadError",
     "ImageSource",
+    "check_output_path",
     "decode_image_bytes",
     "describe_source",
+    "is_image_file",
     "read_file_bytes",
     "read_image",
     "resize_square",
     "source_digest",
     "to_uint8",
 ]
+
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".bmp",
+        ".dib",
+        ".gif",
+        ".jpe",
+        ".jpeg",
+        ".jpg",
+        ".pbm",
+        ".pgm",
+        ".png",
+        ".pnm",
+        ".ppm",
+        ".tif",
+        ".tiff",
+        ".webp",
+    }
+)
+"""Lower-case file extensions fersk treats as images (formats OpenCV decodes).
+
+The one list of the package: the loaders, ``fersk extract``, clip frame
+folders and the CLI all use it through :func:`is_image_file`.
+"""
+
+
+def is_image_file(name: str | os.PathLike) -> bool:
+    """Whether ``name`` has an image extension (see :data:`IMAGE_EXTENSIONS`).
+
+    Examples
+    --------
+    >>> is_image_file("face.JPG"), is_image_file("anim.gif"), is_image_file("notes.txt")
+    (True, True, False)
+    """
+    return os.path.splitext(os.fspath(name))[1].lower() in IMAGE_EXTENSIONS
 
 
 class ImageReadError(ValueError):
@@ -75,7 +115,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
     ``uint16`` is scaled by 1/257 (full 16-bit range to full 8-bit range);
     floats are taken as ``[0, 1]`` when their maximum is at most 1, else as
-    ``[0, 255]``; other integer types are clipped to ``[0, 255]``.
+    ``[0, 255]``; other integer types are clipped to ``[0, 255]``. Arrays in
+    non-native byte order (big-endian TIFF data, ``>u2``) are read by value.
 
     Examples
     --------
@@ -84,7 +125,11 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     [[0, 255]]
     >>> to_uint8(np.array([[0.0, 0.5, 1.0]])).tolist()
     [[0, 128, 255]]
+    >>> to_uint8(np.array([[0, 65535]], dtype=">u2")).tolist()  # big-endian 16-bit
+    [[0, 255]]
     """
+    if not image.dtype.isnative:  # byte order: compare values, not bytes
+        image = image.astype(image.dtype.newbyteorder("="))
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.bool_:
@@ -132,7 +177,10 @@ def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image
     (3, 4)
     """
     buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    # ANYDEPTH keeps 16-bit files 16-bit until to_uint8; ANYCOLOR keeps gray gray.
+    # Unlike IMREAD_UNCHANGED, these flags apply the EXIF orientation of phone photos.
+    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+    image = cv2.imdecode(buffer, flags) if buffer.size else None
     if image is None:
         raise ImageReadError(f"cannot read image {name}: not a decodable image file")
     # OpenCV decodes colour files as BGR(A); 16-bit files stay 16-bit until here.
@@ -246,3 +294,115 @@ def source_digest(
         h.update(b"file|")
         h.update(Path(source).read_bytes() if data is None else data)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Output files: checked before work starts, written atomically
+# --------------------------------------------------------------------------
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output_path(path: str | os.PathLike, *, inputs: tuple = (), what: str = "output") -> str:
+    """Check that ``path`` can be written as an output file; return it as a string.
+
+    Refuses (``ValueError``, naming ``what`` and the path): a folder, a path
+    in a folder that does not exist, and a path that is one of ``inputs`` (an
+    output must never overwrite what is being read). Call it before any work
+    starts, so a mistake costs nothing.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> check_output_path(os.path.join(d, "out.csv")).endswith("out.csv")
+    True
+    >>> check_output_path(d, what="--csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --csv ... is a folder; give a file name
+    """
+    text = os.fspath(path)
+    if not text:
+        raise ValueError(f"{what}: empty path")
+    if os.path.isdir(text):
+        raise ValueError(f"{what} {text!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {text!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{what} {text!r}: folder {folder!r} is not writable")
+    for source in inputs:
+        if isinstance(source, (str, os.PathLike)) and _same_file(text, os.fspath(source)):
+            raise ValueError(
+                f"{what} {text!r} is the input {os.fspath(source)!r}; writing it would destroy "
+                "the input. Choose another output file"
+            )
+    return text
+
+
+class AtomicOutput:
+    """Write a file under a temporary name; move it into place when done.
+
+    An existing file at ``path`` is replaced only when the writing finishes
+    (or is interrupted with Ctrl-C, keeping what was written, as fersk's
+    resumable outputs promise); any other failure removes the temporary file
+    and leaves ``path`` untouched. The temporary file sits in the same folder
+    and keeps the extension (video writers choose their container by it).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with AtomicOutput(path) as tmp:
+    ...     _ = open(tmp, "w").write("done")
+    >>> open(path).read()
+    'done'
+    >>> try:
+    ...     with AtomicOutput(path) as tmp:
+    ...         _ = open(tmp, "w").write("half")
+    ...         raise RuntimeError("failed")
+    ... except RuntimeError:
+    ...     pass
+    >>> open(path).read()  # the earlier result survives a failed run
+    'done'
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self.tmp: str | None = None
+
+    def __enter__(self) -> str:
+        import tempfile
+
+        folder, name = os.path.split(os.path.abspath(self.path))
+        stem, ext = os.path.splitext(name)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{ext}", dir=folder)
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename
+        return self.tmp
+
+    def commit(self) -> None:
+        """Move the temporary file into place now."""
+        if self.tmp is not None and os.path.exists(self.tmp):
+            os.replace(self.tmp, self.path)
+        self.tmp = None
+
+    def discard(self) -> None:
+        """Remove the temporary file; leave ``path`` as it was."""
+        if self.tmp is not None:
+            Path(self.tmp).unlink(missing_ok=True)
+        self.tmp = None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+            self.commit()
+        else:
+            self.discard()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, get_scorer, recall_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
@@ -94,13 +95,19 @@ def grouped_war_uar(y_true, y_pred, groups) -> dict:
     >>> r = grouped_war_uar([0, 1, 0, 1], [0, 1, 1, 1], groups=[0, 0, 1, 1])
     >>> r["overall"]["war"], r["groups"][1]["war"]
     (0.75, 0.5)
+    >>> list(grouped_war_uar([0, 1], [0, 0], groups=[0.0, np.nan])["groups"])  # NaN: its own
+    [0.0, nan]
     """
     y_true, y_pred, groups = map(np.asarray, (y_true, y_pred, groups))
     result = {"overall": war_uar(y_true, y_pred), "groups": {}}
-    for g in np.unique(groups):
-        mask = groups == g
+    # NaN (e.g. the clarity level of an unreadable image) is one group of its own.
+    missing = pd.isna(groups) if groups.dtype.kind in "fO" else np.zeros(len(groups), bool)
+    for g in np.unique(groups[~missing]):
+        mask = (groups == g) & ~missing
         key = g.item() if hasattr(g, "item") else g
         result["groups"][key] = war_uar(y_true[mask], y_pred[mask])
+    if missing.any():
+        result["groups"][float("nan")] = war_uar(y_true[missing], y_pred[missing])
     return result
 
 

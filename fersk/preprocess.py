@@ -81,10 +81,10 @@ class CNNPreprocessor(ImageInputMixin, TransformerMixin, BaseEstimator):
         Grayscale or RGB input.
     channel_order : {"rgb", "bgr"}, default="rgb"
         Channel order of colour *array* inputs (files are decoded correctly).
-    on_failure : {"raise", "nan"}, default="raise"
-        An unreadable image raises an error naming the sample; with
-        ``"nan"`` it becomes an all-zero image (the normalised mean), is
-        listed in ``failures_`` and a warning is issued.
+    on_failure : {"nan", "raise"}, default="nan"
+        An unreadable image becomes an all-zero image (the normalised mean),
+        is listed in ``failures_`` and a warning is issued; with ``"raise"``
+        it raises an error naming the sample.
     memory : None, str or joblib.Memory, default=None
         Cache of the computed inputs (keyed on image content and settings).
     n_jobs : int or None, default=None
@@ -120,7 +120,7 @@ class CNNPreprocessor(ImageInputMixin, TransformerMixin, BaseEstimator):
         channels: int = 1,
         *,
         channel_order: str = "rgb",
-        on_failure: str = "raise",
+        on_failure: str = "nan",
         memory=None,
         n_jobs: int | None = None,
         progress: bool | str = "auto",

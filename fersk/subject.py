@@ -250,6 +250,21 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return np.full(n_samples, None, dtype=object), np.ones(n_samples, dtype=bool)
         return check_groups(groups, n_samples)
 
+    def _selection(self, y, n_samples: int, method: str) -> np.ndarray:
+        """The samples that feed the baselines: all, or the neutral ones for ``"neutral"``."""
+        if y is not None:
+            y = np.asarray(y)
+            if y.ndim != 1 or len(y) != n_samples:
+                raise ValueError(
+                    f"SubjectNeutralizer.{method}: y has shape {y.shape} for {n_samples} "
+                    "samples; give one label per sample"
+                )
+        if self.baseline != "neutral":
+            return np.ones(n_samples, dtype=bool)
+        if y is None:
+            raise ValueError(f"baseline='neutral' needs y in {method}, to find neutral samples")
+        return y == self.neutral_label
+
     def _units(self, X: np.ndarray) -> np.ndarray:
         """The rows the baseline statistics run over: samples, or clip onsets."""
         if self.baseline != "onset":
@@ -326,19 +341,12 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         ids, missing = self._ids(groups, len(X), "fit")
         units = self._units(X)
-        select = np.ones(len(X), dtype=bool)
-        if self.baseline == "neutral":
-            if y is None:
-                raise ValueError("baseline='neutral' needs y at fit, to find neutral samples")
-            y = np.asarray(y)
-            if len(y) != len(X):
-                raise ValueError(f"y has {len(y)} labels for {len(X)} samples")
-            select = y == self.neutral_label
-            if not select.any():
-                raise ValueError(
-                    f"baseline='neutral': no sample of y equals neutral_label="
-                    f"{self.neutral_label!r}; labels present: {np.unique(y).tolist()[:10]}"
-                )
+        select = self._selection(y, len(X), "fit")
+        if not select.any():
+            raise ValueError(
+                f"baseline='neutral': no sample of y equals neutral_label="
+                f"{self.neutral_label!r}; labels present: {np.unique(np.asarray(y)).tolist()[:10]}"
+            )
         centre, spread, _ = self._statistic(units[select])
         if np.all(np.isnan(centre)):
             raise ValueError("SubjectNeutralizer.fit: no usable sample (every row is NaN)")
@@ -421,11 +429,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
         ids, missing = self._ids(groups, len(X), "partial_fit")
         units = self._units(X)
-        select = np.ones(len(X), dtype=bool)
-        if self.baseline == "neutral":
-            if y is None:
-                raise ValueError("baseline='neutral' needs y, to find neutral samples")
-            select = np.asarray(y) == self.neutral_label
+        select = self._selection(y, len(X), "partial_fit")
         self._add_samples(units[select], ids[select], missing[select])
         return self
 

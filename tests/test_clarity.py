@@ -54,8 +54,8 @@ def test_score_column_and_names(blurred):
 def test_unreadable_images(tmp_path, blurred):
     bad = str(tmp_path / "missing.png")
     with pytest.raises(SampleError, match="sample 1.*missing.png"):
-        ClarityBinner().fit(blurred[:1] + [bad] + blurred[1:])
-    binner = ClarityBinner(on_failure="nan")
+        ClarityBinner(on_failure="raise").fit(blurred[:1] + [bad] + blurred[1:])
+    binner = ClarityBinner()  # on_failure="nan" is the default, as for the extractor
     with pytest.warns(UserWarning, match="1 of 10"):
         levels = binner.fit_transform(blurred[:1] + [bad] + blurred[1:]).ravel()
     assert np.isnan(levels[1]) and not np.isnan(np.delete(levels, 1)).any()

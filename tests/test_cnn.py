@@ -115,8 +115,8 @@ def test_preprocessor_errors_name_the_sample(sample, tmp_path):
     bad.write_text("nope")
     images = [sample.X[0], str(bad)]
     with pytest.raises(SampleError, match=r"sample 1 .*not_an_image\.png"):
-        CNNPreprocessor(size=32).fit_transform(images)
-    prep = CNNPreprocessor(size=32, on_failure="nan")
+        CNNPreprocessor(size=32, on_failure="raise").fit_transform(images)
+    prep = CNNPreprocessor(size=32)  # on_failure="nan" is the default
     with pytest.warns(UserWarning, match="1 of 2 samples"):
         X = prep.fit_transform(images)
     assert prep.n_failures_ == 1 and not X[1].any() and X[0].any()

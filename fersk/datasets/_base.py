@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..io import IMAGE_EXTENSIONS, is_image_file  # noqa: F401  (re-exported for the loaders)
+
 EMOTIONS: tuple[str, ...] = (
     "anger",
     "disgust",
@@ -66,10 +68,6 @@ FER2013_LABELS: tuple[str, ...] = EMOTIONS[:7]
 """FER2013 labels ``0..6`` (angry, disgust, fear, happy, sad, surprise, neutral):
 the canonical order is FER2013's."""
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".bmp", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp"}
-)
-"""Lower-case file extensions treated as images (formats OpenCV reads)."""
 
 SPLITS: tuple[str, ...] = ("train", "test", "val")
 SUBSETS: tuple[str, ...] = ("all", "train", "test", "val")
@@ -258,11 +256,6 @@ def first_examples(names: Sequence[str], limit: int = 5) -> str:
     """
     shown = ", ".join(str(n) for n in names[:limit])
     return shown + (", ..." if len(names) > limit else "")
-
-
-def is_image_file(name: str) -> bool:
-    """Whether ``name`` has an image extension (see :data:`IMAGE_EXTENSIONS`)."""
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 def check_subset(subset: str) -> str:

@@ -55,6 +55,14 @@ class FaceLandmarker:
         """Return ``(n_landmarks, 2)`` points for the face in ``box``."""
         raise NotImplementedError
 
+    def load(self) -> FaceLandmarker:
+        """Load the model files now (once per process); raise ``ValueError`` naming a bad one.
+
+        Called when an extractor is fitted or used, so a wrong model path
+        fails at once with its name instead of inside every sample.
+        """
+        return self
+
     def __call__(self, image: np.ndarray) -> np.ndarray:
         big, factor = upscale_small(image, self.min_size)
         gray = big if big.ndim == 2 else cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)

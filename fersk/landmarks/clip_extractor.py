@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -13,7 +13,13 @@ from sklearn.utils._param_validation import Interval
 from tqdm.auto import tqdm
 
 from ..base import ImageInputMixin, MissingFeaturesWarning
-from ..batch import PROGRESS_DELAY_S, PROGRESS_MIN_SAMPLES, Failure, SampleError
+from ..batch import (
+    PROGRESS_DELAY_S,
+    PROGRESS_MIN_SAMPLES,
+    Failure,
+    SampleError,
+    as_sample_list,
+)
 from ..clips import ClipReadError, ClipSource, _clip_name, _read_indexed, clip_feature_names
 from .extractor import LandmarkExtractor
 
@@ -45,48 +51,6 @@ class ClipFailure(Failure):
     """
 
     frame: int | None = None
-
-
-def _as_clip_list(X: object) -> list[ClipSource]:
-    """Validate a batch of clips and return it as a list."""
-    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"X is a DataFrame with {X.shape[1]} columns; expected one column of clips"
-            )
-        X = X.iloc[:, 0]
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # Series
-        X = list(X.to_numpy())
-    if isinstance(X, (str, bytes)) or hasattr(X, "__fspath__"):
-        raise TypeError(
-            f"X must be a sequence of clips, got a single {type(X).__name__}; wrap it in a list"
-        )
-    if isinstance(X, np.ndarray):
-        if X.dtype == object or X.dtype.kind in "US":
-            if X.ndim != 1:
-                raise ValueError(f"X: an array of clips must be 1-D, got shape {X.shape}")
-            X = [str(x) if X.dtype.kind in "US" else x for x in X]
-        elif X.ndim in (4, 5):
-            return list(X)
-        else:
-            raise ValueError(
-                f"X is a numeric array of shape {X.shape}: expected a stack of clips "
-                "(n, T, H, W) or (n, T, H, W, C), or a list of clips. A single clip must be "
-                "wrapped in a list."
-            )
-    if not isinstance(X, Sequence):
-        try:
-            X = list(X)  # type: ignore[call-overload]
-        except TypeError:
-            raise TypeError(f"X must be a sequence of clips, got {type(X).__name__}") from None
-    clips = list(X)
-    for i, clip in enumerate(clips):
-        if not isinstance(clip, (str, np.ndarray, list, tuple)) and not hasattr(clip, "__fspath__"):
-            raise TypeError(
-                f"X[{i}] is a {type(clip).__name__}; each clip must be a frame folder, a video "
-                "path, an array (T, H, W[, C]) or a list of frames"
-            )
-    return clips
 
 
 class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
@@ -244,7 +208,7 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
         # Failures are mapped back to (clip, frame) and reported here, once.
         frame_extractor.set_params(on_failure="nan", progress=False)
         frame_extractor.set_output(transform="default")  # arrays, whatever the user's config
-        clips = _as_clip_list(X)
+        clips = as_sample_list(X, kind="clip")
         n_clips, width = len(clips), 2 * int(frame_extractor.n_landmarks)
         rows = np.full((n_clips, self.n_frames * width), np.nan)
         blocks = rows.reshape(n_clips, self.n_frames, width)

@@ -15,7 +15,14 @@ import numpy as np
 from ..batch import FaceNotFoundError, SampleError
 from .models import dlib_model_path
 
-__all__ = ["DETECTORS", "FACE_POLICIES", "choose_face", "detect_faces", "upscale_small"]
+__all__ = [
+    "DETECTORS",
+    "FACE_POLICIES",
+    "MIN_RELATIVE_SCORE",
+    "choose_face",
+    "detect_faces",
+    "upscale_small",
+]
 
 Detector = Literal["hog", "mmod", "none"]
 FacePolicy = Literal["largest", "confident", "center", "raise"]
@@ -29,10 +36,15 @@ DETECTORS: tuple[str, ...] = ("hog", "mmod", "none")
 #: ``"largest"``: the face with the largest box; ``"confident"``: the face
 #: with the highest detector score; ``"center"``: the face whose box centre is
 #: nearest the image centre; ``"raise"``: several faces are an error for that
-#: sample. HOG's false positives tend to score near 0 while real frontal faces
-#: score above 0.5: ``"confident"`` or a ``detection_threshold`` of ~0.2 drops
-#: them where ``"largest"`` may prefer a large one.
+#: sample. Before any policy looks at sizes or positions, boxes scoring below
+#: :data:`MIN_RELATIVE_SCORE` of the best box are dropped: HOG's false
+#: positives score near 0 while real frontal faces score above 0.5, so a
+#: barely-positive box never beats a clear face by being larger.
 FACE_POLICIES: tuple[str, ...] = ("largest", "confident", "center", "raise")
+
+#: A box is a face candidate only if its detector score is at least this
+#: fraction of the best box's score (when the best score is positive).
+MIN_RELATIVE_SCORE = 0.25
 
 
 class MultipleFacesError(SampleError):
@@ -144,9 +156,20 @@ def choose_face(
     [0.0, 0.0, 10.0, 10.0]
     >>> choose_face(boxes[:1], (100, 100), "raise").tolist()
     [0.0, 0.0, 10.0, 10.0]
+
+    A large box that barely passed the detector does not beat a clear face:
+
+    >>> choose_face(boxes, (100, 100), "largest", scores=np.array([1.57, 0.01])).tolist()
+    [0.0, 0.0, 10.0, 10.0]
     """
     if len(boxes) == 0:
         raise FaceNotFoundError("no face found")
+    if scores is not None and len(boxes) > 1:
+        scores = np.asarray(scores, dtype=np.float64)
+        best = float(np.max(scores))
+        if np.isfinite(best) and best > 0:
+            keep = scores >= MIN_RELATIVE_SCORE * best
+            boxes, scores = boxes[keep], scores[keep]
     if len(boxes) == 1:
         return boxes[0]
     if policy == "largest":

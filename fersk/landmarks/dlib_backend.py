@@ -7,6 +7,7 @@ The 68-point (iBUG 300-W) and 5-point predictors ship with the
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,7 +23,13 @@ __all__ = ["DlibLandmarker"]
 def _shape_predictor(path: str):
     import dlib
 
-    return dlib.shape_predictor(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"dlib shape predictor file {path!r} does not exist")
+    try:
+        return dlib.shape_predictor(path)
+    except RuntimeError as exc:  # dlib's message does not name the file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+        raise ValueError(f"{path!r} is not a dlib shape predictor file (dlib: {first})") from None
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,22 @@ class DlibLandmarker(FaceLandmarker):
     backend: ClassVar[str] = "dlib"
     color: ClassVar[str] = "gray"
 
+    @property
+    def model_path(self) -> str:
+        """The shape predictor file used."""
+        return self.predictor_path or dlib_model_path(str(self.n_landmarks))
+
+    def load(self) -> DlibLandmarker:
+        path = self.model_path
+        if not os.path.isfile(path):  # checked each time: the loaded model is cached
+            raise ValueError(f"dlib shape predictor file {path!r} does not exist")
+        _shape_predictor(path)
+        return self
+
     def predict(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         import dlib
 
-        path = self.predictor_path or dlib_model_path(str(self.n_landmarks))
+        path = self.model_path
         predictor = _shape_predictor(path)
         left, top, right, bottom = (int(round(v)) for v in box)
         shape = predictor(image, dlib.rectangle(left, top, right, bottom))

@@ -102,7 +102,7 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
         "backend": [StrOptions({"dlib", "face_alignment"})],
         "detector": [StrOptions(set(DETECTORS))],
         "upsample": [Interval(Integral, 0, 4, closed="both")],
-        "detection_threshold": [Real],
+        "detection_threshold": [Interval(Real, None, None, closed="neither")],
         "min_size": [Interval(Integral, 1, None, closed="left")],
         "multiple_faces": [StrOptions(set(FACE_POLICIES))],
         "weights": [None, str, os.PathLike],
@@ -163,11 +163,11 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
         )
         if self.backend == "dlib":
             path = None if self.predictor_path is None else str(self.predictor_path)
-            return DlibLandmarker(**common, predictor_path=path)
+            return DlibLandmarker(**common, predictor_path=path).load()
         weights = None if self.weights is None else str(self.weights)
         return FanLandmarker(
             **common, weights=weights, device=self.device, allow_download=self.allow_download
-        )
+        ).load()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):

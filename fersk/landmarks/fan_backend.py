@@ -79,13 +79,23 @@ def _face_alignment(weights: str | None, device: str, allow_download: bool):
     import face_alignment
 
     with _local_weights(weights, allow_download):
-        return face_alignment.FaceAlignment(
-            face_alignment.LandmarksType.TWO_D,
-            device=device,
-            face_detector="dlib",  # never used for detection: fersk passes boxes
-            flip_input=False,
-            compile=False,
-        )
+        try:
+            return face_alignment.FaceAlignment(
+                face_alignment.LandmarksType.TWO_D,
+                device=device,
+                face_detector="dlib",  # never used for detection: fersk passes boxes
+                flip_input=False,
+                compile=False,
+            )
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # torch.load / load_state_dict on a file that is no FAN
+            what = repr(weights) if weights is not None else "in torch's hub cache"
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise ValueError(
+                f"FAN weights {what} cannot be loaded as 2D-FAN-4 weights "
+                f"({type(exc).__name__}: {first})"
+            ) from None
 
 
 def _resolve_device(device: str) -> str:
@@ -119,6 +129,10 @@ class FanLandmarker(FaceLandmarker):
             return base
         stat = os.stat(self.weights)
         return f"{base}-{stat.st_size:x}-{int(stat.st_mtime):x}"
+
+    def load(self) -> FanLandmarker:
+        _face_alignment(self.weights, _resolve_device(self.device), self.allow_download)
+        return self
 
     def predict(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         model = _face_alignment(self.weights, _resolve_device(self.device), self.allow_download)

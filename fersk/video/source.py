@@ -215,6 +215,8 @@ def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[
 
 def _camera_index(source: object) -> int | None:
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        if source < 0:  # OpenCV crashes (segfault) on some negative indices
+            raise ValueError(f"a camera index must be 0 or more, got {int(source)}")
         return int(source)
     if isinstance(source, str) and source.isdigit() and not os.path.exists(source):
         return int(source)

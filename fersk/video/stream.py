@@ -35,6 +35,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
+from numbers import Integral
 
 import cv2
 import numpy as np
@@ -43,6 +44,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from tqdm.auto import tqdm
 
 from ..clips import VideoFileWriter, sample_frame_indices
+from ..io import AtomicOutput, check_output_path
 from ..landmarks import ClipLandmarkExtractor, LandmarkExtractor
 from ..study import find_steps
 from ..subject import SubjectNeutralizer
@@ -162,7 +164,11 @@ class VideoAnalyzer:
     target_names : list of str, optional
         Names of the model's classes; default: ``model.target_names_`` if
         set (``fersk train`` and ``fersk demo`` set it), else ``classes_``.
-    detector : {"hog", "mmod"}, default="hog"
+    detector : {"hog", "mmod"} or None, default=None
+        Face detector; None uses the model's own extractor's detector (HOG
+        for a model trained on face crops with ``detector="none"``). The
+        tracker's landmarks always come from the model's extractor settings
+        (backend, predictor file, upsampling, detection threshold).
     detect_every : int, default=5
         Frames between detector runs while every face is tracked.
     max_faces : int or None, default=None
@@ -192,7 +198,7 @@ class VideoAnalyzer:
         model,
         *,
         target_names=None,
-        detector: str = "hog",
+        detector: str | None = None,
         detect_every: int = 5,
         max_faces: int | None = None,
         window_s: float = 1.0,
@@ -256,13 +262,16 @@ class VideoAnalyzer:
             extractor = extractor.extractor
         else:
             self.n_frames_ = 1
-        n_landmarks = int((extractor or LandmarkExtractor()).n_landmarks)
-        self.tracker_ = FaceTracker(
-            n_landmarks,
+        # The tracker places the landmarks the model's own extractor would (its
+        # backend, predictor, detector settings): a model never sees other
+        # landmarks in a video than in training.
+        self.tracker_ = FaceTracker.from_extractor(
+            extractor or LandmarkExtractor(),
             detector=self.detector,
             detect_every=self.detect_every,
             max_faces=self.max_faces,
         )
+        self.tracker_.reset()  # loads (and checks) the landmark model now
         self.motion_ = (
             copy.deepcopy(self.motion) if self.motion is not None else default_motion_detector()
         )
@@ -344,8 +353,20 @@ class VideoAnalyzer:
 
         See :meth:`stream` for the parameters and the rows.
         """
+        frame_source = self._start(source, fps, max_frames)
+        yield from self._iterate(frame_source, max_frames, progress)
+
+    def _start(self, source, fps, max_frames):
+        """Check the settings and open the source: every mistake surfaces before any work."""
+        if max_frames is not None and (
+            isinstance(max_frames, bool) or not isinstance(max_frames, Integral) or max_frames < 1
+        ):
+            raise ValueError(f"max_frames must be a positive integer or None, got {max_frames!r}")
         self._setup()
-        with open_source(source, fps=fps) as frames:
+        return open_source(source, fps=fps)
+
+    def _iterate(self, frame_source, max_frames, progress) -> Iterator[tuple]:
+        with frame_source as frames:
             self.source_fps_ = frames.fps
             total = frames.n_frames if max_frames is None else max_frames
             with tqdm(total=total, disable=not progress, unit="frame", desc="video") as bar:
@@ -440,6 +461,19 @@ class VideoAnalyzer:
         Ctrl-C (``KeyboardInterrupt``) stops cleanly: the rows and frames
         written so far are kept, and the summary says ``interrupted``.
 
+        Everything is checked before any output is touched: the settings,
+        the source (it must open), and the outputs (an existing folder, not
+        a folder, never the input video itself). Outputs are written under
+        temporary names in their folder and moved into place at the end, so
+        a run that fails leaves an earlier file of the same name intact.
+
+        Raises
+        ------
+        ValueError
+            An output path that is a folder, in a missing folder, or the input.
+        VideoReadError
+            A source that does not exist or cannot be opened.
+
         Returns
         -------
         dict
@@ -447,34 +481,57 @@ class VideoAnalyzer:
             (distinct ids), ``seconds``, ``fps`` (processed frames per
             second), ``interrupted``, ``csv``, ``annotated``.
         """
+        inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
+        if csv_path is not None:
+            check_output_path(csv_path, inputs=inputs, what="csv_path")
+        if annotate is not None:
+            check_output_path(annotate, inputs=inputs, what="annotate")
+            if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
+                raise ValueError(f"csv_path and annotate are the same file {annotate!r}")
+        frame_source = self._start(source, fps, max_frames)
         start = time.perf_counter()
-        handle = open(csv_path, "w", newline="") if csv_path is not None else None
-        writer, video = None, None
         n_frames, n_rows, n_faces, tracks, interrupted = 0, 0, 0, set(), False
+        # Outputs are written under temporary names and moved into place at the
+        # end (or on Ctrl-C, keeping every finished frame); a failed run leaves
+        # any earlier file at csv_path / annotate untouched.
+        csv_out = AtomicOutput(csv_path) if csv_path is not None else None
+        video_out = AtomicOutput(annotate) if annotate is not None else None
+        handle, writer, video = None, None, None
         try:
-            for frame, rows in self.frames(
-                source, fps=fps, max_frames=max_frames, progress=progress
-            ):
+            if csv_out is not None:
+                handle = open(csv_out.__enter__(), "w", newline="")
+            annotate_tmp = video_out.__enter__() if video_out is not None else None
+            try:
+                for frame, rows in self._iterate(frame_source, max_frames, progress):
+                    if handle is not None:
+                        if writer is None:
+                            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                            writer.writeheader()
+                        writer.writerows(rows)
+                        handle.flush()  # an interruption keeps every finished frame
+                    if annotate_tmp is not None:
+                        video = self._write_annotated(video, annotate_tmp, frame, rows)
+                    n_frames += 1
+                    n_rows += len(rows)
+                    faces = [r["track"] for r in rows if r["face_found"]]
+                    n_faces += len(faces)
+                    tracks.update(faces)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
                 if handle is not None:
-                    if writer is None:
-                        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                        writer.writeheader()
-                    writer.writerows(rows)
-                    handle.flush()  # an interruption keeps every finished frame
-                if annotate is not None:
-                    video = self._write_annotated(video, annotate, frame, rows)
-                n_frames += 1
-                n_rows += len(rows)
-                faces = [r["track"] for r in rows if r["face_found"]]
-                n_faces += len(faces)
-                tracks.update(faces)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            if handle is not None:
-                handle.close()
-            if video is not None:
-                video.close()
+                    handle.close()
+                if video is not None:
+                    video.close()
+        except BaseException:
+            for out in (csv_out, video_out):
+                if out is not None:
+                    out.discard()
+            raise
+        if csv_out is not None:
+            csv_out.commit()
+        if video_out is not None:
+            video_out.commit() if video is not None else video_out.discard()
         seconds = time.perf_counter() - start
         return {
             "frames": n_frames,
@@ -485,7 +542,7 @@ class VideoAnalyzer:
             "fps": n_frames / seconds if seconds > 0 else float("nan"),
             "interrupted": interrupted,
             "csv": None if csv_path is None else os.fspath(csv_path),
-            "annotated": None if annotate is None else os.fspath(annotate),
+            "annotated": None if annotate is None or video is None else os.fspath(annotate),
         }
 
     def _write_annotated(self, video, path, frame, rows):

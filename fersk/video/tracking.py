@@ -28,15 +28,13 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
-import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..io import ImageReadError, describe_source, to_uint8
+from ..io import ImageReadError, describe_source, read_image
 from ..landmarks.detection import DETECTORS, detect_faces
-from ..landmarks.dlib_backend import DlibLandmarker
 
 __all__ = ["FaceTracker", "Track", "box_iou"]
 
@@ -255,6 +253,14 @@ class FaceTracker(BaseEstimator):
         Re-centre tracked boxes on the landmarks (see above).
     predictor_path : str or path-like, default=None
         A dlib shape predictor file to use instead of the shipped one.
+    backend : {"dlib", "face_alignment"}, default="dlib"
+        The landmark model, as in :class:`~fersk.LandmarkExtractor`
+        (``weights`` and ``device`` are its FAN settings).
+    weights : str or path-like, default=None
+    device : str, default="auto"
+
+    Use :meth:`from_extractor` to track with the landmark settings of a
+    fitted pipeline's :class:`~fersk.LandmarkExtractor`.
 
     Attributes
     ----------
@@ -299,13 +305,16 @@ class FaceTracker(BaseEstimator):
         "detector": [StrOptions(set(DETECTORS))],
         "detect_every": [Interval(Integral, 1, None, closed="left")],
         "upsample": [Interval(Integral, 0, None, closed="left")],
-        "detection_threshold": [Real],
-        "min_quality": [Real],
+        "detection_threshold": [Interval(Real, None, None, closed="neither")],
+        "min_quality": [Interval(Real, None, None, closed="neither")],
         "iou_threshold": [Interval(Real, 0, 1, closed="both")],
         "max_missed": [Interval(Integral, 0, None, closed="left")],
         "max_faces": [None, Interval(Integral, 1, None, closed="left")],
         "refine_with_landmarks": ["boolean"],
         "predictor_path": [None, str, os.PathLike],
+        "backend": [StrOptions({"dlib", "face_alignment"})],
+        "weights": [None, str, os.PathLike],
+        "device": [str],
     }
 
     def __init__(
@@ -322,6 +331,9 @@ class FaceTracker(BaseEstimator):
         max_faces: int | None = None,
         refine_with_landmarks: bool = True,
         predictor_path: str | os.PathLike | None = None,
+        backend: str = "dlib",
+        weights: str | os.PathLike | None = None,
+        device: str = "auto",
     ) -> None:
         self.n_landmarks = n_landmarks
         self.detector = detector
@@ -334,6 +346,42 @@ class FaceTracker(BaseEstimator):
         self.max_faces = max_faces
         self.refine_with_landmarks = refine_with_landmarks
         self.predictor_path = predictor_path
+        self.backend = backend
+        self.weights = weights
+        self.device = device
+
+    @classmethod
+    def from_extractor(cls, extractor, **params) -> FaceTracker:
+        """A tracker placing the landmarks ``extractor`` would place, on every face.
+
+        The extractor's landmark model (``n_landmarks``, ``backend``,
+        ``predictor_path``, ``weights``, ``device``) and detection settings
+        (``detector``, ``upsample``, ``detection_threshold``) are used, so a
+        model sees in a video the landmarks it was trained on. An extractor
+        with ``detector="none"`` (trained on face crops) gets the HOG detector:
+        a video frame is not a face crop. ``params`` set the tracker's own
+        options (``detect_every``, ``max_faces``, ...) or override these.
+
+        Examples
+        --------
+        >>> from fersk import LandmarkExtractor
+        >>> tracker = FaceTracker.from_extractor(
+        ...     LandmarkExtractor(5, detector="none", upsample=1), detect_every=3)
+        >>> tracker.n_landmarks, tracker.detector, tracker.upsample, tracker.detect_every
+        (5, 'hog', 1, 3)
+        """
+        settings = {
+            "n_landmarks": int(extractor.n_landmarks),
+            "detector": "hog" if extractor.detector == "none" else extractor.detector,
+            "upsample": int(extractor.upsample),
+            "detection_threshold": float(extractor.detection_threshold),
+            "predictor_path": extractor.predictor_path,
+            "backend": extractor.backend,
+            "weights": extractor.weights,
+            "device": extractor.device,
+        }
+        settings.update({k: v for k, v in params.items() if v is not None})
+        return cls(**settings)
 
     # ------------------------------------------------------------------ public
 
@@ -355,10 +403,17 @@ class FaceTracker(BaseEstimator):
         (0, 0)
         """
         self._validate_params()
-        path = None if self.predictor_path is None else os.fspath(self.predictor_path)
-        self._landmarker = DlibLandmarker(
-            n_landmarks=self.n_landmarks, detector="none", predictor_path=path
-        )
+        from ..landmarks import LandmarkExtractor
+
+        # The landmark model on given boxes: the extractor's own per-image code.
+        self._landmarker = LandmarkExtractor(
+            self.n_landmarks,
+            backend=self.backend,
+            detector="none",
+            predictor_path=self.predictor_path,
+            weights=self.weights,
+            device=self.device,
+        )._landmarker()
         self._tracks: list[_State] = []
         self._next_id = 0
         self._frame_index = 0
@@ -393,6 +448,7 @@ class FaceTracker(BaseEstimator):
         gray, problem = self._prepare(frame)
         if not hasattr(self, "_tracks"):
             self.reset()
+        self._frame, self._rgb = frame, None
         index = self._frame_index
         self._frame_index += 1
         self.n_frames_ += 1
@@ -443,22 +499,16 @@ class FaceTracker(BaseEstimator):
                 "FaceTracker.update expects a frame as a numpy array of shape (H, W), "
                 f"(H, W, 3) or (H, W, 4), or None; got {type(frame).__name__}"
             )
-        name = describe_source(frame)
-        if frame.ndim == 3 and frame.shape[2] == 1:
-            frame = frame[:, :, 0]
-        if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (3, 4)):
-            return None, f"frame {name}: expected shape (H, W), (H, W, 3) or (H, W, 4)"
-        if frame.size == 0:
-            return None, f"frame {name} is empty"
         try:
-            frame = to_uint8(frame)
+            return np.ascontiguousarray(read_image(frame, color="gray")), None
         except ImageReadError as err:
-            return None, f"frame {name}: {err}"
-        if frame.ndim == 3:
-            frame = cv2.cvtColor(np.ascontiguousarray(frame[:, :, :3]), cv2.COLOR_RGB2GRAY)
-        return np.ascontiguousarray(frame), None
+            return None, f"frame {describe_source(frame)}: {err}"
 
     def _landmarks(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        if self._landmarker.color == "rgb":  # FAN reads colour
+            if self._rgb is None:
+                self._rgb = read_image(self._frame, color="rgb")
+            return self._landmarker.predict(self._rgb, box)
         return self._landmarker.predict(gray, box)
 
     def _box_from_landmarks(self, state: _State, points: np.ndarray) -> np.ndarray:
