@@ -7,8 +7,8 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, StrOptions
 
+from ._sklearn_compat import HasMethods, StrOptions
 from .batch import Failure, ImageFunction, as_image_list, map_images
 from .cache import resolve_cache
 
@@ -52,18 +52,24 @@ class ImageInputMixin:
         return rows
 
     def _record_failures(
-        self, failures: list[Failure], n_samples: int, unit: str = "samples"
+        self,
+        failures: list[Failure],
+        n_samples: int,
+        unit: str = "samples",
+        sizes: list[int] | None = None,
     ) -> None:
+        """Keep the failures; warn with counts. ``sizes[k]``: units failure ``k`` covers."""
         self.failures_ = failures
         self.n_failures_ = len(failures)
         if failures:
+            sizes = sizes or [1] * len(failures)
             counts: dict[str, int] = {}
-            for f in failures:
-                counts[f.reason] = counts.get(f.reason, 0) + 1
+            for f, size in zip(failures, sizes):
+                counts[f.reason] = counts.get(f.reason, 0) + size
             detail = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
             first = "; ".join(f"sample {f.index} {f.source}: {f.message}" for f in failures[:3])
             warnings.warn(
-                f"{type(self).__name__}: {len(failures)} of {n_samples} {unit} gave NaN rows "
+                f"{type(self).__name__}: {sum(sizes)} of {n_samples} {unit} gave NaN rows "
                 f"({detail}). First: {first}. See .failures_ for all.",
                 MissingFeaturesWarning,
                 stacklevel=3,

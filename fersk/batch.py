@@ -43,6 +43,7 @@ __all__ = [
     "as_image_list",
     "as_sample_list",
     "map_images",
+    "progress_bar",
 ]
 
 OnFailure = Literal["nan", "raise"]
@@ -188,7 +189,9 @@ def as_sample_list(X: object, *, kind: str = "image", name: str = "X") -> list:
                 raise ValueError(
                     f"{name}: an array of {spec['plural']} must be 1-D, got shape {X.shape}"
                 )
-            return [str(x) if X.dtype.kind in "US" else x for x in X.ravel()]
+            if X.dtype.kind == "S":  # byte strings: file names as the OS gives them
+                return [os.fsdecode(x) for x in X.ravel()]
+            return [str(x) if X.dtype.kind == "U" else x for x in X.ravel()]
         single = X.ndim == base or (X.ndim == base + 1 and X.shape[-1] in (1, 3, 4))
         if single and X.ndim >= 2:
             raise ValueError(
@@ -277,6 +280,34 @@ def _process_chunk(func, sources, channel_order, cache):
     return [_process_one(func, s, channel_order, cache, namespace) for s in sources]
 
 
+def progress_bar(
+    total: int,
+    progress: bool | str,
+    *,
+    desc: str,
+    unit: str = "img",
+    n_items: int | None = None,
+):
+    """A tqdm bar following fersk's ``progress`` convention.
+
+    ``progress=True`` always shows it, ``False`` never; ``"auto"`` shows it
+    for batches of at least :data:`PROGRESS_MIN_SAMPLES` items (``n_items``,
+    default ``total``) once they have run :data:`PROGRESS_DELAY_S` seconds,
+    so cached re-runs stay quiet.
+
+    Examples
+    --------
+    >>> with progress_bar(3, "auto", desc="demo") as bar:
+    ...     bar.update(3)
+    >>> bar.disable  # 3 items: too few for a bar
+    True
+    """
+    n = total if n_items is None else n_items
+    show = n >= PROGRESS_MIN_SAMPLES if progress == "auto" else bool(progress)
+    delay = PROGRESS_DELAY_S if progress == "auto" else 0.0
+    return tqdm(total=total, desc=desc, unit=unit, disable=not show, leave=False, delay=delay)
+
+
 def map_images(
     func: ImageFunction,
     images: Sequence[ImageSource],
@@ -335,12 +366,17 @@ def map_images(
         return rows, failures
     n_chunks = max(1, math.ceil(n / chunk_size))
     bounds = [(i * n // n_chunks, (i + 1) * n // n_chunks) for i in range(n_chunks)]
-    show = n >= PROGRESS_MIN_SAMPLES if progress == "auto" else bool(progress)
-    tasks = (delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    delay = PROGRESS_DELAY_S if progress == "auto" else 0.0
-    with tqdm(total=n, desc=desc, unit="img", disable=not show, leave=False, delay=delay) as bar:
-        for (a, _), results in zip(bounds, parallel(tasks)):
+    if n_jobs in (None, 1):  # in this process: no joblib machinery (it polls with sleeps)
+        results_per_chunk = (
+            _process_chunk(func, images[a:b], channel_order, cache) for a, b in bounds
+        )
+    else:
+        tasks = (
+            delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds
+        )
+        results_per_chunk = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    with progress_bar(n, progress, desc=desc) as bar:
+        for (a, _), results in zip(bounds, results_per_chunk):
             for offset, (row, reason, message) in enumerate(results):
                 i = a + offset
                 rows[i] = row

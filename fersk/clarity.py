@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import cv2
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._sklearn_compat import Interval, _fit_context
 from .base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
 from .io import ImageSource, read_image, resize_square
 

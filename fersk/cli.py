@@ -13,7 +13,9 @@ import csv
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -113,6 +115,15 @@ def _load_model(path: str):
             f"--model {path!r} holds a {type(model).__name__}, not a fitted fersk classifier "
             "(save one with `fersk train` or joblib.dump(pipeline))"
         )
+    from .base import ImageInputMixin
+    from .pipeline_tools import find_steps
+
+    if not find_steps(model, ImageInputMixin):
+        raise CLIError(
+            f"--model {path!r} holds a {type(model).__name__} that does not read images (no "
+            "landmark extractor, clarity binner or CNN input step); fersk commands give it "
+            "images"
+        )
     return model
 
 
@@ -133,11 +144,15 @@ def _demo(args) -> int:
 
 
 def _list_images(root: Path) -> list[Path]:
-    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, resolved."""
-    from .datasets._base import list_image_files
+    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, absolute.
+
+    The folder is resolved (any spelling of it gives the same paths); the files
+    are not (a symlinked image keeps its own name, so it is one row, once).
+    """
+    from .io import list_image_files
 
     if root.is_file():
-        return [root.resolve()]
+        return [Path(os.path.abspath(root))]
     if not root.is_dir():
         raise CLIError(f"input {str(root)!r} does not exist")
     base = root.resolve()
@@ -204,9 +219,9 @@ def _resume_state(out: Path, header: list[str], settings: dict) -> tuple[set[str
         with out.open("r+b") as fh:
             fh.truncate(keep)
         print(f"{out}: dropped a torn last line; it is extracted again", file=sys.stderr)
-    with out.open(newline="") as fh:
+    with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
         done = {row["path"] for row in csv.DictReader(fh) if row.get("path")}
-    return {str(Path(p).resolve()) for p in done}, True
+    return {os.path.abspath(p) for p in done}, True
 
 
 def _extract(args) -> int:
@@ -215,7 +230,7 @@ def _extract(args) -> int:
 
     from .io import AtomicOutput
     from .landmarks import LandmarkExtractor
-    from .landmarks.layouts import landmark_feature_names
+    from .layout import landmark_feature_names
 
     root = _existing(args.input, "input")
     out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
@@ -241,7 +256,11 @@ def _extract(args) -> int:
         with AtomicOutput(_settings_path(out)) as tmp:
             Path(tmp).write_text(json.dumps(settings, indent=2))
     written, no_face, unreadable = 0, 0, 0
-    with out.open("a", newline="") as fh, tqdm(total=len(todo), unit="img") as bar:
+    # surrogateescape: a file name that is not valid UTF-8 is written byte for byte.
+    with (
+        out.open("a", newline="", encoding="utf-8", errors="surrogateescape") as fh,
+        tqdm(total=len(todo), unit="img") as bar,
+    ):
         writer = csv.writer(fh)
         if not has_header:
             writer.writerow(header)
@@ -289,12 +308,20 @@ def _load_split(args, subset: str):
     root = _existing(args.root, "dataset")
     data = load_dataset(root)
     n = len(data.target)
+    if n and isinstance(data.data[0], (str, os.PathLike)) and os.path.isdir(data.data[0]):
+        raise CLIError(
+            f"{root} holds video clips (one folder per clip); fersk train/evaluate fit and score "
+            "image models. Use fersk.study.make_clip_pipeline in Python for clips"
+        )
     labels = np.asarray(data.target)
     predefined = {"train", "test"} <= set(np.asarray(data.split).tolist())
     test_size = args.test_size
     if predefined and test_size is None:
         keep = np.asarray(data.split) == subset
         how = "the dataset's own train/test split"
+        unused = int(np.isin(np.asarray(data.split), ["train", "test"], invert=True).sum())
+        if unused:
+            how += f"; {unused} images of other splits (val, unknown) not used"
     else:
         from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
@@ -315,12 +342,20 @@ def _load_split(args, subset: str):
     index = np.flatnonzero(keep)
     if index.size == 0:
         raise CLIError(f"the {subset} split of {root} is empty")
-    max_samples = getattr(args, "max_train" if subset == "train" else "max_test", None)
+    option = "--max-train" if subset == "train" else "--max-test"
+    max_samples = getattr(args, option[2:].replace("-", "_"), None)
+    n_classes = len(np.unique(labels[index]))
+    if max_samples is not None and max_samples < n_classes:
+        raise CLIError(
+            f"{option} {max_samples} is fewer than the {n_classes} classes of the {subset} split"
+        )
     if max_samples is not None and max_samples < index.size:
         from sklearn.model_selection import train_test_split
 
+        counts = np.bincount(np.unique(labels[index], return_inverse=True)[1])
+        stratify = labels[index] if counts.min() >= 2 else None
         index, _ = train_test_split(
-            index, train_size=max_samples, stratify=labels[index], random_state=0
+            index, train_size=max_samples, stratify=stratify, random_state=0
         )
         index = np.sort(index)
     X = [data.data[i] for i in index]
@@ -332,10 +367,26 @@ def _load_split(args, subset: str):
     return X, y, groups, list(data.target_names)
 
 
+def _check_some_faces(model, n_samples: int) -> None:
+    """Refuse to save a model whose every training sample gave a NaN row."""
+    from .base import ImageInputMixin
+    from .pipeline_tools import find_steps
+
+    for step in find_steps(model, ImageInputMixin):
+        failures = getattr(step, "failures_", [])
+        if n_samples and len(failures) >= n_samples:
+            raise CLIError(
+                f"{type(step).__name__} found nothing usable in any of the {n_samples} training "
+                f"images (first: {failures[0].source}: {failures[0].message}); not saving a "
+                "model. Try --detector none for face crops"
+            )
+
+
 def _train(args) -> int:
     from .study import make_study_pipeline, tune
 
-    out = _output(args.model, "--model")  # checked now, not after an hour of training
+    # Checked now, not after an hour of training; never the dataset itself.
+    out = _output(args.model, "--model", inputs=(args.root,))
     _check_cache(args.cache)
     X, y, groups, names = _load_split(args, "train")
     pipe = make_study_pipeline(
@@ -346,13 +397,18 @@ def _train(args) -> int:
         n_jobs=args.n_jobs,
     )
     print(f"training on {len(y)} images ({', '.join(names)})", file=sys.stderr)
+    y = np.asarray(names, dtype=object)[y]  # the model's classes_ are the emotion names
     if args.tune:
         search = tune(pipe, X, y, groups=groups, n_jobs=1)
         pipe = search.best_estimator_
         print(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})", file=sys.stderr)
     else:
-        pipe.fit(X, y)
-    pipe.target_names_ = names
+        try:
+            pipe.fit(X, y)
+        except ValueError:
+            _check_some_faces(pipe, len(y))  # the likely cause, named
+            raise
+    _check_some_faces(pipe, len(y))
     _save_model(pipe, out)
     print(f"saved {out}", file=sys.stderr)
     return 0
@@ -360,17 +416,27 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from .clarity import ClarityBinner
-    from .study import evaluate, find_steps
+    from .landmarks import ClipLandmarkExtractor
+    from .pipeline_tools import class_names, find_steps
+    from .study import evaluate
 
     if args.json:
-        _output(args.json, "--json")
+        _output(args.json, "--json", inputs=(args.root, args.model))
     model = _load_model(args.model)
+    if find_steps(model, ClipLandmarkExtractor):
+        raise CLIError(f"--model {args.model!r} reads clips; fersk evaluate scores image models")
     X, y, _, names_in_data = _load_split(args, "test")
-    names = getattr(model, "target_names_", None)
-    if names is not None and list(names) != names_in_data:
+    names = class_names(model, getattr(model, "target_names_", None))
+    unknown = sorted(set(names) - set(names_in_data))
+    if unknown:
         raise CLIError(
-            f"the model was trained on classes {list(names)}, the data has {names_in_data}"
+            f"the model was trained on classes {names}; the data has {names_in_data} "
+            f"(the model's {unknown} are not in it)"
         )
+    if all(isinstance(c, str) for c in model.classes_):
+        y = np.asarray(names_in_data, dtype=object)[y]  # the model's classes_ are names
+    elif list(getattr(model, "target_names_", [])) != names_in_data:  # fersk 0.1: int codes
+        raise CLIError(f"the model's class codes do not match the data's {names_in_data}")
     binners = list(find_steps(model, ClarityBinner))
     levels = binners[0].transform(X).ravel() if binners else None
     report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data)
@@ -391,10 +457,17 @@ def _video(args) -> int:
     if (args.input is None) == (args.camera is None):
         raise CLIError("give either an INPUT video file or --camera N")
     source = args.camera if args.camera is not None else str(_existing(args.input, "input"))
-    inputs = () if args.camera is not None else (source,)
+    inputs = (args.model,) if args.camera is not None else (source, args.model)
     _output(args.csv, "--csv", inputs=inputs)
     if args.annotate is not None:
+        from .io import VIDEO_EXTENSIONS, is_video_file
+
         _output(args.annotate, "--annotate", inputs=inputs)
+        if not is_video_file(args.annotate):
+            raise CLIError(
+                f"--annotate {args.annotate!r} must end in a video extension "
+                f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
+            )
         if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
             raise CLIError("--csv and --annotate are the same file")
     model = _load_model(args.model)
@@ -537,6 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .io import ImageReadError
 
     args = _parser().parse_args(argv)
+    for option in ("input", "root", "out", "model", "csv", "annotate", "json", "cache"):
+        value = getattr(args, option, None)
+        if isinstance(value, str):  # '--json=~/r.json' reaches us unexpanded
+            setattr(args, option, os.path.expanduser(value))
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        # `kill`, `timeout` and service managers stop a run like Ctrl-C: what is done is kept.
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)
     except (CLIError, ImageReadError, OSError, ValueError) as exc:
@@ -548,6 +629,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nfersk {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover

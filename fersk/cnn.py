@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     EarlyStopping,
@@ -513,10 +514,25 @@ class CNNClassifier(NeuralNetClassifier):
     def _set_classes(self, y, classes=None) -> None:
         if y is None:
             raise ValueError(f"{type(self).__name__} needs labels y to fit")
+        if not isinstance(y, (np.ndarray, torch.Tensor)) or y.dtype == object:
+            values = np.asarray(y, dtype=object).ravel().tolist()
+            if any(v is None for v in values):
+                raise ValueError(
+                    f"{type(self).__name__}: y holds None labels; every image needs one"
+                )
+            if len({isinstance(v, str) for v in values}) > 1:  # numpy would make 1 into "1"
+                raise ValueError(
+                    f"{type(self).__name__}: y mixes string and number labels; use one type"
+                )
         y = _as_labels(y)
+        if y.dtype.kind == "f" and np.isnan(y).any():
+            raise ValueError(f"{type(self).__name__}: y holds NaN labels; every image needs one")
+        check_classification_targets(y)  # refuses mixed label types, continuous values
         if classes is None:
             classes = self.classes
         labels = np.unique(y) if classes is None else np.asarray(classes)
+        if len(np.unique(labels)) != len(labels):
+            raise ValueError(f"{type(self).__name__}: classes has repeated labels: {labels}")
         if len(labels) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 classes, got {labels}")
         self.label_classes_ = labels

@@ -20,9 +20,9 @@ import numpy as np
 import sklearn
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
 from tqdm.auto import tqdm
 
+from ._sklearn_compat import _safe_indexing
 from .metrics import fold_summary, per_class_recall, per_subject_accuracy, war_uar
 
 __all__ = ["cross_val_war_uar"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .landmarks.layouts import EYE_CORNERS, interocular_distance
+from ._sklearn_compat import Interval, StrOptions, _fit_context
+from .layout import EYE_CORNERS, interocular_distance
 
 __all__ = ["PairwiseDistance"]
 

@@ -98,14 +98,25 @@ def grouped_war_uar(y_true, y_pred, groups) -> dict:
     >>> list(grouped_war_uar([0, 1], [0, 0], groups=[0.0, np.nan])["groups"])  # NaN: its own
     [0.0, nan]
     """
-    y_true, y_pred, groups = map(np.asarray, (y_true, y_pred, groups))
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    groups = np.asarray(groups, dtype=object).ravel()
+    if not (len(y_true) == len(y_pred) == len(groups)):
+        raise ValueError(
+            f"y_true, y_pred and groups must have one entry per sample; got {len(y_true)}, "
+            f"{len(y_pred)} and {len(groups)}"
+        )
     result = {"overall": war_uar(y_true, y_pred), "groups": {}}
     # NaN (e.g. the clarity level of an unreadable image) is one group of its own.
-    missing = pd.isna(groups) if groups.dtype.kind in "fO" else np.zeros(len(groups), bool)
-    for g in np.unique(groups[~missing]):
-        mask = (groups == g) & ~missing
-        key = g.item() if hasattr(g, "item") else g
-        result["groups"][key] = war_uar(y_true[mask], y_pred[mask])
+    missing = np.asarray(pd.isna(groups), dtype=bool)
+    # Distinct groups in first-appearance order, compared by value (ids may mix types).
+    keys = list(dict.fromkeys(g.item() if hasattr(g, "item") else g for g in groups[~missing]))
+    try:
+        keys = sorted(keys)
+    except TypeError:  # mixed types: first-appearance order
+        pass
+    for g in keys:
+        mask = np.array([x == g and type(x) is type(g) for x in groups]) & ~missing
+        result["groups"][g] = war_uar(y_true[mask], y_pred[mask])
     if missing.any():
         result["groups"][float("nan")] = war_uar(y_true[missing], y_pred[missing])
     return result

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._sklearn_compat import Interval, Options, _fit_context
 from .base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
 from .io import resize_square
 

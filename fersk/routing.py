@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _assert_all_finite, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    _assert_all_finite,
+    _fit_context,
+    _raise_for_params,
+    _routing_enabled,
+    _safe_indexing,
+)
 
 __all__ = ["ClarityRoutedClassifier"]
 
@@ -122,8 +132,51 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         except AttributeError:
             return False
 
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit``/``predict``/``predict_proba`` metadata go to ``estimator``.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, what the
+        wrapped classifier requests (``sample_weight``, or ``groups`` for a
+        :class:`~fersk.SubjectNeutralizer` in it) reaches every per-level clone
+        and the fallback, each with its own samples' values.
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        mapping = MethodMapping()
+        for method in ("fit", "predict", "predict_proba"):
+            mapping.add(caller=method, callee=method)
+        return MetadataRouter(owner=type(self).__name__).add(
+            estimator=self.estimator, method_mapping=mapping
+        )
+
+    def _metadata(self, method: str, params: dict) -> dict:
+        """The metadata ``estimator.<method>`` gets, per sample (routing on or off)."""
+        if _routing_enabled():
+            return dict(process_routing(self, method, **params).estimator[method])
+        _raise_for_params({k: v for k, v in params.items() if k != "sample_weight"}, self, method)
+        weight = params.get("sample_weight")
+        if weight is None:
+            return {}
+        if not has_fit_parameter(self.estimator, "sample_weight"):
+            raise ValueError(
+                f"sample_weight was given but {type(self.estimator).__name__}.fit does not take it"
+            )
+        return {"sample_weight": weight}
+
+    @staticmethod
+    def _subset(metadata: dict, index: np.ndarray, n_samples: int) -> dict:
+        """Each per-sample value restricted to ``index``; other values unchanged."""
+        out = {}
+        for key, value in metadata.items():
+            if value is not None and hasattr(value, "__len__") and len(value) == n_samples:
+                value = _safe_indexing(value, index)
+            out[key] = value
+        return out
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the per-level classifiers and the fallback.
 
         Parameters
@@ -131,6 +184,11 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Features and the level column.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Passed to each clone's ``fit`` (its level's samples' weights).
+        **fit_params
+            Other metadata for the wrapped classifier (``groups``...), with
+            metadata routing enabled.
 
         Returns
         -------
@@ -142,13 +200,20 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         features, levels = self._split(X)
         self.levels_ = np.unique(levels[~np.isnan(levels)])
         overrides = self.level_params or {}
+        bad = [k for k in overrides if isinstance(k, bool) or not isinstance(k, Real)]
+        if bad:
+            raise ValueError(
+                f"level_params keys must be level numbers (0, 1, ...), got {bad!r}; e.g. "
+                "level_params={0: {'alpha': 1e-2}}"
+            )
         unknown = sorted(k for k in overrides if float(k) not in self.levels_)
         if unknown:
             raise ValueError(
                 f"level_params names levels {unknown} that are not in the training data "
                 f"(levels: {self.levels_.tolist()})"
             )
-        self.fallback_estimator_ = clone(self.estimator).fit(features, y)
+        metadata = self._metadata("fit", {"sample_weight": sample_weight, **fit_params})
+        self.fallback_estimator_ = clone(self.estimator).fit(features, y, **metadata)
         self.level_counts_ = {}
         self.estimators_ = {}
         for level in self.levels_.tolist():
@@ -158,7 +223,10 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
                 continue
             # 1 == 1.0 and they hash alike, so int and float keys both match.
             model = clone(self.estimator).set_params(**overrides.get(level, {}))
-            self.estimators_[level] = model.fit(features[mask], y[mask])
+            index = np.flatnonzero(mask)
+            self.estimators_[level] = model.fit(
+                features[mask], y[mask], **self._subset(metadata, index, len(y))
+            )
         return self
 
     def _routes(self, levels: np.ndarray):
@@ -193,40 +261,50 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
         own = np.isin(levels, list(self.estimators_))
         return np.where(own, levels, np.nan)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, **params) -> np.ndarray:
         """Predict each sample with its level's classifier.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        **params
+            Metadata for the wrapped classifier's ``predict`` (``groups``...),
+            with metadata routing enabled.
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
         features, levels = self._validate_predict(X)
+        metadata = self._metadata("predict", params)
         y_pred = np.empty(len(features), dtype=self.classes_.dtype)
         for model, idx in self._routes(levels):
-            y_pred[idx] = model.predict(features[idx])
+            y_pred[idx] = model.predict(features[idx], **self._subset(metadata, idx, len(features)))
         return y_pred
 
     @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, **params) -> np.ndarray:
         """Class probabilities over all of ``classes_``, each from the sample's level model.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        **params
+            Metadata for the wrapped classifier's ``predict_proba``, with
+            metadata routing enabled.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
         """
         features, levels = self._validate_predict(X)
+        metadata = self._metadata("predict_proba", params)
         proba = np.zeros((len(features), len(self.classes_)))
         for model, idx in self._routes(levels):
             columns = np.searchsorted(self.classes_, model.classes_)
-            proba[np.ix_(idx, columns)] = model.predict_proba(features[idx])
+            proba[np.ix_(idx, columns)] = model.predict_proba(
+                features[idx], **self._subset(metadata, idx, len(features))
+            )
         return proba
 
     def __sklearn_tags__(self):

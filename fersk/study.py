@@ -11,25 +11,23 @@ use these, so the numbers they print come from the same code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
-
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
+from .base import ImageInputMixin
 from .clarity import ClarityBinner
-from .clips import select_frames
 from .geometry import PairwiseDistance
 from .landmarks import ClipLandmarkExtractor, LandmarkExtractor
 from .metrics import SCORING, grouped_war_uar
+from .pipeline_tools import find_steps
 from .routing import ClarityRoutedClassifier
 from .subject import SubjectNeutralizer
-from .temporal import MotionDelta
+from .temporal import MotionDelta, SelectFrames
 
 __all__ = [
     "default_classifier",
@@ -154,7 +152,7 @@ def make_clip_pipeline(
         Pipeline([
             ("landmarks", ClipLandmarkExtractor(LandmarkExtractor(), n_frames=16)),
             ("features", FeatureUnion([
-                ("frame", make_pipeline(<one frame's columns>, PairwiseDistance(),
+                ("frame", make_pipeline(SelectFrames([-1]), PairwiseDistance(),
                                         SubjectNeutralizer())),     # subject=True
                 ("motion", MotionDelta()),
             ])),
@@ -204,15 +202,20 @@ def make_clip_pipeline(
     if subject and frame is None:
         raise ValueError("subject=True conditions the frame distances: give a frame")
     parts = []
+    # The clip layout is named once, at the extractor; the clip steps read it from
+    # their input (rows of landmarks already extracted carry no layout: named here).
+    layout = None if extract else n_landmarks
     if frame is not None:
         index = {"first": 0, "middle": n_frames // 2, "last": n_frames - 1}[frame]
-        select = partial(select_frames, frames=[index], n_landmarks=n_landmarks)
-        branch = [("select", FunctionTransformer(select)), ("distances", PairwiseDistance())]
+        branch = [
+            ("select", SelectFrames([index], n_landmarks=layout)),
+            ("distances", PairwiseDistance()),
+        ]
         if subject:
             branch.append(("subject", SubjectNeutralizer()))
         parts.append(("frame", Pipeline(branch)))
     if motion:
-        parts.append(("motion", MotionDelta(n_landmarks)))
+        parts.append(("motion", MotionDelta(layout)))
     steps = []
     if extract:
         extractor = LandmarkExtractor(n_landmarks, detector=detector, memory=memory, n_jobs=n_jobs)
@@ -282,28 +285,6 @@ def tune(
     return search.fit(X, y, groups=groups)
 
 
-def find_steps(estimator, kind: type) -> Iterator:
-    """Yield every step of type ``kind`` nested in pipelines, unions and meta-estimators.
-
-    Examples
-    --------
-    >>> [type(s).__name__ for s in find_steps(make_study_pipeline(5), LandmarkExtractor)]
-    ['LandmarkExtractor']
-    """
-    if isinstance(estimator, kind):
-        yield estimator
-    children = []
-    if isinstance(estimator, Pipeline):
-        children = [step for _, step in estimator.steps]
-    elif isinstance(estimator, FeatureUnion):
-        children = [step for _, step in estimator.transformer_list]
-    elif isinstance(estimator, GridSearchCV) and hasattr(estimator, "best_estimator_"):
-        children = [estimator.best_estimator_]
-    for child in children:
-        if isinstance(child, BaseEstimator):
-            yield from find_steps(child, kind)
-
-
 def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
     """WAR/UAR of a fitted pipeline, overall and per clarity level.
 
@@ -323,6 +304,9 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         ``{"overall": {"war", "uar", "n"}, "levels": {level: {...}},
         "faces_not_found": int, "unreadable": int, "per_class_recall": {...}}``.
         Failed samples are still predicted (from imputed features) and scored.
+        ``faces_not_found`` counts images (clip frames, for clip models) without
+        a face and ``unreadable`` samples that could not be read, over every
+        image-reading step of the model however nested (fusions, searches).
     """
     y = np.asarray(y)
     y_pred = pipeline.predict(X)
@@ -333,14 +317,22 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         result["levels"] = {
             str(int(k)) if k == k else "nan": v for k, v in report["groups"].items()
         }
-    failures = [
-        f for e in find_steps(pipeline, LandmarkExtractor) for f in getattr(e, "failures_", [])
-    ]
-    result["faces_not_found"] = sum(f.reason != "unreadable" for f in failures)
-    result["unreadable"] = sum(f.reason == "unreadable" for f in failures)
+    # Every image-reading step of any nesting (extractors, clip extractors, clarity
+    # binners, CNN inputs) reports its failures; a sample counts once per reason.
+    no_face, unreadable = set(), set()
+    for step in find_steps(pipeline, ImageInputMixin):
+        for f in getattr(step, "failures_", []):
+            key = (f.index, getattr(f, "frame", None))
+            (unreadable if f.reason == "unreadable" else no_face).add(key)
+    result["faces_not_found"] = len(no_face)
+    result["unreadable"] = len({index for index, _ in unreadable})
     if target_names is not None:
         from .metrics import per_class_recall
 
-        recalls = per_class_recall(y, y_pred, labels=np.arange(len(target_names)))
-        result["per_class_recall"] = {target_names[k]: v for k, v in recalls.items()}
+        codes = y.dtype.kind in "iu"  # integer codes index target_names; else labels name
+        labels = np.arange(len(target_names)) if codes else np.asarray(target_names, object)
+        recalls = per_class_recall(y, y_pred, labels=labels)
+        result["per_class_recall"] = {
+            (target_names[k] if codes else str(k)): v for k, v in recalls.items()
+        }
     return result

@@ -34,9 +34,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._sklearn_compat import Interval, StrOptions, _fit_context
+from .layout import ClipLayout, onset_mean
 
 __all__ = ["DIVIDE_FLOOR", "SubjectNeutralizer", "check_groups"]
 
@@ -69,6 +71,13 @@ def check_groups(groups, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if isinstance(groups, (str, bytes)):
         raise TypeError(f"groups must be a sequence of subject ids, got the string {groups!r}")
+    if isinstance(groups, (set, frozenset, dict)) or (
+        hasattr(groups, "keys") and not hasattr(groups, "iloc")
+    ):
+        raise TypeError(
+            f"groups is a {type(groups).__name__}, which has no order: ids could not be matched "
+            "to samples. Pass a list or array with one subject id per sample"
+        )
     ids = np.asarray(list(groups) if not hasattr(groups, "__array__") else groups, dtype=object)
     if ids.ndim != 1:
         ids = ids.reshape(-1) if ids.ndim == 2 and 1 in ids.shape else ids
@@ -270,21 +279,19 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.baseline != "onset":
             return X
         frames = self._frames(X)
-        valid = np.all(np.isfinite(frames), axis=2)  # (n, T)
-        # Rank of each valid frame within its clip; the first onset_frames ranks count.
-        rank = np.cumsum(valid, axis=1) - 1
-        use = valid & (rank < self.onset_frames)
-        weights = use.astype(float)
-        counts = weights.sum(axis=1, keepdims=True)
-        sums = np.einsum("nt,ntf->nf", weights, np.where(use[..., None], frames, 0.0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            onset = sums / counts
-        onset[counts[:, 0] == 0] = np.nan
-        return onset
+        return onset_mean(frames, np.all(np.isfinite(frames), axis=2), self.onset_frames)
 
     def _frames(self, X: np.ndarray) -> np.ndarray:
+        """Clip rows as ``(n, T, features per frame)``, by ``n_frames`` or the column names."""
+        names = getattr(self, "feature_names_in_", None)
         if self.n_frames is None:
-            raise ValueError("baseline='onset' needs n_frames, the number of frames per clip")
+            layout = None if names is None else ClipLayout.from_feature_names(names)
+            if layout is None:
+                raise ValueError(
+                    "baseline='onset' needs n_frames (the number of frames per clip) or "
+                    "a DataFrame with the clip column names t0_x0, t0_y0, ..."
+                )
+            return layout.frames(X)
         if X.shape[1] % self.n_frames:
             raise ValueError(
                 f"baseline='onset': X has {X.shape[1]} columns, not a multiple of "

@@ -11,14 +11,13 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .clips import to_sequences
-from .landmarks.layouts import EYE_CORNERS, eye_centres
+from ._sklearn_compat import Interval, StrOptions, _check_feature_names_in, _fit_context
+from .layout import EYE_CORNERS, ClipLayout, eye_centres, landmark_feature_names, onset_mean
 
-__all__ = ["MotionDelta", "normalize_landmarks"]
+__all__ = ["MotionDelta", "SelectFrames", "normalize_landmarks"]
 
 #: The feature kinds MotionDelta computes, and the statistics each one gives.
 FEATURE_KINDS: tuple[str, ...] = ("displacement", "apex", "velocity")
@@ -144,8 +143,12 @@ class MotionDelta(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_landmarks : int, default=68
-        Landmarks per frame, ``L``.
+    n_landmarks : int or None, default=None
+        Landmarks per frame, ``L``. None reads it from the input: the column
+        names of a DataFrame (``t0_x0, ...``), else the width (68 or 5 points,
+        see :meth:`fersk.layout.ClipLayout.infer`), so
+        ``ClipLandmarkExtractor(LandmarkExtractor(5))`` followed by
+        ``MotionDelta()`` needs no sizes repeated.
     n_dims : int, default=2
         Coordinates per landmark (1 to 3).
     normalize : {"similarity", "translation"} or None, default="similarity"
@@ -187,6 +190,8 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         ``T * n_dims * L``.
     n_frames_ : int
         ``T``, the frames per clip.
+    layout_ : fersk.layout.ClipLayout
+        The clip layout read at ``fit``: frames, landmarks, coordinates.
     feature_names_in_ : ndarray of str
         Input column names, when ``X`` was a DataFrame with string column
         names.
@@ -213,7 +218,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_landmarks": [Interval(Integral, 1, None, closed="left")],
+        "n_landmarks": [None, Interval(Integral, 1, None, closed="left")],
         "n_dims": [Interval(Integral, 1, 3, closed="both")],
         "normalize": [None, StrOptions({"similarity", "translation"})],
         "reference": [StrOptions({"onset", "least_moving", "median"})],
@@ -224,7 +229,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_landmarks: int = 68,
+        n_landmarks: int | None = None,
         *,
         n_dims: int = 2,
         normalize: str | None = "similarity",
@@ -254,24 +259,26 @@ class MotionDelta(TransformerMixin, BaseEstimator):
             raise ValueError(f"MotionDelta: features has repeated entries: {list(kinds)!r}")
         if not kinds and self.windows is None:
             raise ValueError("MotionDelta: features is empty and windows is None: nothing to do")
-        if self.normalize is not None:
-            if self.n_dims != 2:
-                raise ValueError(
-                    f"normalize={self.normalize!r} needs 2-D landmarks (n_dims=2), got "
-                    f"n_dims={self.n_dims}. Use normalize=None for other landmarks."
-                )
-            if self.n_landmarks not in EYE_CORNERS:
-                raise ValueError(
-                    f"normalize={self.normalize!r} needs the eyes of the 68- or 5-point layout; "
-                    f"got n_landmarks={self.n_landmarks}. Use normalize=None for other layouts."
-                )
+        if self.normalize is not None and self.n_dims != 2:
+            raise ValueError(
+                f"normalize={self.normalize!r} needs 2-D landmarks (n_dims=2), got "
+                f"n_dims={self.n_dims}. Use normalize=None for other landmarks."
+            )
         return kinds
+
+    def _check_layout(self, layout: ClipLayout) -> None:
+        if self.normalize is not None and layout.n_landmarks not in EYE_CORNERS:
+            raise ValueError(
+                f"normalize={self.normalize!r} needs the eyes of the 68- or 5-point layout; "
+                f"got {layout.n_landmarks} landmarks per frame. Use normalize=None for other "
+                "layouts."
+            )
 
     def _check_finite_or_nan(self, X: np.ndarray) -> None:
         infinite = np.isinf(X)
         if infinite.any():
             row, col = np.argwhere(infinite)[0]
-            frame = col // (self.n_dims * self.n_landmarks)
+            frame = col // self.layout_.per_frame
             raise ValueError(
                 f"MotionDelta: sample {row} has an infinite coordinate in frame {frame} (column "
                 f"{col}), {int(infinite.any(axis=1).sum())} sample(s) in all. Mark a frame "
@@ -295,20 +302,26 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         """
         kinds = self._check_settings()
         X = validate_data(self, X, ensure_all_finite=False, dtype=np.float64)
-        per_frame = self.n_dims * self.n_landmarks
-        if self.n_features_in_ % per_frame:
-            raise ValueError(
-                f"MotionDelta expects T frames of n_dims * n_landmarks = {self.n_dims} * "
-                f"{self.n_landmarks} = {per_frame} values each (frame-major: frame 0's x0, y0, "
-                f"x1, y1, ..., then frame 1's), but X has {self.n_features_in_} columns, not a "
-                f"multiple of {per_frame}"
+        try:
+            layout = ClipLayout.infer(
+                n_features=self.n_features_in_,
+                feature_names=getattr(self, "feature_names_in_", None),
+                n_landmarks=self.n_landmarks,
+                n_dims=self.n_dims,
             )
-        n_frames = self.n_features_in_ // per_frame
+        except ValueError as exc:
+            raise ValueError(
+                f"MotionDelta expects clip rows, T frames of {self.n_dims}-D landmarks "
+                f"(frame-major: frame 0's x0, y0, x1, y1, ..., then frame 1's): {exc}"
+            ) from None
+        self._check_layout(layout)
+        n_frames = layout.n_frames
         if self.windows is not None and self.windows > n_frames:
             raise ValueError(
                 f"MotionDelta: windows={self.windows} needs at least {self.windows} frames per "
                 f"clip; X has {n_frames}"
             )
+        self.layout_ = layout
         self._check_finite_or_nan(X)
         self.n_frames_ = n_frames
         self._kinds = kinds
@@ -329,7 +342,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite=False, dtype=np.float64)
         self._check_finite_or_nan(X)
-        return self._motion(to_sequences(X, self.n_landmarks, self.n_dims))
+        return self._motion(self.layout_.to_sequences(X))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the output column names (see the class docstring for the order).
@@ -345,7 +358,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features)
-        landmarks = range(self.n_landmarks)
+        landmarks = range(self.layout_.n_landmarks)
         axes = _AXES[: self.n_dims]
         names: list[str] = []
         for kind in self._kinds:
@@ -428,9 +441,7 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         n, T = valid.shape
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.reference == "onset":
-                use = valid & (np.cumsum(valid, axis=1) <= self.onset_frames)
-                total = (P * use[:, :, None, None]).sum(axis=1)
-                return total / use.sum(axis=1)[:, None, None]
+                return onset_mean(P, valid, self.onset_frames)
             if self.reference == "median":
                 masked = np.where(valid[:, :, None, None], P, np.nan)
                 ref = np.full(P.shape[:1] + P.shape[2:], np.nan)
@@ -450,3 +461,94 @@ class MotionDelta(TransformerMixin, BaseEstimator):
             frame_speed = np.where(valid, frame_speed, np.inf)
             still = frame_speed.argmin(axis=1)
             return P[np.arange(n), still]
+
+
+class SelectFrames(TransformerMixin, BaseEstimator):
+    """Keep some frames of clip landmark rows: a clip model's single-frame branch.
+
+    The clip layout (frames x landmarks x coordinates) is read at ``fit`` from
+    the input, like :class:`MotionDelta` (column names, or the width: see
+    :meth:`fersk.layout.ClipLayout.infer`), so a clip pipeline names its
+    landmark count once, at the extractor.
+
+    Parameters
+    ----------
+    frames : sequence of int, default=(-1,)
+        Frame positions to keep; negative positions count from the end (the
+        apex of an onset-to-apex clip is the last frame).
+    n_landmarks : int or None, default=None
+        Landmarks per frame; None reads it from the input.
+
+    Attributes
+    ----------
+    layout_ : fersk.layout.ClipLayout
+        The input's layout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(30.0).reshape(1, 30)  # 3 frames of dlib's 5 points
+    >>> SelectFrames([-1]).fit_transform(X)[0, :4].tolist()
+    [20.0, 21.0, 22.0, 23.0]
+    >>> SelectFrames([0]).fit(X).get_feature_names_out()[:2].tolist()
+    ['x0', 'y0']
+    """
+
+    _parameter_constraints: dict = {
+        "frames": ["array-like"],
+        "n_landmarks": [None, Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, frames=(-1,), n_landmarks: int | None = None) -> None:
+        self.frames = frames
+        self.n_landmarks = n_landmarks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Read the clip layout from ``X`` and check the frame positions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, T * 2 * L)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        self.layout_ = ClipLayout.infer(
+            n_features=self.n_features_in_,
+            feature_names=getattr(self, "feature_names_in_", None),
+            n_landmarks=self.n_landmarks,
+        )
+        self.layout_.select_frames(X[:1], self.frames)  # checks the positions now
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The selected frames' columns, frame after frame.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, T * 2 * L)
+
+        Returns
+        -------
+        ndarray of shape (n_clips, len(frames) * 2 * L)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self.layout_.select_frames(X, self.frames)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """``x0, y0, ...`` for one frame; ``t0_x0, ...`` (renumbered) for several."""
+        check_is_fitted(self)
+        n = len(np.asarray(self.frames).ravel())
+        layout = self.layout_.frame_layout(n)
+        names = layout.feature_names()
+        return landmark_feature_names(layout.n_landmarks) if n == 1 else names
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

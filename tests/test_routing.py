@@ -1,11 +1,12 @@
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from fersk import ClarityRoutedClassifier
@@ -102,3 +103,74 @@ def test_clone_and_joblib_roundtrip(tmp_path):
     restored = joblib.load(tmp_path / "clf.joblib")
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(clone(clf).fit(X, y).predict(X), clf.predict(X))
+
+
+class _Spy(BaseEstimator, TransformerMixin):
+    """Records the groups each fit/transform received (a stand-in for a subject step)."""
+
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__transform = {"groups": True}
+    seen: list = []
+
+    def fit(self, X, y=None, groups=None):
+        _Spy.seen.append(("fit", None if groups is None else list(groups)))
+        return self
+
+    def transform(self, X, groups=None):
+        _Spy.seen.append(("transform", None if groups is None else list(groups)))
+        return X
+
+
+def test_routed_classifier_routes_groups_to_a_subject_neutralizer_in_a_search():
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    from fersk import SubjectNeutralizer
+    from fersk.metrics import GROUP_SCORING
+
+    rng = np.random.default_rng(0)
+    subjects = np.repeat(np.arange(6), 20)
+    y = np.tile([0, 1], 60)
+    offset = subjects[:, None] * 3.0  # each subject's own baseline
+    X = np.column_stack([rng.normal(size=(120, 2)) * 0.2 + offset + y[:, None], subjects % 2])
+    _Spy.seen = []
+    inner = make_pipeline(_Spy(), SubjectNeutralizer(), LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            ClarityRoutedClassifier(inner, min_samples_per_level=5),
+            {"estimator__logisticregression__C": [0.1, 1.0]},
+            cv=GroupKFold(3),
+            scoring=GROUP_SCORING,
+            refit="uar",
+        ).fit(X, y, groups=subjects)
+        assert search.best_estimator_.predict(X, groups=subjects).shape == (120,)
+    fits = [g for kind, g in _Spy.seen if kind == "fit"]
+    assert fits and all(g is not None for g in fits)
+    # Every per-level fit saw only its own samples' subject ids, and no test subject.
+    assert all(set(g) <= set(range(6)) for g in fits)
+    assert any(len(set(g)) < 6 for g in fits)
+    for level, model in search.best_estimator_.estimators_.items():
+        sn = model.named_steps["subjectneutralizer"]
+        expected = sorted({s for s, lv in zip(subjects, X[:, -1]) if lv == level})
+        assert sorted(sn.subjects_.tolist()) == expected
+    # Conditioning on the subject beats the raw features across subjects.
+    assert search.best_score_ > 0.9
+
+
+def test_routed_classifier_passes_sample_weight_per_level():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = np.column_stack([np.arange(40.0), np.repeat([0.0, 1.0], 20)])
+    y = np.tile([0, 1], 20)
+    weight = np.where(np.arange(40) < 20, 1.0, 0.0)  # level 1 weighs nothing
+    weight[20:22] = 1.0
+    clf = ClarityRoutedClassifier(DecisionTreeClassifier(random_state=0)).fit(
+        X, y, sample_weight=weight
+    )
+    level1 = clf.estimators_[1.0]
+    assert level1.tree_.weighted_n_node_samples[0] == 2.0  # only its own two weighted samples
+    assert clf.fallback_estimator_.tree_.weighted_n_node_samples[0] == 22.0
+    with pytest.raises(ValueError, match="does not take it"):
+        from sklearn.neighbors import KNeighborsClassifier
+
+        ClarityRoutedClassifier(KNeighborsClassifier()).fit(X, y, sample_weight=weight)

@@ -13,8 +13,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from fersk.batch import FaceNotFoundError
-from fersk.datasets import sample
 from fersk.datasets.sample import SAMPLE_EMOTIONS, make_sample_faces
+from fersk.datasets.synthetic.clips import generate_clips
+from fersk.datasets.synthetic.faces import generate_faces
 from fersk.landmarks.dlib_backend import DlibLandmarker
 from fersk.landmarks.layouts import interocular_distance
 
@@ -128,7 +129,7 @@ def test_color_images_are_rgb_with_the_gray_geometry():
 
 def test_deterministic_for_a_fixed_seed_even_without_the_cache():
     first = make_sample_faces(random_state=3, **SMALL)
-    sample._generate.cache_clear()
+    generate_faces.cache_clear()
     again = make_sample_faces(random_state=3, **SMALL)
     assert all(np.array_equal(a, b) for a, b in zip(first.data, again.data))
     np.testing.assert_array_equal(first.landmarks, again.landmarks)
@@ -531,7 +532,7 @@ def test_clips_blur_and_determinism():
     for a, b in zip(sharp.data, blurred.data):
         for x, y in zip(a, b):
             assert cv2.Laplacian(y, cv2.CV_64F).var() < 0.5 * cv2.Laplacian(x, cv2.CV_64F).var()
-    sample._generate_clips.cache_clear()
+    generate_clips.cache_clear()
     again = make_sample_clips(**CLIPS_SMALL)
     assert all(np.array_equal(a, b) for a, b in zip(sharp.data, again.data))
     np.testing.assert_array_equal(sharp.landmarks, again.landmarks)

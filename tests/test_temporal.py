@@ -390,3 +390,24 @@ def test_pandas_output():
     assert df.columns.tolist() == md.get_feature_names_out().tolist()
     assert df.index.tolist() == [10, 20]
     np.testing.assert_allclose(df.to_numpy(), MotionDelta(5, windows=2).fit(X).transform(X))
+
+
+def test_clip_steps_read_the_layout_from_the_extractor_output(face_rgb):
+    """ClipLandmarkExtractor(LandmarkExtractor(5)) then MotionDelta(): no sizes repeated."""
+    from sklearn.pipeline import make_pipeline
+
+    from fersk import ClipLandmarkExtractor, LandmarkExtractor
+    from fersk.temporal import SelectFrames
+
+    face = face_rgb[40:250, 120:330]
+    clips = [np.stack([np.roll(face, k, axis=1) for k in range(0, 12, 2)]) for _ in range(2)]
+    extractor = ClipLandmarkExtractor(LandmarkExtractor(5), n_frames=6)
+    pipe = make_pipeline(extractor, MotionDelta()).fit(clips)
+    motion = pipe[-1]
+    assert (motion.layout_.n_frames, motion.layout_.n_landmarks) == (6, 5)
+    assert pipe.transform(clips).shape == (2, len(motion.get_feature_names_out()))
+    last = make_pipeline(extractor, SelectFrames([-1])).fit(clips)
+    assert last.transform(clips).shape == (2, 10)
+    # With DataFrame output the layout comes from the column names.
+    md = MotionDelta().fit(extractor.set_output(transform="pandas").transform(clips))
+    assert md.layout_ == extractor.layout()

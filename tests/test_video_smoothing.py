@@ -256,15 +256,15 @@ def test_update_errors_name_the_track_and_the_problem():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"tau_s": -0.1}, "tau_s must be a number >= 0"),
-        ({"margin": 1.0}, r"margin must be a number in \[0, 1\)"),
-        ({"min_dwell_s": math.nan}, "min_dwell_s must be"),
-        ({"tau_s": True}, "tau_s must be"),
+        ({"tau_s": -0.1}, "'tau_s' parameter of ProbabilitySmoother"),
+        ({"margin": 1.0}, "'margin' parameter"),
+        ({"min_dwell_s": math.nan}, "'min_dwell_s' parameter"),
     ],
 )
 def test_parameter_errors(params, message):
+    smoother = ProbabilitySmoother(**params)  # stored as given; checked at first use
     with pytest.raises(ValueError, match=message):
-        ProbabilitySmoother(**params)
+        smoother.update(0, 0.0, [0.5, 0.5])
 
 
 # --- flip and lag measures ----------------------------------------------------------------

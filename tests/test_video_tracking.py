@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils._param_validation import InvalidParameterError
 
+from fersk._sklearn_compat import InvalidParameterError
 from fersk.landmarks.detection import detect_faces
 from fersk.landmarks.dlib_backend import DlibLandmarker
 from fersk.video.tracking import FaceTracker, Track, box_iou

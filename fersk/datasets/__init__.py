@@ -19,8 +19,14 @@ from .dfew import DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
 from .fer2013 import load_fer2013_csv
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
-from .sample import SAMPLE_EMOTIONS, make_sample_clips, make_sample_faces
-from .sample_video import DEFAULT_VIDEO_SCRIPT, VideoSegment, make_sample_video
+from .synthetic import (
+    DEFAULT_VIDEO_SCRIPT,
+    SAMPLE_EMOTIONS,
+    VideoSegment,
+    make_sample_clips,
+    make_sample_faces,
+    make_sample_video,
+)
 
 __all__ = [
     "CKPLUS_LABELS",

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..io import IMAGE_EXTENSIONS, is_image_file  # noqa: F401  (re-exported for the loaders)
+from ..io import (  # noqa: F401  (re-exported for the loaders)
+    IMAGE_EXTENSIONS,
+    is_image_file,
+    list_image_files,
+    natural_sort_key,
+    natural_sorted,
+)
 
 EMOTIONS: tuple[str, ...] = (
     "anger",
@@ -96,8 +102,6 @@ _SPLIT_PREFIXES: dict[str, str] = {
     "val": "val",
 }
 _SUBJECT = re.compile(r"^(S\d+)_\d+_\d+")
-_DIGITS = re.compile(r"(\d+)", re.ASCII)
-_IGNORED_DIRS = frozenset({"__MACOSX"})
 
 
 def canonical_emotion(name: str) -> str:
@@ -131,24 +135,6 @@ def canonical_emotion(name: str) -> str:
             f"unknown emotion name {name!r}; known names: {', '.join(sorted(EMOTION_ALIASES))}"
         )
     return canonical
-
-
-def natural_sort_key(text: str) -> tuple[tuple[Any, ...], str]:
-    """Sort key ordering digit runs numerically (``img2`` before ``img10``).
-
-    Examples
-    --------
-    >>> sorted(["img10.png", "img2.png", "IMG1.png"], key=natural_sort_key)
-    ['IMG1.png', 'img2.png', 'img10.png']
-    """
-    parts = _DIGITS.split(text)
-    key = tuple(int(p) if i % 2 else p.lower() for i, p in enumerate(parts))
-    return key, text
-
-
-def natural_sorted(items: Iterable[str]) -> list[str]:
-    """Return ``items`` sorted with :func:`natural_sort_key`."""
-    return sorted(items, key=natural_sort_key)
 
 
 def split_from_filename(name: str) -> str:
@@ -273,23 +259,6 @@ def resolve_dir(root: str | os.PathLike[str]) -> Path:
     if not path.is_dir():
         raise NotADirectoryError(f"dataset root is not a directory: {path}")
     return path
-
-
-def list_image_files(root: Path) -> list[str]:
-    """Relative POSIX paths of all image files under ``root``, naturally sorted.
-
-    Non-image files are skipped, as are hidden files and folders (names
-    starting with ``"."``, e.g. ``.DS_Store`` or macOS ``._x.jpg`` resource
-    forks) and ``__MACOSX`` folders.
-    """
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _IGNORED_DIRS]
-        rel_dir = Path(dirpath).relative_to(root)
-        for name in filenames:
-            if not name.startswith(".") and is_image_file(name):
-                found.append((rel_dir / name).as_posix())
-    return natural_sorted(found)
 
 
 def present_classes(labels: Iterable[str]) -> list[str]:

@@ -34,7 +34,6 @@ from ._base import (
     check_subset,
     compile_pattern,
     first_examples,
-    is_image_file,
     list_image_files,
     make_bunch,
     natural_sort_key,
@@ -135,7 +134,7 @@ def _parse(regex: re.Pattern[str], path: Path, name: str | None = None) -> tuple
 
 def _read_emotion(path: Path) -> str:
     """Canonical emotion of a CK+ ``*_emotion.txt`` file (one float ``0..7``)."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     fields = text.split()
     try:
         code = float(fields[0]) if len(fields) == 1 else None
@@ -183,7 +182,7 @@ def _sequence_frames(
     regex: re.Pattern[str], folder: Path, subject: str, sequence: str
 ) -> list[_Frame]:
     """The images of one sequence folder, parsed and sorted by frame number."""
-    names = [n for n in os.listdir(folder) if not n.startswith(".") and is_image_file(n)]
+    names = list_image_files(folder, recursive=False)
     if not names:
         raise ValueError(
             f"sequence folder {folder} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"

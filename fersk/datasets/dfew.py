@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..io import is_hidden, is_video_file, list_folders
 from ._base import (
     UNKNOWN_SPLIT,
     check_subset,
@@ -57,8 +58,6 @@ SPLIT_DIR = "EmoLabel_DataSplit"
 CLIP_DIR = "Clip"
 """Folder of the clip sets (``clip_224x224``, ``clip_224x224_16f``...), relative to the root."""
 
-_VIDEO_EXTENSIONS = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v"})
-_IGNORED = frozenset({"__MACOSX"})
 # "train(single-labeled)", "train(single_labeled)", "train_single-labeled" all normalise alike.
 _SPLIT_FOLDER_KEYS = {"trainsinglelabeled": "train", "testsinglelabeled": "test"}
 _NOT_LISTED = "none"
@@ -75,19 +74,11 @@ def _expected_layout(root: Path) -> str:
     )
 
 
-def _visible_dirs(path: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in path.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.name not in _IGNORED
-    )
-
-
 def _dfew_root(root: Path) -> Path:
     """The folder holding ``EmoLabel_DataSplit``: ``root`` or its only child holding one."""
     if (root / SPLIT_DIR).is_dir():
         return root
-    inner = [d for d in _visible_dirs(root) if (d / SPLIT_DIR).is_dir()]
+    inner = [d for d in list_folders(root) if (d / SPLIT_DIR).is_dir()]
     if len(inner) == 1:
         return inner[0]
     raise FileNotFoundError(f"no {SPLIT_DIR} folder in {root}; {_expected_layout(root)}")
@@ -97,14 +88,14 @@ def _split_folders(root: Path) -> dict[str, Path]:
     """``{"train": .../train(single-labeled), "test": ...}`` under ``EmoLabel_DataSplit``."""
     split_root = root / SPLIT_DIR
     found: dict[str, list[Path]] = {"train": [], "test": []}
-    for folder in _visible_dirs(split_root):
+    for folder in list_folders(split_root):
         key = re.sub(r"[^a-z]", "", folder.name.lower())
         if key in _SPLIT_FOLDER_KEYS:
             found[_SPLIT_FOLDER_KEYS[key]].append(folder)
     folders = {}
     for split, candidates in found.items():
         if not candidates:
-            present = [d.name for d in _visible_dirs(split_root)]
+            present = [d.name for d in list_folders(split_root)]
             raise FileNotFoundError(
                 f"no {split}(single-labeled) folder in {split_root} (found: "
                 f"{', '.join(present) or 'nothing'}); {_expected_layout(root)}"
@@ -168,7 +159,7 @@ def _clip_entries(folder: Path) -> Iterator[tuple[int, Path] | Path]:
     """Clips directly in ``folder``: ``(number, path)``; other sub-folders are yielded bare."""
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name.startswith(".") or entry.name in _IGNORED:
+            if is_hidden(entry.name):
                 continue
             path = Path(entry.path)
             if entry.is_dir():
@@ -176,7 +167,7 @@ def _clip_entries(folder: Path) -> Iterator[tuple[int, Path] | Path]:
                     yield int(entry.name), path
                 else:
                     yield path
-            elif path.suffix.lower() in _VIDEO_EXTENSIONS and path.stem.isdecimal():
+            elif is_video_file(path) and path.stem.isdecimal():
                 yield int(path.stem), path
 
 
@@ -229,7 +220,7 @@ class _Tree:
             raise FileNotFoundError(f"no {CLIP_DIR} folder in {base}; {_expected_layout(base)}")
         frames_dir = clip_root / frames
         if not frames_dir.is_dir():
-            present = [d.name for d in _visible_dirs(clip_root)]
+            present = [d.name for d in list_folders(clip_root)]
             raise FileNotFoundError(
                 f"clip set {frames!r} not found: {frames_dir} does not exist (clip sets in "
                 f"{clip_root}: {', '.join(present) or 'none'}); pass frames=<one of them>"

@@ -27,7 +27,7 @@ _MAX_NAMED = 5
 def _parse_label_file(label_file: Path) -> dict[str, int]:
     """Read ``name label`` lines into ``{image name: label 1..7}``."""
     entries: dict[str, int] = {}
-    lines = label_file.read_text(encoding="utf-8").splitlines()
+    lines = label_file.read_text(encoding="utf-8-sig").splitlines()
     for lineno, line in enumerate(lines, start=1):
         fields = line.split()
         if not fields:

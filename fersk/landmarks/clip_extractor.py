@@ -8,19 +8,18 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
-from sklearn.utils._param_validation import Interval
-from tqdm.auto import tqdm
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
+from .._sklearn_compat import Interval, _fit_context
 from ..base import ImageInputMixin, MissingFeaturesWarning
 from ..batch import (
-    PROGRESS_DELAY_S,
-    PROGRESS_MIN_SAMPLES,
     Failure,
     SampleError,
     as_sample_list,
+    progress_bar,
 )
-from ..clips import ClipReadError, ClipSource, _clip_name, _read_indexed, clip_feature_names
+from ..io.clips import ClipReadError, ClipSource, clip_name, read_indexed_frames
+from ..layout import ClipLayout
 from .extractor import LandmarkExtractor
 
 __all__ = ["ClipFailure", "ClipLandmarkExtractor"]
@@ -161,11 +160,11 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
         n_read, n_bytes = 0, 0
         for i, clip in enumerate(clips):
             try:
-                sampled, indices = _read_indexed(clip, self.n_frames)
+                sampled, indices = read_indexed_frames(clip, self.n_frames)
             except ClipReadError as exc:
                 if on_failure == "raise":
                     raise ClipReadError(f"clip {i}: {exc}") from exc
-                failures.append(ClipFailure(i, _clip_name(clip), "unreadable", str(exc), None))
+                failures.append(ClipFailure(i, clip_name(clip), "unreadable", str(exc), None))
                 sampled, indices = [], []
             except TypeError as exc:  # not a clip at all: a programming error
                 raise TypeError(f"clip {i}: {exc}") from exc
@@ -176,9 +175,9 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
                     if is_video and bgr and frame.ndim == 3:
                         frame = frame[..., ::-1]
                     where = "" if index == t else f" (clip frame {index})"
-                    text = f"frame {t}{where} of {_clip_name(clip)}"
+                    text = f"frame {t}{where} of {clip_name(clip)}"
                 else:
-                    text = f"frame {t} {_clip_name(frame)}"
+                    text = f"frame {t} {clip_name(frame)}"
                 frames.append(frame)
                 owners.append((i, t, text))
             n_read += 1
@@ -213,15 +212,8 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
         rows = np.full((n_clips, self.n_frames * width), np.nan)
         blocks = rows.reshape(n_clips, self.n_frames, width)
         failures: list[ClipFailure] = []
-        show = n_clips * self.n_frames >= PROGRESS_MIN_SAMPLES if progress == "auto" else progress
-        delay = PROGRESS_DELAY_S if progress == "auto" else 0.0
-        with tqdm(
-            total=n_clips,
-            desc="clip landmarks",
-            unit="clip",
-            disable=not show,
-            leave=False,
-            delay=delay,
+        with progress_bar(
+            n_clips, progress, desc="clip landmarks", unit="clip", n_items=n_clips * self.n_frames
         ) as bar:
             for n_read, frames, owners in self._chunks(clips, on_failure, bgr, failures):
                 if frames:
@@ -237,13 +229,26 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
                         failures.append(ClipFailure(i, text, failure.reason, failure.message, t))
                 bar.update(n_read)
         failures.sort(key=lambda f: (f.index, -1 if f.frame is None else f.frame))
-        self._record_failures(failures, n_clips * self.n_frames, unit="frames")
+        # A clip that could not be read at all covers all of its frame slots.
+        sizes = [self.n_frames if f.frame is None else 1 for f in failures]
+        self._record_failures(failures, n_clips * self.n_frames, unit="frames", sizes=sizes)
         return rows
+
+    def layout(self) -> ClipLayout:
+        """The layout of the rows this extractor returns (frames x landmarks x 2).
+
+        Examples
+        --------
+        >>> from fersk.landmarks import LandmarkExtractor
+        >>> ClipLandmarkExtractor(LandmarkExtractor(5), n_frames=8).layout()
+        ClipLayout(n_frames=8, n_landmarks=5, n_dims=2)
+        """
+        n_landmarks = 68 if self.extractor is None else int(self.extractor.n_landmarks)
+        return ClipLayout(int(self.n_frames), n_landmarks)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return ``t0_x0, t0_y0, ..., t{T-1}_y{L-1}``."""
-        n_landmarks = 68 if self.extractor is None else int(self.extractor.n_landmarks)
-        return clip_feature_names(int(self.n_frames), n_landmarks)
+        return self.layout().feature_names()
 
     def __sklearn_is_fitted__(self) -> bool:
         return True

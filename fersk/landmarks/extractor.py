@@ -6,14 +6,14 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._sklearn_compat import Interval, StrOptions, _fit_context
 from ..base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
+from ..layout import landmark_feature_names
 from .detection import DETECTORS, FACE_POLICIES
 from .dlib_backend import DlibLandmarker
 from .fan_backend import FanLandmarker
-from .layouts import landmark_feature_names
 
 __all__ = ["LandmarkExtractor"]
 

@@ -20,8 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..layout import FIVE_FROM_68
 from .base import FaceLandmarker
-from .layouts import FIVE_FROM_68
 
 __all__ = ["FanLandmarker", "fan_weights_cache_path"]
 
@@ -111,7 +111,7 @@ class FanLandmarker(FaceLandmarker):
     """face-alignment's 2D-FAN-4 on one detected (or whole-image) face box.
 
     68 points natively; ``n_landmarks=5`` takes dlib's 5-point subset
-    (:data:`~fersk.landmarks.layouts.FIVE_FROM_68`).
+    (:data:`~fersk.layout.FIVE_FROM_68`).
     """
 
     weights: str | None = None

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ..landmarks.layouts import REGIONS_68
+from .._sklearn_compat import Interval
+from ..layout import REGIONS_68
 from ..temporal import normalize_landmarks
 from .source import check_frame_time
 
@@ -89,7 +91,7 @@ class _Track:
     still_since: float | None = None  # start of the current run below the release level
 
 
-class MotionDetector:
+class MotionDetector(BaseEstimator):
     """Per-track landmark motion energy with an adaptive threshold and hysteresis.
 
     **Energy.** Each frame's landmarks are put in a head-centred frame of
@@ -178,7 +180,7 @@ class MotionDetector:
     min_still_s : float, default=0.3
         Seconds the energy must stay below the release level to end a segment.
     exclude : iterable of str, default=("jaw",)
-        Regions of :data:`fersk.landmarks.layouts.REGIONS_68` left out of the
+        Regions of :data:`fersk.layout.REGIONS_68` left out of the
         68-point energy. The jaw contour is the least stable part of a landmark
         fit and moves with speech and head turns; a single string names one
         region.
@@ -197,6 +199,9 @@ class MotionDetector:
         Expressions move a few regions (mouth, brows) while jitter spreads over
         every point, so ``top=0.3`` favours real motion (the video stream's
         setting).
+
+    Parameters are validated at the first :meth:`update` (scikit-learn's
+    ``InvalidParameterError``, a ``ValueError``, naming the parameter).
 
     Examples
     --------
@@ -236,38 +241,29 @@ class MotionDetector:
         self.align = align
         self.lag_s = lag_s
         self.top = top
-        self._keep_68 = self._validate_params()
-        self._tracks: dict[Hashable, _Track] = {}
 
-    def __repr__(self) -> str:
-        return (
-            f"MotionDetector(window_s={self.window_s!r}, k={self.k!r}, "
-            f"min_threshold={self.min_threshold!r}, release_ratio={self.release_ratio!r}, "
-            f"min_still_s={self.min_still_s!r}, exclude={self.exclude!r}, align={self.align!r}, "
-            f"lag_s={self.lag_s!r}, top={self.top!r})"
-        )
+    _parameter_constraints: dict = {
+        "window_s": [Interval(Real, 0, None, closed="neither")],
+        "k": [Interval(Real, 0, None, closed="left")],
+        "min_threshold": [Interval(Real, 0, None, closed="left")],
+        "release_ratio": [Interval(Real, 0, 1, closed="right")],
+        "min_still_s": [Interval(Real, 0, None, closed="left")],
+        "exclude": [str, list, tuple],
+        "align": ["boolean"],
+        "lag_s": [Interval(Real, 0, None, closed="left")],
+        "top": [Interval(Real, 0, 1, closed="right")],
+    }
 
-    def _validate_params(self) -> np.ndarray:
+    def _track_states(self) -> dict[Hashable, _Track]:
+        """Per-track state, created (and the parameters validated) at first use."""
+        if not hasattr(self, "tracks_"):
+            self.keep_68_ = self._kept_landmarks()
+            self.tracks_: dict[Hashable, _Track] = {}
+        return self.tracks_
+
+    def _kept_landmarks(self) -> np.ndarray:
         """Check the parameters; return the kept 68-point indices."""
-        checks = {
-            "window_s": (self.window_s, lambda v: v > 0, "a positive number"),
-            "k": (self.k, lambda v: v >= 0, "a non-negative number"),
-            "min_threshold": (self.min_threshold, lambda v: v >= 0, "a non-negative number"),
-            "release_ratio": (self.release_ratio, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-            "min_still_s": (self.min_still_s, lambda v: v >= 0, "a non-negative number"),
-            "lag_s": (self.lag_s, lambda v: v >= 0, "a non-negative number"),
-            "top": (self.top, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        }
-        for name, (value, ok, what) in checks.items():
-            if (
-                not isinstance(value, Real)
-                or isinstance(value, bool)
-                or not np.isfinite(value)
-                or not ok(value)
-            ):
-                raise ValueError(f"MotionDetector: {name} must be {what}, got {value!r}")
-        if not isinstance(self.align, (bool, np.bool_)):
-            raise ValueError(f"MotionDetector: align must be True or False, got {self.align!r}")
+        self._validate_params()
         names = [self.exclude] if isinstance(self.exclude, str) else list(self.exclude)
         unknown = [name for name in names if name not in REGIONS_68]
         if unknown:
@@ -308,11 +304,11 @@ class MotionDetector:
             track, or the landmarks do not have a 68- or 5-point shape, or a
             track changes its number of landmarks.
         """
-        track = self._tracks.get(track_id)
+        track = self._track_states().get(track_id)
         t = check_frame_time("MotionDetector", track_id, t, None if track is None else track.last_t)
         points = None if landmarks is None else self._check_landmarks(track_id, t, landmarks)
         if track is None:
-            track = self._tracks[track_id] = _Track(last_t=t)
+            track = self._track_states()[track_id] = _Track(last_t=t)
         if points is not None:
             if track.n_landmarks is None:
                 track.n_landmarks = len(points)
@@ -329,7 +325,7 @@ class MotionDetector:
             if valid[0, 0]:
                 normalised = out[0, 0]
                 if len(points) == 68:
-                    normalised = normalised[self._keep_68]
+                    normalised = normalised[self.keep_68_]
         if normalised is None:  # missing: nothing but the time changes
             return MotionState(energy=np.nan, threshold=track.threshold, moving=track.moving)
 
@@ -419,4 +415,4 @@ class MotionDetector:
         >>> detector.update(7, 0.0, None).energy  # a new track 7 may start again at 0 s
         nan
         """
-        self._tracks.pop(track_id, None)
+        self._track_states().pop(track_id, None)

@@ -51,7 +51,9 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
+from .._sklearn_compat import Interval
 from .source import check_frame_time
 
 __all__ = [
@@ -105,17 +107,7 @@ class _Track:
             setattr(self, name, value)
 
 
-def _check_number(owner: str, name: str, value: Any, ok, what: str) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not np.isfinite(value)
-        or not ok(value)
-    ):
-        raise ValueError(f"{owner}: {name} must be {what}, got {value!r}")
-
-
-class ProbabilitySmoother:
+class ProbabilitySmoother(BaseEstimator):
     """Exponential smoothing of class probabilities per track, with label hysteresis.
 
     **Averaging.** At each update with probabilities ``p`` at time ``t``,
@@ -152,6 +144,9 @@ class ProbabilitySmoother:
     min_dwell_s : float, default=0.5
         Shortest time in seconds a shown label stays before it may switch.
 
+    Parameters are validated at the first :meth:`update` (scikit-learn's
+    ``InvalidParameterError``, a ``ValueError``, naming the parameter).
+
     Examples
     --------
     >>> import numpy as np
@@ -168,26 +163,25 @@ class ProbabilitySmoother:
     0.515
     """
 
+    _parameter_constraints: dict = {
+        "tau_s": [Interval(Real, 0, None, closed="left")],
+        "margin": [Interval(Real, 0, 1, closed="left")],
+        "min_dwell_s": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self, *, tau_s: float = 0.5, margin: float = 0.1, min_dwell_s: float = 0.5
     ) -> None:
         self.tau_s = tau_s
         self.margin = margin
         self.min_dwell_s = min_dwell_s
-        _check_number(type(self).__name__, "tau_s", tau_s, lambda v: v >= 0, "a number >= 0")
-        _check_number(
-            type(self).__name__, "margin", margin, lambda v: 0 <= v < 1, "a number in [0, 1)"
-        )
-        _check_number(
-            type(self).__name__, "min_dwell_s", min_dwell_s, lambda v: v >= 0, "a number >= 0"
-        )
-        self._tracks: dict[Hashable, _Track] = {}
 
-    def __repr__(self) -> str:
-        return (
-            f"ProbabilitySmoother(tau_s={self.tau_s!r}, margin={self.margin!r}, "
-            f"min_dwell_s={self.min_dwell_s!r})"
-        )
+    def _track_states(self) -> dict[Hashable, _Track]:
+        """Per-track state, created (and the parameters validated) at first use."""
+        if not hasattr(self, "tracks_"):
+            self._validate_params()
+            self.tracks_: dict[Hashable, _Track] = {}
+        return self.tracks_
 
     def update(
         self, track_id: Hashable, t: float, probabilities: np.ndarray | None
@@ -216,7 +210,7 @@ class ProbabilitySmoother:
             or the probabilities are not a 1-D vector of finite non-negative
             numbers of the track's length.
         """
-        track = self._tracks.get(track_id)
+        track = self._track_states().get(track_id)
         t = check_frame_time(
             type(self).__name__, track_id, t, None if track is None else track.last_t
         )
@@ -226,7 +220,7 @@ class ProbabilitySmoother:
             else self._check_probabilities(track_id, t, track, probabilities)
         )
         if track is None:
-            track = self._tracks[track_id] = _Track(t)
+            track = self._track_states()[track_id] = _Track(t)
         track.last_t = t
         if p is None:
             return self._state(track, changed=False)
@@ -295,7 +289,7 @@ class ProbabilitySmoother:
         >>> smoother.update(3, 0.0, None).label is None
         True
         """
-        self._tracks.pop(track_id, None)
+        self._track_states().pop(track_id, None)
 
 
 def step_lag(

@@ -20,16 +20,19 @@ from numbers import Real
 import cv2
 import numpy as np
 
-from ..io import ImageReadError, to_uint8
+from ..io import ImageReadError, convert_color, read_image
+from ..io.video import VideoReadError, capture_frames, open_capture
 
-__all__ = ["Frame", "FrameSource", "VideoReadError", "check_frame_time", "open_source"]
+__all__ = [
+    "Frame",
+    "FrameSource",
+    "VideoReadError",
+    "check_frame_time",
+    "open_source",
+]
 
 #: Consecutive undecodable frames after which a file or camera counts as ended.
 MAX_CONSECUTIVE_FAILURES = 50
-
-
-class VideoReadError(ImageReadError):
-    """A video source cannot be opened or read."""
 
 
 @dataclass(frozen=True)
@@ -80,27 +83,17 @@ def check_frame_time(owner: str, track_id, t, last_t: float | None) -> float:
 
 
 def _as_rgb(image: object, channel_order: str) -> np.ndarray | None:
-    """An array frame as RGB uint8, or None if it is not an image."""
-    if not isinstance(image, np.ndarray) or image.size == 0 or image.dtype == bool:
-        return None
-    if image.dtype.kind == "f" and not np.isfinite(image).all():
-        return None  # NaN/inf pixels: a corrupt frame, not a crash
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim == 2:
-        try:
-            return cv2.cvtColor(to_uint8(image), cv2.COLOR_GRAY2RGB)
-        except (ImageReadError, ValueError, TypeError):
-            return None
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        return None
+    """A frame (an array, or an image file's path) as RGB uint8, or None if it is no image."""
     try:
-        image = to_uint8(image[..., :3])
-    except (ImageReadError, ValueError, TypeError):
-        return None
-    if channel_order == "bgr":
-        image = image[..., ::-1]
-    return np.ascontiguousarray(image)
+        if isinstance(image, (str, os.PathLike)):
+            return read_image(image, color="rgb")
+        if not isinstance(image, np.ndarray):
+            raise TypeError(
+                f"a frame must be an image array or an image file path, got {type(image).__name__}"
+            )
+        return convert_color(image, "rgb", channel_order)
+    except ImageReadError:
+        return None  # NaN pixels, booleans, odd shapes, undecodable files: a corrupt frame
 
 
 class FrameSource:
@@ -152,11 +145,11 @@ def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Itera
     that is well short of the container's frame count); a camera ends after
     :data:`MAX_CONSECUTIVE_FAILURES` failed reads in a row.
     """
-    index, failures, start, last = 0, 0, time.monotonic(), -1.0
+    failures, start, last = 0, time.monotonic(), -1.0
     try:
-        while True:
-            grabbed = capture.grab()
-            if not grabbed and not live:
+        for captured in capture_frames(capture, live=live):
+            index = captured.index
+            if not captured.grabbed and not live:
                 expected = source.n_frames
                 if expected is not None and index < 0.9 * expected:
                     warnings.warn(
@@ -166,18 +159,13 @@ def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Itera
                         stacklevel=2,
                     )
                 return
-            image = None
-            if grabbed:
-                ok, bgr = capture.retrieve()
-                image = _as_rgb(bgr, "bgr") if ok else None
             if live:
                 now = time.monotonic() - start
             else:
-                stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 # Some backends give no (or a repeated) timestamp: use index / fps.
-                now = stamp if stamp > last else index / fps
+                now = captured.position_s if captured.position_s > last else index / fps
                 now = max(now, last + 1e-6) if index else now
-            failures = failures + 1 if image is None else 0
+            failures = failures + 1 if captured.image is None else 0
             if failures > MAX_CONSECUTIVE_FAILURES:
                 warnings.warn(
                     f"{source.name}: {failures} unreadable frames in a row at frame {index}; "
@@ -187,8 +175,7 @@ def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Itera
                 )
                 return
             last = now
-            yield Frame(index, float(now), image)
-            index += 1
+            yield Frame(index, float(now), captured.image)
     finally:
         source.close()
 
@@ -215,9 +202,7 @@ def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[
 
 def _camera_index(source: object) -> int | None:
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
-        if source < 0:  # OpenCV crashes (segfault) on some negative indices
-            raise ValueError(f"a camera index must be 0 or more, got {int(source)}")
-        return int(source)
+        return int(source)  # open_capture refuses negative indices
     if isinstance(source, str) and source.isdigit() and not os.path.exists(source):
         return int(source)
     return None
@@ -230,8 +215,10 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
     ----------
     source : str, path, int or iterable
         A video file path; a camera index (``0`` or ``"0"``); or an iterable
-        of frames: arrays (gray, RGB, RGBA, any dtype), ``None`` for a dropped
-        frame, or ``(time_s, array)`` pairs for your own timestamps.
+        of frames: arrays (gray, RGB, RGBA, any dtype) or image file paths,
+        ``None`` for a dropped frame, or ``(time_s, frame)`` pairs for your own
+        timestamps. An array that is no image, or a file that cannot be
+        decoded, is an unreadable frame in its place.
     fps : float, optional
         Frame rate of an iterable (default 25). For a file, it replaces the
         container's rate (used where the container gives no timestamps, and
@@ -258,13 +245,11 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
     """
     if channel_order not in ("rgb", "bgr"):
         raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
-    if fps is not None and not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps!r}")
+    if fps is not None and not (isinstance(fps, Real) and np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive, finite number of frames per second, got {fps!r}")
     camera = _camera_index(source)
     if camera is not None:
-        capture = cv2.VideoCapture(camera)
-        if not capture.isOpened():
-            raise VideoReadError(f"cannot open camera {camera}")
+        capture = open_capture(camera)
         rate = fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
         frame_source = FrameSource(f"camera {camera}", float(rate), None, True, None)
         frame_source._capture = capture
@@ -272,18 +257,7 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         return frame_source
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        if not os.path.exists(path):
-            raise VideoReadError(f"video file not found: {path!r}")
-        if os.path.isdir(path):
-            raise VideoReadError(
-                f"{path!r} is a folder; pass a video file, a camera index or a list of frames"
-            )
-        capture = cv2.VideoCapture(path)
-        if not capture.isOpened():
-            capture.release()
-            raise VideoReadError(
-                f"cannot open {path!r} as a video (not a video file, or a codec OpenCV lacks)"
-            )
+        capture = open_capture(path)
         rate = capture.get(cv2.CAP_PROP_FPS)
         rate = float(fps or (rate if rate and np.isfinite(rate) and rate > 0 else 25.0))
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None

@@ -10,11 +10,15 @@ row with ``face_found=False`` for a frame without a face), in frame order:
 2. each track's landmarks give a motion-energy signal and an adaptive
    still / moving flag (:class:`~fersk.video.motion.MotionDetector`, the
    normalisation of :class:`~fersk.MotionDelta`);
-3. the model sees what it was trained on: the current frame's landmarks
-   (a pipeline that starts with a :class:`~fersk.LandmarkExtractor`), the
-   last ``window_s`` seconds of landmarks sampled to its ``n_frames`` (a
-   pipeline that starts with a :class:`~fersk.ClipLandmarkExtractor`), or
-   the face crop (any other image pipeline, e.g. the CNN);
+3. the model sees what it was trained on, each step handed what the stream
+   already has (:func:`fersk.pipeline_tools.predict_proba_with`): the
+   tracker's landmarks take the place of the model's
+   :class:`~fersk.LandmarkExtractor` wherever it sits (first, or inside a
+   feature union beside a clarity binner, as ``fersk train`` builds it), the
+   last ``window_s`` seconds of landmarks sampled to its ``n_frames`` take the
+   place of a :class:`~fersk.ClipLandmarkExtractor`, and the face crop goes to
+   every step that reads pixels (a clarity binner, a CNN). Landmarks are
+   computed once per face per frame, by the tracker;
 4. if the model holds a :class:`~fersk.SubjectNeutralizer`, each track gets
    its own running baseline learned online (``SubjectNeutralizer.partial_fit``):
    from its *still* frames for ``baseline="neutral"`` (so a person's resting
@@ -35,18 +39,26 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
-from numbers import Integral
+from numbers import Integral, Real
 
 import cv2
 import numpy as np
 import sklearn
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from ..clips import VideoFileWriter, sample_frame_indices
-from ..io import AtomicOutput, check_output_path
+from .._sklearn_compat import HasMethods, Interval, StrOptions
+from ..io import (
+    VIDEO_EXTENSIONS,
+    AtomicOutput,
+    VideoFileWriter,
+    check_output_path,
+    is_video_file,
+    sample_frame_indices,
+)
 from ..landmarks import ClipLandmarkExtractor, LandmarkExtractor
-from ..study import find_steps
+from ..pipeline_tools import class_names, find_steps, predict_proba_with
 from ..subject import SubjectNeutralizer
 from .annotate import annotate_frame
 from .motion import MotionDetector
@@ -54,33 +66,74 @@ from .smoothing import ProbabilitySmoother
 from .source import open_source
 from .tracking import FaceTracker
 
-__all__ = ["VideoAnalyzer", "default_motion_detector", "model_kind", "split_extractor"]
+__all__ = [
+    "VideoAnalyzer",
+    "default_motion_detector",
+    "landmark_step",
+    "model_kind",
+    "split_extractor",
+]
 
 BOX = ("x0", "y0", "x1", "y1")
 
 
-def split_extractor(model) -> tuple[str, object, object]:
-    """Split a fitted pipeline into ``(kind, extractor, rest)``.
+def landmark_step(model) -> tuple[str, object]:
+    """Where landmarks enter a fitted model: ``(kind, step)``.
 
-    ``kind`` is ``"landmarks"`` when the pipeline starts (possibly inside
-    leading nested pipelines, as :func:`fersk.study.make_study_pipeline`
-    builds them) with a :class:`~fersk.LandmarkExtractor`, ``"clip"`` for a
-    :class:`~fersk.ClipLandmarkExtractor`, else ``"image"``. ``rest`` is the
-    pipeline without the extractor (sharing its fitted steps), which the
-    stream feeds with the landmarks it already has; for ``"image"`` it is the
-    model itself and ``extractor`` is None.
+    ``kind`` is ``"clip"`` when the model holds one
+    :class:`~fersk.ClipLandmarkExtractor` (``step``), ``"landmarks"`` when it
+    holds one :class:`~fersk.LandmarkExtractor` (``step``; at the head of the
+    pipeline or nested in pipelines and feature unions, as
+    :func:`fersk.study.make_study_pipeline` builds it), else ``"image"``
+    (``step`` None: the model reads the face crop, e.g. the CNN; also a model
+    with several extractors, which then run on the crop).
+
+    Examples
+    --------
+    >>> from fersk.study import make_study_pipeline
+    >>> kind, step = landmark_step(make_study_pipeline(5, routed=True))
+    >>> kind, type(step).__name__, step.n_landmarks
+    ('landmarks', 'LandmarkExtractor', 5)
+    """
+    clips = find_steps(model, ClipLandmarkExtractor)
+    if len(clips) == 1:
+        return "clip", clips[0]
+    extractors = find_steps(model, LandmarkExtractor)
+    if not clips and len(extractors) == 1:
+        return "landmarks", extractors[0]
+    return "image", None
+
+
+def model_kind(model) -> str:
+    """What a fitted pipeline eats: ``"landmarks"``, ``"clip"`` or ``"image"``.
+
+    See :func:`landmark_step`.
 
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> from fersk import LandmarkExtractor, PairwiseDistance
-    >>> kind, _, rest = split_extractor(
-    ...     make_pipeline(make_pipeline(LandmarkExtractor(), PairwiseDistance()),
-    ...                   DecisionTreeClassifier()))
-    >>> kind, [type(s).__name__ for _, s in rest.steps]
-    ('landmarks', ['Pipeline', 'DecisionTreeClassifier'])
+    >>> model_kind(make_pipeline(LandmarkExtractor(), PairwiseDistance(), DecisionTreeClassifier()))
+    'landmarks'
     """
+    return landmark_step(model)[0]
+
+
+def split_extractor(model) -> tuple[str, object, object]:
+    """Deprecated: use :func:`landmark_step` (the stream no longer cuts pipelines apart).
+
+    Returns ``(kind, extractor, rest)`` as fersk 0.1 did, for a pipeline that
+    *starts* (possibly inside leading nested pipelines) with an extractor.
+    """
+    import warnings
+
+    warnings.warn(
+        "split_extractor is deprecated; use fersk.video.stream.landmark_step and "
+        "fersk.pipeline_tools.predict_proba_with",
+        FutureWarning,
+        stacklevel=2,
+    )
     if isinstance(model, Pipeline) and model.steps:
         first = model.steps[0][1]
         if isinstance(first, ClipLandmarkExtractor):
@@ -93,42 +146,6 @@ def split_extractor(model) -> tuple[str, object, object]:
                 steps = ([(model.steps[0][0], head)] if head.steps else []) + model.steps[1:]
                 return kind, extractor, Pipeline(steps)
     return "image", None, model
-
-
-def model_kind(model) -> str:
-    """What a fitted pipeline eats: ``"landmarks"``, ``"clip"`` or ``"image"``.
-
-    Examples
-    --------
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.tree import DecisionTreeClassifier
-    >>> from fersk import LandmarkExtractor, PairwiseDistance
-    >>> model_kind(make_pipeline(LandmarkExtractor(), PairwiseDistance(), DecisionTreeClassifier()))
-    'landmarks'
-    """
-    return split_extractor(model)[0]
-
-
-def _contains(estimator, target) -> bool:
-    return any(step is target for step in find_steps(estimator, type(target)))
-
-
-def _features_at(estimator, X, target):
-    """The input ``target`` (a step nested in pipelines/unions) receives for ``X``."""
-    if estimator is target:
-        return X
-    if isinstance(estimator, Pipeline):
-        for _, step in estimator.steps:
-            if step is None or step == "passthrough":
-                continue
-            if _contains(step, target):
-                return _features_at(step, X, target)
-            X = step.transform(X)
-    if isinstance(estimator, FeatureUnion):
-        for _, part in estimator.transformer_list:
-            if part is not None and part != "drop" and _contains(part, target):
-                return _features_at(part, X, target)
-    raise ValueError(f"{type(target).__name__} not found in {type(estimator).__name__}")
 
 
 def default_motion_detector() -> MotionDetector:
@@ -152,7 +169,7 @@ class _TrackState:
         self.raw_label: int | None = None
 
 
-class VideoAnalyzer:
+class VideoAnalyzer(BaseEstimator):
     """Per-face, per-frame emotion predictions on a video stream, stable over time.
 
     Parameters
@@ -162,8 +179,9 @@ class VideoAnalyzer:
         (``ClipLandmarkExtractor`` first) or any image classifier
         (``predict_proba`` preferred).
     target_names : list of str, optional
-        Names of the model's classes; default: ``model.target_names_`` if
-        set (``fersk train`` and ``fersk demo`` set it), else ``classes_``.
+        Names of integer class codes (indexed by code); default: the model's
+        string ``classes_``, or ``target_names_`` for fersk 0.1 models (see
+        :func:`fersk.pipeline_tools.class_names`).
     detector : {"hog", "mmod"} or None, default=None
         Face detector; None uses the model's own extractor's detector (HOG
         for a model trained on face crops with ``detector="none"``). The
@@ -209,8 +227,6 @@ class VideoAnalyzer:
         crop_margin: float = 0.25,
         motion: MotionDetector | None = None,
     ) -> None:
-        if not hasattr(model, "predict"):
-            raise TypeError(f"model must be a fitted classifier, got {type(model).__name__}")
         self.model = model
         self.target_names = target_names
         self.detector = detector
@@ -224,32 +240,32 @@ class VideoAnalyzer:
         self.crop_margin = crop_margin
         self.motion = motion
 
+    _parameter_constraints: dict = {
+        "model": [HasMethods(["predict"])],
+        "target_names": [None, "array-like"],
+        "detector": [None, StrOptions({"hog", "mmod"})],
+        "detect_every": [Interval(Integral, 1, None, closed="left")],
+        "max_faces": [None, Interval(Integral, 1, None, closed="left")],
+        "window_s": [Interval(Real, 0, None, closed="neither")],
+        "tau_s": [Interval(Real, 0, None, closed="left")],
+        "margin": [Interval(Real, 0, 1, closed="left")],
+        "min_dwell_s": [Interval(Real, 0, None, closed="left")],
+        "online_baseline": ["boolean"],
+        "crop_margin": [Interval(Real, 0, None, closed="left")],
+        "motion": [None, MotionDetector],
+    }
+
     # ------------------------------------------------------------ set-up
 
     def _setup(self) -> None:
+        self._validate_params()
         # A private copy: online baselines must not change the caller's model.
         self.model_ = copy.deepcopy(self.model)
-        # Landmark and clip models: the stream has the landmarks already, so the
-        # extractor step is skipped (the rest shares the fitted steps).
-        self.kind_, extractor, self.predictor_ = split_extractor(self.model_)
-        self.neutralizers_ = list(find_steps(self.model_, SubjectNeutralizer))
-        classes = getattr(self.model_, "classes_", None)
-        names = self.target_names
-        if names is None:
-            names = getattr(self.model_, "target_names_", None)
-        if classes is None:
-            raise ValueError("the model has no classes_: is it fitted?")
-        if names is not None and all(isinstance(c, (int, np.integer)) for c in classes):
-            # Integer classes index the names (fersk's datasets encode y that way).
-            names = list(names)
-            if max(int(c) for c in classes) >= len(names):
-                raise ValueError(
-                    f"target_names has {len(names)} names but the model's classes are "
-                    f"{list(classes)}"
-                )
-            self.class_names_ = [str(names[int(c)]) for c in classes]
-        else:
-            self.class_names_ = [str(c) for c in classes]  # labels that name themselves
+        # The tracker computes each face's landmarks once; they take the place of
+        # the model's own extractor step (see predict_proba_with).
+        self.kind_, self.landmark_step_ = landmark_step(self.model_)
+        self.neutralizers_ = find_steps(self.model_, SubjectNeutralizer)
+        self.class_names_ = class_names(self.model_, self.target_names)
         if not self.online_baseline:
             strict = [sn for sn in self.neutralizers_ if sn.unseen == "error"]
             if strict:
@@ -257,6 +273,7 @@ class VideoAnalyzer:
                     "the model's SubjectNeutralizer has unseen='error', so it cannot predict "
                     "for a new face without a baseline; use online_baseline=True"
                 )
+        extractor = self.landmark_step_
         if self.kind_ == "clip":
             self.n_frames_ = int(extractor.n_frames)
             extractor = extractor.extractor
@@ -281,45 +298,53 @@ class VideoAnalyzer:
         self.tracks_: dict[int, _TrackState] = {}
         self._pending_blanks = 0
 
-    def _model_input(self, state: _TrackState, image, box):
-        if self.kind_ == "landmarks":
-            return state.history[-1][1].reshape(1, -1)
-        if self.kind_ == "clip":
-            now = state.history[-1][0]
-            window = [p for t, p in state.history if now - t <= self.window_s]
-            picks = sample_frame_indices(len(window), self.n_frames_)
-            return np.stack([window[i] for i in picks]).reshape(1, -1)
+    def _crop(self, image, box) -> tuple[np.ndarray, np.ndarray]:
+        """The face box grown by ``crop_margin``, and its top-left corner in the frame."""
         h, w = image.shape[:2]
         x0, y0, x1, y1 = box
         grow = self.crop_margin * max(x1 - x0, y1 - y0)
         left, top = int(max(0, x0 - grow)), int(max(0, y0 - grow))
         right, bottom = int(min(w, x1 + grow + 1)), int(min(h, y1 + grow + 1))
-        return [np.ascontiguousarray(image[top:bottom, left:right])]
+        return np.ascontiguousarray(image[top:bottom, left:right]), np.array([left, top], float)
 
-    def _predict(self, X, track_id: int, still: bool) -> np.ndarray:
-        """Class probabilities for one track's input, after updating its baselines.
+    def _landmarks_input(self, state: _TrackState, origin: np.ndarray) -> np.ndarray:
+        """The extractor's output for this face, from the tracker's landmarks (crop coordinates)."""
+        if self.kind_ == "landmarks":
+            return (state.history[-1][1] - origin).reshape(1, -1)
+        now = state.history[-1][0]
+        window = [p for t, p in state.history if now - t <= self.window_s]
+        picks = sample_frame_indices(len(window), self.n_frames_)
+        return (np.stack([window[i] for i in picks]) - origin).reshape(1, -1)
+
+    def _predict(self, state: _TrackState, image, box, track_id: int, still: bool) -> np.ndarray:
+        """Class probabilities for one face, after updating its track's baselines.
 
         A ``baseline="neutral"`` neutralizer learns from the track's still
         frames (its resting face); ``"mean"``/``"median"``/``"onset"`` ones from
         every frame, as they were fitted (a subject's mean over all of its
-        samples).
+        samples). Each learns from the very input it then transforms.
         """
+        crop, origin = self._crop(image, box)
+        provided = {}
+        if self.landmark_step_ is not None:
+            provided[id(self.landmark_step_)] = self._landmarks_input(state, origin)
         gid = np.array([f"track-{track_id}"], dtype=object)
+        learn = {}
+        for sn in self.neutralizers_ if self.online_baseline else ():
+            if sn.baseline == "neutral" and not still:
+                continue
+            y = [sn.neutral_label] if sn.baseline == "neutral" else None
+            learn[id(sn)] = lambda X, sn=sn, y=y: sn.partial_fit(X, y, groups=gid)
         routed = bool(self.neutralizers_)
         with sklearn.config_context(enable_metadata_routing=routed):
-            for sn in self.neutralizers_ if self.online_baseline else ():
-                if sn.baseline == "neutral" and not still:
-                    continue
-                features = _features_at(self.predictor_, X, sn)
-                y = [sn.neutral_label] if sn.baseline == "neutral" else None
-                sn.partial_fit(features, y, groups=gid)
-            params = {"groups": gid} if routed else {}
-            if hasattr(self.predictor_, "predict_proba"):
-                return np.asarray(self.predictor_.predict_proba(X, **params), dtype=float)[0]
-            label = self.predictor_.predict(X, **params)[0]
-            one_hot = np.zeros(len(self.class_names_))
-            one_hot[list(self.model_.classes_).index(label)] = 1.0
-            return one_hot
+            proba = predict_proba_with(
+                self.model_,
+                [crop],
+                provided=provided,
+                on_input=learn,
+                params={"groups": gid} if routed else None,
+            )
+        return proba[0]
 
     # ------------------------------------------------------------ streaming
 
@@ -417,8 +442,7 @@ class VideoAnalyzer:
             while frame.time - state.history[0][0] > self.window_s:
                 state.history.popleft()
             moving = self.motion_.update(track.id, frame.time, track.landmarks)
-            X = self._model_input(state, frame.image, track.box)
-            raw = self._predict(X, track.id, still=not moving.moving)
+            raw = self._predict(state, frame.image, track.box, track.id, still=not moving.moving)
             smooth = self.smoother_.update(track.id, frame.time, raw)
             row = self._empty_row(frame)
             row.update(
@@ -486,6 +510,11 @@ class VideoAnalyzer:
             check_output_path(csv_path, inputs=inputs, what="csv_path")
         if annotate is not None:
             check_output_path(annotate, inputs=inputs, what="annotate")
+            if not is_video_file(annotate):
+                raise ValueError(
+                    f"annotate {os.fspath(annotate)!r} must end in a video extension "
+                    f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
+                )
             if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
                 raise ValueError(f"csv_path and annotate are the same file {annotate!r}")
         frame_source = self._start(source, fps, max_frames)

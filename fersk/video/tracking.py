@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._sklearn_compat import Interval, StrOptions
 from ..io import ImageReadError, describe_source, read_image
 from ..landmarks.detection import DETECTORS, detect_faces
 

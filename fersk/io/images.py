@@ -1,16 +1,22 @@
-"""Reading images from paths or arrays into a known colour layout.
+"""Images: decoding files, colour and dtype conversion, and listing image files.
 
-Every fersk step that looks at pixels goes through :func:`read_image`, so
-grayscale, RGB, OpenCV's BGR, RGBA and 16-bit images are handled in one place
-and a bad input fails with a message naming the sample and the problem.
+Every fersk step that looks at pixels goes through :func:`read_image` (or
+:func:`convert_color` for frames already in memory), so grayscale, RGB,
+OpenCV's BGR, RGBA, 16-bit images in either byte order and the EXIF
+orientation of phone photos are handled in one place, and a bad input fails
+with a message naming the sample and the problem. :func:`list_image_files`
+is the one folder listing of the package (the loaders, the CLI, clip frame
+folders).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -21,12 +27,19 @@ ImageSource = str | os.PathLike | np.ndarray
 Color = Literal["gray", "rgb"]
 ChannelOrder = Literal["rgb", "bgr"]
 
+_DIGITS = re.compile(r"(\d+)", re.ASCII)
+_IGNORED_DIRS = frozenset({"__MACOSX"})
+
 __all__ = [
     "IMAGE_EXTENSIONS",
-    "AtomicOutput",
+    "convert_color",
+    "is_hidden",
+    "list_folders",
+    "list_image_files",
+    "natural_sort_key",
+    "natural_sorted",
     "ImageReadError",
     "ImageSource",
-    "check_output_path",
     "decode_image_bytes",
     "describe_source",
     "is_image_file",
@@ -147,11 +160,48 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     raise ImageReadError(f"unsupported image dtype {image.dtype}")
 
 
-def _convert(image: np.ndarray, color: Color, channel_order: ChannelOrder) -> np.ndarray:
+def convert_color(
+    image: np.ndarray, color: str = "rgb", channel_order: ChannelOrder = "rgb"
+) -> np.ndarray:
+    """Convert an image array to ``uint8`` gray, RGB or BGR: the package's one colour conversion.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` of any dtype
+        :func:`to_uint8` takes; alpha is dropped.
+    color : {"gray", "rgb", "bgr"}, default="rgb"
+        Layout of the result (``"bgr"`` for OpenCV's writers).
+    channel_order : {"rgb", "bgr"}, default="rgb"
+        Channel order of a colour ``image``.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W) or (H, W, 3), C-contiguous
+
+    Raises
+    ------
+    ImageReadError
+        For an array that is not an image (shape, dtype, NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bgr = np.zeros((1, 1, 3), np.uint8); bgr[..., 0] = 255  # pure blue, OpenCV order
+    >>> convert_color(bgr, "rgb", channel_order="bgr").tolist()
+    [[[0, 0, 255]]]
+    >>> convert_color(np.full((1, 2), 7, np.uint16) * 257, "bgr").tolist()
+    [[[7, 7, 7], [7, 7, 7]]]
+    """
+    if image.size == 0:
+        raise ImageReadError(f"empty image array of shape {image.shape}")
+    image = to_uint8(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 2:
-        return image if color == "gray" else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        if color == "gray":
+            return np.ascontiguousarray(image)
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_GRAY2RGB)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         raise ImageReadError(
             f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}"
@@ -161,9 +211,9 @@ def _convert(image: np.ndarray, color: Color, channel_order: ChannelOrder) -> np
     if color == "gray":
         code = cv2.COLOR_RGB2GRAY if channel_order == "rgb" else cv2.COLOR_BGR2GRAY
         return cv2.cvtColor(np.ascontiguousarray(image), code)
-    if channel_order == "bgr":
-        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(image)
+    if color == channel_order:
+        return np.ascontiguousarray(image)
+    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image") -> np.ndarray:
@@ -184,7 +234,7 @@ def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image
     if image is None:
         raise ImageReadError(f"cannot read image {name}: not a decodable image file")
     # OpenCV decodes colour files as BGR(A); 16-bit files stay 16-bit until here.
-    return _convert(to_uint8(image), color, "bgr")
+    return convert_color(image, color, "bgr")
 
 
 def resize_square(image: np.ndarray, size: int) -> np.ndarray:
@@ -211,7 +261,7 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
     >>> read_file_bytes("/no/such.png")
     Traceback (most recent call last):
     ...
-    fersk.io.ImageReadError: cannot read image file '/no/such.png': No such file or directory
+    fersk.io.images.ImageReadError: cannot read image file '/no/such.png': No such file or directory
     """
     try:
         return Path(path).read_bytes()
@@ -259,9 +309,7 @@ def read_image(
     29
     """
     if isinstance(source, np.ndarray):
-        if source.size == 0:
-            raise ImageReadError(f"empty image array of shape {source.shape}")
-        return _convert(to_uint8(source), color, channel_order)
+        return convert_color(source, color, channel_order)
     if isinstance(source, (str, os.PathLike)):
         return decode_image_bytes(read_file_bytes(source), color=color, name=repr(str(source)))
     raise ImageReadError(f"expected a file path or an image array, got {type(source).__name__}")
@@ -297,112 +345,104 @@ def source_digest(
 
 
 # --------------------------------------------------------------------------
-# Output files: checked before work starts, written atomically
+# Listing image files
 # --------------------------------------------------------------------------
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
+def natural_sort_key(text: str) -> tuple[tuple[Any, ...], str]:
+    """Sort key ordering digit runs numerically (``img2`` before ``img10``).
+
+    Examples
+    --------
+    >>> sorted(["img10.png", "img2.png", "IMG1.png"], key=natural_sort_key)
+    ['IMG1.png', 'img2.png', 'img10.png']
+    """
+    parts = _DIGITS.split(text)
+    key = tuple(int(p) if i % 2 else p.lower() for i, p in enumerate(parts))
+    return key, text
 
 
-def check_output_path(path: str | os.PathLike, *, inputs: tuple = (), what: str = "output") -> str:
-    """Check that ``path`` can be written as an output file; return it as a string.
+def natural_sorted(items: Iterable[str]) -> list[str]:
+    """Return ``items`` sorted with :func:`natural_sort_key`.
 
-    Refuses (``ValueError``, naming ``what`` and the path): a folder, a path
-    in a folder that does not exist, and a path that is one of ``inputs`` (an
-    output must never overwrite what is being read). Call it before any work
-    starts, so a mistake costs nothing.
+    Examples
+    --------
+    >>> natural_sorted(["f10.png", "f9.png"])
+    ['f9.png', 'f10.png']
+    """
+    return sorted(items, key=natural_sort_key)
+
+
+def is_hidden(name: str) -> bool:
+    """Whether a file or folder name is skipped when listing (``.*``, ``__MACOSX``).
+
+    Examples
+    --------
+    >>> is_hidden(".DS_Store"), is_hidden("__MACOSX"), is_hidden("happy")
+    (True, True, False)
+    """
+    return name.startswith(".") or name in _IGNORED_DIRS
+
+
+def list_folders(path: str | os.PathLike) -> list[Path]:
+    """The visible sub-folders of ``path`` (see :func:`is_hidden`), naturally sorted.
 
     Examples
     --------
     >>> import os, tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> check_output_path(os.path.join(d, "out.csv")).endswith("out.csv")
-    True
-    >>> check_output_path(d, what="--csv")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: --csv ... is a folder; give a file name
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ["s10", "s9", ".git", "__MACOSX"]:
+    ...     os.mkdir(os.path.join(root, name))
+    >>> [p.name for p in list_folders(root)]
+    ['s9', 's10']
     """
-    text = os.fspath(path)
-    if not text:
-        raise ValueError(f"{what}: empty path")
-    if os.path.isdir(text):
-        raise ValueError(f"{what} {text!r} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(text))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{what} {text!r}: folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what} {text!r}: folder {folder!r} is not writable")
-    for source in inputs:
-        if isinstance(source, (str, os.PathLike)) and _same_file(text, os.fspath(source)):
-            raise ValueError(
-                f"{what} {text!r} is the input {os.fspath(source)!r}; writing it would destroy "
-                "the input. Choose another output file"
-            )
-    return text
+    found = [p for p in Path(path).iterdir() if p.is_dir() and not is_hidden(p.name)]
+    return sorted(found, key=lambda p: natural_sort_key(p.name))
 
 
-class AtomicOutput:
-    """Write a file under a temporary name; move it into place when done.
+def list_image_files(root: str | os.PathLike, *, recursive: bool = True) -> list[str]:
+    """Relative POSIX paths of the image files under ``root``, naturally sorted.
 
-    An existing file at ``path`` is replaced only when the writing finishes
-    (or is interrupted with Ctrl-C, keeping what was written, as fersk's
-    resumable outputs promise); any other failure removes the temporary file
-    and leaves ``path`` untouched. The temporary file sits in the same folder
-    and keeps the extension (video writers choose their container by it).
+    Symlinked files and folders are followed (a folder reached twice, or a
+    symlink loop, is listed once). Non-image files are skipped (see
+    :data:`IMAGE_EXTENSIONS`), as are hidden files and folders (names
+    starting with ``"."``, e.g. ``.DS_Store`` or macOS ``._x.jpg`` resource
+    forks) and ``__MACOSX`` folders.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The folder.
+    recursive : bool, default=True
+        Also list the sub-folders (``False``: only ``root``'s own files, e.g.
+        the frames of a clip folder).
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------
     >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
-    >>> with AtomicOutput(path) as tmp:
-    ...     _ = open(tmp, "w").write("done")
-    >>> open(path).read()
-    'done'
-    >>> try:
-    ...     with AtomicOutput(path) as tmp:
-    ...         _ = open(tmp, "w").write("half")
-    ...         raise RuntimeError("failed")
-    ... except RuntimeError:
-    ...     pass
-    >>> open(path).read()  # the earlier result survives a failed run
-    'done'
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ["b10.png", "b9.jpg", ".hidden.png", "notes.txt"]:
+    ...     _ = open(os.path.join(root, name), "w").write("x")
+    >>> list_image_files(root)
+    ['b9.jpg', 'b10.png']
     """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = os.fspath(path)
-        self.tmp: str | None = None
-
-    def __enter__(self) -> str:
-        import tempfile
-
-        folder, name = os.path.split(os.path.abspath(self.path))
-        stem, ext = os.path.splitext(name)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{ext}", dir=folder)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename
-        return self.tmp
-
-    def commit(self) -> None:
-        """Move the temporary file into place now."""
-        if self.tmp is not None and os.path.exists(self.tmp):
-            os.replace(self.tmp, self.path)
-        self.tmp = None
-
-    def discard(self) -> None:
-        """Remove the temporary file; leave ``path`` as it was."""
-        if self.tmp is not None:
-            Path(self.tmp).unlink(missing_ok=True)
-        self.tmp = None
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
-            self.commit()
-        else:
-            self.discard()
+    found = []
+    seen: set[str] = set()  # real folders visited: symlinked folders are followed, once
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a symlink loop, or a second link to a folder already listed
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not is_hidden(d)]
+        if not recursive:
+            dirnames[:] = []
+        rel_dir = Path(dirpath).relative_to(root)
+        for name in filenames:
+            if not is_hidden(name) and is_image_file(name):
+                found.append((rel_dir / name).as_posix())
+    return natural_sorted(found)

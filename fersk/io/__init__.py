@@ -1,0 +1,96 @@
+"""Input and output: the only place that decodes images and video, converts colour and dtype,
+lists image files, reads clips and writes outputs.
+
+Nothing in this package imports an estimator. Its modules:
+
+* :mod:`fersk.io.images`: decoding files (EXIF orientation, 16-bit, any byte
+  order), colour conversion, the one list of image extensions and the folder
+  listing;
+* :mod:`fersk.io.video`: the one OpenCV capture loop (clips and streams) and
+  the video writer;
+* :mod:`fersk.io.clips`: a clip's frames from a folder, a video, an array or
+  a list, sampled uniformly;
+* :mod:`fersk.io.outputs`: outputs checked before work starts and written
+  atomically.
+"""
+
+from .clips import (
+    ClipReadError,
+    ClipSource,
+    clip_name,
+    read_clip,
+    read_indexed_frames,
+    sample_frame_indices,
+)
+from .images import (
+    IMAGE_EXTENSIONS,
+    ChannelOrder,
+    Color,
+    ImageReadError,
+    ImageSource,
+    convert_color,
+    decode_image_bytes,
+    describe_source,
+    is_hidden,
+    is_image_file,
+    list_folders,
+    list_image_files,
+    natural_sort_key,
+    natural_sorted,
+    read_file_bytes,
+    read_image,
+    resize_square,
+    source_digest,
+    to_uint8,
+)
+from .outputs import AtomicOutput, check_output_path
+from .video import (
+    VIDEO_EXTENSIONS,
+    CapturedFrame,
+    VideoFileWriter,
+    VideoReadError,
+    capture_frames,
+    count_frames,
+    is_video_file,
+    open_capture,
+    write_video,
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "AtomicOutput",
+    "CapturedFrame",
+    "ChannelOrder",
+    "ClipReadError",
+    "ClipSource",
+    "Color",
+    "ImageReadError",
+    "ImageSource",
+    "VideoFileWriter",
+    "VideoReadError",
+    "capture_frames",
+    "check_output_path",
+    "clip_name",
+    "convert_color",
+    "count_frames",
+    "decode_image_bytes",
+    "describe_source",
+    "is_hidden",
+    "is_image_file",
+    "is_video_file",
+    "list_folders",
+    "list_image_files",
+    "natural_sort_key",
+    "natural_sorted",
+    "open_capture",
+    "read_clip",
+    "read_file_bytes",
+    "read_image",
+    "read_indexed_frames",
+    "resize_square",
+    "sample_frame_indices",
+    "source_digest",
+    "to_uint8",
+    "write_video",
+]
