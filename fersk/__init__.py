@@ -1,48 +1,42 @@
 """fersk: scikit-learn-compatible facial emotion recognition.
 
-Landmark geometry, clarity-stratified classifiers, a skorch baseline CNN and
-their fusion, as ordinary scikit-learn estimators. The torch-based names
-(``CNNClassifier``, ``BaselineCNN``, ``make_cnn_pipeline``, ``make_fusion``)
-are imported on first use, so ``import fersk`` does not import torch.
+Landmark geometry, clarity-stratified classifiers, subject conditioning,
+short-term facial motion, a skorch baseline CNN and their fusion, as ordinary
+scikit-learn estimators. Every public name is imported on first use, so
+``import fersk`` is fast and loads neither scikit-learn's estimators, torch,
+scipy.stats nor the dataset loaders.
+
+Examples
+--------
+>>> import fersk
+>>> fersk.PairwiseDistance().normalize
+'interocular'
 """
 
 from importlib import import_module
 
-from .clarity import ClarityBinner, laplacian_variance
-from .geometry import PairwiseDistance
-from .landmarks import ClipLandmarkExtractor, LandmarkExtractor
-from .preprocess import CNNPreprocessor
-from .routing import ClarityRoutedClassifier
-from .subject import SubjectNeutralizer
-from .temporal import MotionDelta
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
-
+#: Public name -> the module that defines it (imported when first used).
 _LAZY = {
     "BaselineCNN": "fersk.cnn",
     "CNNClassifier": "fersk.cnn",
+    "CNNPreprocessor": "fersk.preprocess",
+    "ClarityBinner": "fersk.clarity",
+    "ClarityRoutedClassifier": "fersk.routing",
+    "ClipLandmarkExtractor": "fersk.landmarks.clip_extractor",
+    "LandmarkExtractor": "fersk.landmarks.extractor",
+    "MotionDelta": "fersk.temporal",
+    "PairwiseDistance": "fersk.geometry",
+    "SelectFrames": "fersk.temporal",
+    "SubjectNeutralizer": "fersk.subject",
     "TrainAugmentation": "fersk.cnn",
+    "laplacian_variance": "fersk.clarity",
     "make_cnn_pipeline": "fersk.cnn",
     "make_fusion": "fersk.fusion",
 }
 
-__all__ = [
-    "BaselineCNN",
-    "CNNClassifier",
-    "CNNPreprocessor",
-    "ClarityBinner",
-    "ClarityRoutedClassifier",
-    "ClipLandmarkExtractor",
-    "LandmarkExtractor",
-    "MotionDelta",
-    "PairwiseDistance",
-    "SubjectNeutralizer",
-    "TrainAugmentation",
-    "__version__",
-    "laplacian_variance",
-    "make_cnn_pipeline",
-    "make_fusion",
-]
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str):

@@ -1,6 +1,9 @@
 """Every private scikit-learn name fersk uses, imported in this one module.
 
-fersk supports scikit-learn 1.6 and newer (CI tests the oldest and the newest).
+fersk supports scikit-learn 1.9 and newer; CI runs the whole suite against the
+oldest (``.ci/oldest-constraints.txt``) and the newest release. (1.6 to 1.8
+fail where fersk needs them: ``MLPClassifier(early_stopping=True)`` cannot fit
+string class names there, which ``fersk train`` models use.)
 scikit-learn's private helpers (``_fit_context``, the parameter-constraint
 classes, metadata-routing internals) may move between releases; when one does,
 this module is the only place to change. Nothing else in fersk imports a

@@ -397,7 +397,7 @@ def _train(args) -> int:
         n_jobs=args.n_jobs,
     )
     print(f"training on {len(y)} images ({', '.join(names)})", file=sys.stderr)
-    y = np.asarray(names, dtype=object)[y]  # the model's classes_ are the emotion names
+    y = np.asarray(names)[y]  # the model's classes_ are the emotion names
     if args.tune:
         search = tune(pipe, X, y, groups=groups, n_jobs=1)
         pipe = search.best_estimator_
@@ -434,7 +434,7 @@ def _evaluate(args) -> int:
             f"(the model's {unknown} are not in it)"
         )
     if all(isinstance(c, str) for c in model.classes_):
-        y = np.asarray(names_in_data, dtype=object)[y]  # the model's classes_ are names
+        y = np.asarray(names_in_data)[y]  # the model's classes_ are names
     elif list(getattr(model, "target_names_", [])) != names_in_data:  # fersk 0.1: int codes
         raise CLIError(f"the model's class codes do not match the data's {names_in_data}")
     binners = list(find_steps(model, ClarityBinner))

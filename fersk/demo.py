@@ -26,7 +26,7 @@ import sklearn
 
 from . import __version__
 from .clarity import ClarityBinner
-from .datasets.sample import make_sample_clips, make_sample_faces
+from .datasets import make_sample_clips, make_sample_faces
 from .environment import environment_info
 from .metrics import war_uar
 from .study import evaluate, make_clip_pipeline, make_study_pipeline, tune
@@ -62,7 +62,8 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
         out_dir=out / "clips",
     )
     X = np.array(clips.data, dtype=object)
-    y, subjects = clips.target, clips.subject
+    y = np.asarray(clips.target_names)[clips.target]  # classes_ are the names
+    subjects = clips.subject
     train, test = clips.split == "train", clips.split == "test"
     say(
         f"\nclips: {len(X)} sample clips of {n_frames} frames written to {out / 'clips'} "
@@ -88,7 +89,6 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
     best_i = SAVED_CLIP_MODEL
     model, predict_kw, routed = models[best_i]
     path = out / "clip_model.joblib"
-    model.target_names_ = list(clips.target_names)
     joblib.dump(model, path)
     with sklearn.config_context(enable_metadata_routing=routed):
         same = np.array_equal(
@@ -112,7 +112,7 @@ def run_video_demo(out: Path, model, subject: str, *, quick: bool, say=print) ->
     Writes ``sample_video.avi``, then ``video.csv`` (one row per face per
     frame) and ``video_annotated.avi`` with :class:`fersk.video.VideoAnalyzer`.
     """
-    from .datasets.sample_video import make_sample_video
+    from .datasets import make_sample_video
     from .video import VideoAnalyzer, count_flips
 
     path = out / "sample_video.avi"
@@ -232,7 +232,8 @@ def run_demo(
     sample_kw = {k: QUICK[k] for k in ("n_subjects", "n_intensities")} if quick else {}
     sample = make_sample_faces(out_dir=out / "sample", **sample_kw)
     X = np.array(sample.data, dtype=object)
-    y, subjects = sample.target, sample.subject
+    y = np.asarray(sample.target_names)[sample.target]  # classes_ are the names
+    subjects = sample.subject
     train, test = sample.split == "train", sample.split == "test"
     say(
         f"fersk demo: {len(X)} sample faces written to {out / 'sample'} "
@@ -279,7 +280,6 @@ def run_demo(
     best_i = int(np.argmax([r["cv_uar"] for r in results]))
     best = searches[best_i].best_estimator_
     model_path = out / "model.joblib"
-    best.target_names_ = list(sample.target_names)
     joblib.dump(best, model_path)
     reloaded = joblib.load(model_path)
     identical = bool(np.array_equal(reloaded.predict(X[test]), best.predict(X[test])))

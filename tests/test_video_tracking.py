@@ -66,11 +66,13 @@ def centre(box) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
 
 
-@pytest.mark.parametrize("refine", [True, False])
-def test_tracked_box_follows_the_face(crop, crop_face, background, refine):
+@pytest.mark.parametrize(
+    "follow, refine", [("landmarks", True), ("correlation", True), ("correlation", False)]
+)
+def test_tracked_box_follows_the_face(crop, crop_face, background, follow, refine):
     ref_box, _ = crop_face
     width = ref_box[2] - ref_box[0]
-    tracker = FaceTracker(detect_every=5, refine_with_landmarks=refine)
+    tracker = FaceTracker(detect_every=5, follow=follow, refine_with_landmarks=refine)
     n_tracked = 0
     for i, (x, y) in enumerate(path(40)):
         tracks = tracker.update(paste(background, (crop, x, y)))
@@ -83,7 +85,8 @@ def test_tracked_box_follows_the_face(crop, crop_face, background, refine):
             assert track.score > 0  # HOG's score for a real frontal face
             continue
         n_tracked += 1
-        assert track.score >= tracker.min_quality
+        floor = tracker.min_similarity if follow == "landmarks" else tracker.min_quality
+        assert track.score >= floor
         expected = ref_box + [x, y, x, y]
         # HOG's own boxes jitter by up to ~9 px on this face (its 8 px cell grid).
         assert np.linalg.norm(centre(track.box) - centre(expected)) < 0.12 * width
@@ -96,7 +99,7 @@ def test_landmark_refinement_keeps_the_typical_box_size(crop, crop_face, backgro
     width = ref_box[2] - ref_box[0]
     size_errors = {}
     for refine in (True, False):
-        tracker = FaceTracker(detect_every=5, refine_with_landmarks=refine)
+        tracker = FaceTracker(detect_every=5, follow="correlation", refine_with_landmarks=refine)
         errors = []
         for x, y in path(60):
             (track,) = tracker.update(paste(background, (crop, x, y)))

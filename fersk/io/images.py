@@ -213,7 +213,7 @@ def convert_color(
         return cv2.cvtColor(np.ascontiguousarray(image), code)
     if color == channel_order:
         return np.ascontiguousarray(image)
-    return np.ascontiguousarray(image[:, :, ::-1])
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)  # the same swap
 
 
 def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image") -> np.ndarray:

@@ -7,6 +7,7 @@ the image given. When several faces are found, one is chosen by a policy.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Literal
 
 import cv2
@@ -53,6 +54,21 @@ class MultipleFacesError(SampleError):
     reason = "multiple_faces"
 
 
+def _renamed(deprecated: dict, old: str, new: str, value):
+    """The value of a keyword renamed from ``old`` to ``new`` (the old one warns)."""
+    unknown = set(deprecated) - {old}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+    if old in deprecated:
+        warnings.warn(
+            f"{old}= is deprecated; use {new}= (one name for one idea across fersk)",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return deprecated[old]
+    return value
+
+
 @functools.cache
 def _hog_detector():
     import dlib
@@ -90,7 +106,11 @@ def upscale_small(image: np.ndarray, min_size: int) -> tuple[np.ndarray, float]:
 
 
 def detect_faces(
-    gray: np.ndarray, detector: Detector = "hog", upsample: int = 0, threshold: float = 0.0
+    gray: np.ndarray,
+    detector: Detector = "hog",
+    upsample: int = 0,
+    detection_threshold: float = 0.0,
+    **deprecated,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return face boxes ``(n_faces, 4)`` as ``left, top, right, bottom``, and their scores.
 
@@ -103,8 +123,10 @@ def detect_faces(
     upsample : int
         Times dlib doubles the image before detecting (finds smaller faces,
         costs about 4x per step).
-    threshold : float
-        Minimum detector score (dlib's ``adjust_threshold``; 0 is dlib's default).
+    detection_threshold : float
+        Minimum detector score (dlib's ``adjust_threshold``; 0 is dlib's
+        default). The same name as :class:`~fersk.LandmarkExtractor`'s
+        parameter (``threshold=`` still works, with a ``FutureWarning``).
 
     Returns
     -------
@@ -121,6 +143,10 @@ def detect_faces(
     >>> detect_faces(np.zeros((100, 100), dtype=np.uint8), "hog")[0].shape
     (0, 4)
     """
+    detection_threshold = _renamed(
+        deprecated, "threshold", "detection_threshold", detection_threshold
+    )
+    threshold = detection_threshold
     if detector == "none":
         height, width = gray.shape[:2]
         return np.array([[0.0, 0.0, width - 1.0, height - 1.0]]), np.array([np.inf])
@@ -141,10 +167,14 @@ def detect_faces(
 def choose_face(
     boxes: np.ndarray,
     shape: tuple[int, ...],
-    policy: FacePolicy,
+    multiple_faces: FacePolicy = "largest",
     scores: np.ndarray | None = None,
+    **deprecated,
 ) -> np.ndarray:
-    """Pick one box from ``boxes`` by ``policy`` (see :data:`FACE_POLICIES`); raise if none.
+    """Pick one box from ``boxes`` by ``multiple_faces`` (see :data:`FACE_POLICIES`); raise if none.
+
+    ``multiple_faces`` is named as :class:`~fersk.LandmarkExtractor`'s
+    parameter (``policy=`` still works, with a ``FutureWarning``).
 
     Examples
     --------
@@ -162,6 +192,7 @@ def choose_face(
     >>> choose_face(boxes, (100, 100), "largest", scores=np.array([1.57, 0.01])).tolist()
     [0.0, 0.0, 10.0, 10.0]
     """
+    policy = _renamed(deprecated, "policy", "multiple_faces", multiple_faces)
     if len(boxes) == 0:
         raise FaceNotFoundError("no face found")
     if scores is not None and len(boxes) > 1:

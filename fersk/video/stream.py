@@ -336,7 +336,9 @@ class VideoAnalyzer(BaseEstimator):
             y = [sn.neutral_label] if sn.baseline == "neutral" else None
             learn[id(sn)] = lambda X, sn=sn, y=y: sn.partial_fit(X, y, groups=gid)
         routed = bool(self.neutralizers_)
-        with sklearn.config_context(enable_metadata_routing=routed):
+        # assume_finite: the inputs are the tracker's landmarks and a decoded crop,
+        # both finite; skipping the checks saves a third of the model's time.
+        with sklearn.config_context(enable_metadata_routing=routed, assume_finite=True):
             proba = predict_proba_with(
                 self.model_,
                 [crop],
