@@ -42,6 +42,7 @@ from .images import (
     resize_square,
     source_digest,
     to_uint8,
+    write_image,
 )
 from .outputs import AtomicOutput, check_output_path
 from .video import (
@@ -92,5 +93,6 @@ __all__ = [
     "sample_frame_indices",
     "source_digest",
     "to_uint8",
+    "write_image",
     "write_video",
 ]

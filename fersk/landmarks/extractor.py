@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._sklearn_compat import Interval, StrOptions, _fit_context
+from .._sklearn_compat import Interval, Options, StrOptions, _fit_context
 from ..base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
 from ..layout import landmark_feature_names
 from .detection import DETECTORS, FACE_POLICIES
@@ -98,7 +98,7 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_landmarks": [Interval(Integral, 5, 68, closed="both")],
+        "n_landmarks": [Options(Integral, {5, 68})],
         "backend": [StrOptions({"dlib", "face_alignment"})],
         "detector": [StrOptions(set(DETECTORS))],
         "upsample": [Interval(Integral, 0, 4, closed="both")],
@@ -151,8 +151,6 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     def _landmarker(self):
         self._validate_params()
-        if self.n_landmarks not in (5, 68):
-            raise ValueError(f"n_landmarks must be 68 or 5, got {self.n_landmarks!r}")
         common = dict(
             n_landmarks=int(self.n_landmarks),
             detector=self.detector,

@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 from sklearn.utils import Bunch
 
+from ...io import write_image
 from .checks import check_emotions, check_integers, resolve_seed
 from .expressions import SAMPLE_EMOTIONS
-from .faces import n_test_subjects
+from .faces import read_only, subject_split
 from .render import render_face, warp_maps_fast
 
 __all__ = ["generate_clips", "make_sample_clips"]
@@ -136,20 +137,14 @@ def generate_clips(
             subjects.append(f"s{subject:02d}")
             targets.append(label)
             intensity.append(strengths)
-    n_test = n_test_subjects(n_subjects)
-    test_subjects = {f"s{s:02d}" for s in range(n_subjects - n_test, n_subjects)}
-    split = np.array(["test" if s in test_subjects else "train" for s in subjects])
-    fields = (
+    return read_only(
         np.stack(clips),
         np.array(targets, dtype=np.int64),
         np.array(subjects),
         np.array(intensity, dtype=np.float64),
-        split,
+        subject_split(subjects, n_subjects),
         np.array(landmarks, dtype=np.float64),
     )
-    for field in fields:
-        field.setflags(write=False)
-    return fields
 
 
 def make_sample_clips(
@@ -296,9 +291,6 @@ def _write_clip_folders(
         folder = root / emotion / f"{subject[position]}_{emotion}"
         folder.mkdir(parents=True, exist_ok=True)
         for t, frame in enumerate(clip):
-            path = folder / f"frame_{t:03d}.png"
-            pixels = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if frame.ndim == 3 else frame
-            if not cv2.imwrite(str(path), pixels):
-                raise OSError(f"could not write {path}")
+            write_image(folder / f"frame_{t:03d}.png", frame)
         folders.append(str(folder))
     return folders

@@ -18,11 +18,18 @@ import cv2
 import numpy as np
 from sklearn.utils import Bunch
 
+from ...io import write_image
 from .checks import check_emotions, check_integers, resolve_seed
 from .expressions import SAMPLE_EMOTIONS
 from .render import render_face
 
-__all__ = ["generate_faces", "make_sample_faces", "n_test_subjects"]
+__all__ = [
+    "generate_faces",
+    "make_sample_faces",
+    "n_test_subjects",
+    "read_only",
+    "subject_split",
+]
 
 _DESCR = """\
 Synthetic sample faces
@@ -64,6 +71,26 @@ def n_test_subjects(n_subjects: int) -> int:
     return min(n_subjects - 1, max(1, int(np.floor(0.25 * n_subjects + 0.5))))
 
 
+def subject_split(subjects: list[str], n_subjects: int) -> np.ndarray:
+    """``"train"``/``"test"`` per sample: the last :func:`n_test_subjects` subjects test.
+
+    Examples
+    --------
+    >>> subject_split(["s00", "s01", "s02", "s03"], 4).tolist()
+    ['train', 'train', 'train', 'test']
+    """
+    n_test = n_test_subjects(n_subjects)
+    test_subjects = {f"s{s:02d}" for s in range(n_subjects - n_test, n_subjects)}
+    return np.array(["test" if s in test_subjects else "train" for s in subjects])
+
+
+def read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only (the generators' results are cached and shared)."""
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
 @functools.lru_cache(maxsize=8)
 def generate_faces(
     n_subjects: int,
@@ -97,21 +124,15 @@ def generate_faces(
                     targets.append(label)
                     intensity.append(strength)
                     blur.append(sigma)
-    n_test = n_test_subjects(n_subjects)
-    test_subjects = {f"s{s:02d}" for s in range(n_subjects - n_test, n_subjects)}
-    split = np.array(["test" if s in test_subjects else "train" for s in subjects])
-    fields = (
+    return read_only(
         np.stack(images),
         np.array(targets, dtype=np.int64),
         np.array(subjects),
         np.array(blur, dtype=np.float64),
         np.array(intensity, dtype=np.float64),
-        split,
+        subject_split(subjects, n_subjects),
         np.array(landmarks, dtype=np.float64),
     )
-    for field in fields:
-        field.setflags(write=False)
-    return fields
 
 
 def _check_arguments(
@@ -261,8 +282,5 @@ def _write_pngs(
         folder = root / emotion
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{subject[position]}_{emotion}_{level}_{blur_level}.png"
-        pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-        if not cv2.imwrite(str(path), pixels):
-            raise OSError(f"could not write {path}")
-        paths.append(str(path))
+        paths.append(write_image(path, image))
     return paths
