@@ -32,6 +32,9 @@ _LAZY = {
     "SubjectNeutralizer": "fersk.subject",
     "TrainAugmentation": "fersk.cnn",
     "laplacian_variance": "fersk.clarity",
+    "list_models": "fersk.models",
+    "load_model": "fersk.models",
+    "predict_faces": "fersk.predict",
     "make_cnn_pipeline": "fersk.cnn",
     "make_fusion": "fersk.fusion",
 }

@@ -1,4 +1,4 @@
-"""The ``fersk`` command: ``demo``, ``extract``, ``train``, ``evaluate``, ``video``.
+"""The ``fersk`` command: ``demo``, ``predict``, ``video``, ``extract``, ``train``, ``evaluate``.
 
 Every mistake on the command line (a missing input, an output that cannot be
 written, a value out of range, a file that is not a fersk model) is reported
@@ -172,11 +172,13 @@ def _settings_path(out: Path) -> Path:
     return out.with_name(out.name + ".settings.json")
 
 
-def _resume_state(out: Path, header: list[str], settings: dict) -> tuple[set[str], bool]:
-    """Paths already in ``out`` and whether it has its header; repair a torn last line.
+def _resume_state(
+    out: Path, header: list[str], settings: dict, key: str = "path"
+) -> tuple[set[str], bool]:
+    """Files already in ``out`` (column ``key``) and whether it has its header.
 
-    Refuses (one-line error) a file that is not a ``fersk extract`` CSV, or
-    one written with other settings.
+    Repairs a torn last line. Refuses (one-line error) a file that is not a
+    CSV of this command, or one written with other settings.
     """
     if not out.exists() or out.stat().st_size == 0:
         return set(), False
@@ -188,7 +190,7 @@ def _resume_state(out: Path, header: list[str], settings: dict) -> tuple[set[str
         what = (
             "was written with other settings"
             if got[:3] == header[:3]
-            else "is not a `fersk extract` CSV"
+            else f"is not a `{settings['command']}` CSV"
         )
         raise CLIError(
             f"--out {str(out)!r} {what} (its columns: {', '.join(got[:4])}, ... "
@@ -220,7 +222,7 @@ def _resume_state(out: Path, header: list[str], settings: dict) -> tuple[set[str
             fh.truncate(keep)
         print(f"{out}: dropped a torn last line; it is extracted again", file=sys.stderr)
     with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
-        done = {row["path"] for row in csv.DictReader(fh) if row.get("path")}
+        done = {row[key] for row in csv.DictReader(fh) if row.get(key)}
     return {os.path.abspath(p) for p in done}, True
 
 
@@ -290,6 +292,114 @@ def _extract(args) -> int:
             return 130
     print(
         f"wrote {written} rows to {out} ({no_face} without a face, {unreadable} unreadable)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _model_or_default(name: str | None, what: str = "--model"):
+    """A shipped model by name, a saved model folder, a joblib file, or the default model."""
+    from .models import DEFAULT_MODEL, MODELS_DIR, load_model
+
+    if name is None:
+        name = DEFAULT_MODEL
+    path = Path(name)
+    if path.is_file() and path.name != "model.json":
+        return _load_model(name), os.path.abspath(name)
+    try:
+        model = load_model(name)
+    except ValueError as exc:
+        raise CLIError(f"{what} {name!r}: {exc}") from None
+    shipped = (MODELS_DIR / name / "model.json").is_file()
+    return model, name if shipped else os.path.abspath(name)
+
+
+def _predict(args) -> int:
+    """Every face of every image: label and probabilities, to CSV (resumable) or the screen."""
+    from tqdm.auto import tqdm
+
+    from .io import write_image
+    from .predict import predict_faces
+    from .video.annotate import annotate_frame
+
+    files = []
+    for item in args.inputs:
+        files += [str(p) for p in _list_images(_existing(item, "input"))]
+    if not files:
+        raise CLIError("no image files in " + ", ".join(args.inputs))
+    inputs = tuple(files)
+    out = Path(_output(args.csv, "--csv", inputs=inputs)) if args.csv else None
+    if args.annotate is not None:
+        folder = Path(args.annotate)
+        if folder.exists() and not folder.is_dir():
+            raise CLIError(f"--annotate {args.annotate!r} is a file; give a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    model, model_name = _model_or_default(args.model)
+    from .pipeline_tools import class_names
+
+    names = class_names(model)
+    header = [
+        "file", "face", "face_found", "error", "x0", "y0", "x1", "y1", "score", "label",
+        "confidence", *(f"p_{n}" for n in names),
+    ]  # fmt: skip
+    settings = {
+        "command": "fersk predict",
+        "model": model_name,
+        "detector": args.detector,
+        "upsample": args.upsample,
+    }
+    done, has_header = _resume_state(out, header, settings, key="file") if out else (set(), False)
+    todo = [f for f in files if f not in done]
+    if out is not None:
+        print(
+            f"{len(files)} images; {len(done)} already in {out}; {len(todo)} to do", file=sys.stderr
+        )
+        if not has_header:
+            from .io import AtomicOutput
+
+            with AtomicOutput(_settings_path(out)) as tmp:
+                Path(tmp).write_text(json.dumps(settings, indent=2))
+    n_faces = n_without = n_unreadable = 0
+    handle = out.open("a", newline="", encoding="utf-8", errors="surrogateescape") if out else None
+    writer = csv.writer(handle if handle else sys.stdout)
+    try:
+        if handle is not None and not has_header:
+            writer.writerow(header)
+        elif handle is None:
+            writer.writerow(["file", "face", "label", "confidence", "error"])
+        with tqdm(total=len(todo), unit="img", disable=len(todo) < 2) as bar:
+            for path in todo:
+                rows = predict_faces(
+                    [path], model, detector=args.detector, upsample=args.upsample, progress=False
+                ).to_dict("records")
+                for row in rows:
+                    if handle is not None:
+                        writer.writerow([row.get(k, "") for k in header])
+                    else:
+                        confidence = row["confidence"]
+                        shown = "" if confidence != confidence else f"{confidence:.3f}"
+                        writer.writerow([path, row["face"], row["label"], shown, row["error"]])
+                n_faces += sum(bool(r["face_found"]) for r in rows)
+                n_without += sum(r["error"] == "no face found" for r in rows)
+                n_unreadable += sum(r["error"].startswith("unreadable") for r in rows)
+                if handle is not None:
+                    handle.flush()
+                if args.annotate is not None and rows[0]["face_found"]:
+                    from .io import read_image
+
+                    marked = [{**r, "track": r["face"]} for r in rows]
+                    image = annotate_frame(read_image(path, color="rgb"), marked)
+                    write_image(Path(args.annotate) / (Path(path).stem + ".jpg"), image)
+                bar.update(1)
+    except KeyboardInterrupt:
+        print("\ninterrupted: rows of finished images kept; run again to resume", file=sys.stderr)
+        return 130
+    finally:
+        if handle is not None:
+            handle.close()
+    print(
+        f"{len(todo)} images: {n_faces} faces, {n_without} without a face, {n_unreadable} "
+        f"unreadable (skipped){f'; rows in {out}' if out else ''}",
         file=sys.stderr,
     )
     return 0
@@ -470,7 +580,7 @@ def _video(args) -> int:
             )
         if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
             raise CLIError("--csv and --annotate are the same file")
-    model = _load_model(args.model)
+    model, _ = _model_or_default(args.model)
     analyzer = VideoAnalyzer(
         model,
         detector=args.detector,
@@ -569,7 +679,12 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument(
         "--camera", type=_int_at_least(0), default=None, help="camera index instead of a file"
     )
-    video.add_argument("--model", required=True, help="a saved fersk pipeline (.joblib)")
+    video.add_argument(
+        "--model",
+        default=None,
+        help="a shipped model's name, a saved model folder or a .joblib pipeline "
+        "(default: the shipped default model)",
+    )
     video.add_argument("--csv", required=True, help="output CSV: one row per face per frame")
     video.add_argument("--annotate", default=None, help="also write an annotated video here")
     video.add_argument(
@@ -590,6 +705,25 @@ def _parser() -> argparse.ArgumentParser:
         "--min-dwell", type=_seconds, default=0.5, help="least time a label shows (s)"
     )
     video.set_defaults(func=_video)
+
+    pr = sub.add_parser(
+        "predict", help="the emotion of every face in photos: one row per face (no training)"
+    )
+    pr.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    pr.add_argument(
+        "--model",
+        default=None,
+        help="a shipped model's name (see `python -c 'import fersk.models as m; "
+        "print(m.list_models())'`), a saved model folder or a .joblib pipeline "
+        "(default: the shipped default model)",
+    )
+    pr.add_argument("--csv", default=None, help="write every column here (resumable)")
+    pr.add_argument("--annotate", default=None, help="folder for copies with boxes and labels")
+    pr.add_argument("--detector", choices=("hog", "mmod"), default="hog")
+    pr.add_argument(
+        "--upsample", type=_int_at_least(0), default=1, help="finds smaller faces (slower)"
+    )
+    pr.set_defaults(func=_predict)
 
     ev = sub.add_parser("evaluate", help="WAR/UAR of a saved pipeline on a dataset's test split")
     ev.add_argument("root")
@@ -614,6 +748,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, option, None)
         if isinstance(value, str):  # '--json=~/r.json' reaches us unexpanded
             setattr(args, option, os.path.expanduser(value))
+    if getattr(args, "inputs", None):
+        args.inputs = [os.path.expanduser(value) for value in args.inputs]
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
         # `kill`, `timeout` and service managers stop a run like Ctrl-C: what is done is kept.

@@ -132,13 +132,19 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
           ``onset_frames`` valid frames of the subject's clips (of the clip
           itself when its id is missing or ``groups`` is not given), and is
           removed from every frame.
-    method : {"subtract", "divide", "standardize"}, default="subtract"
+    method : {"subtract", "divide", "standardize", "recenter"}, default="subtract"
         ``X - b``; ``X / b`` (for positive features such as distances; a
         baseline smaller than :data:`DIVIDE_FLOOR` times the population's is
         raised to it, so a distance that is zero for one person -- lips
-        closed -- gives a large but finite ratio); or ``(X - b) / sd`` with the standard
+        closed -- gives a large but finite ratio); ``(X - b) / sd`` with the standard
         deviation of the same samples (the population's where a subject has
-        fewer than two samples or zero spread).
+        fewer than two samples or zero spread); or ``X - b + p`` with ``p`` the
+        population baseline: the subject's offset from the population is
+        removed and the features stay in the population's units, so a
+        classifier trained without subject ids (FER2013: every sample gets
+        ``p``, nothing changes) can be conditioned online on a person it
+        meets (their resting face mapped onto the population's). The shipped
+        landmark model uses ``baseline="neutral", method="recenter"``.
     neutral_label : object, default="neutral"
         The value of ``y`` that marks neutral samples, for
         ``baseline="neutral"`` (e.g. the integer code of neutral when ``y``
@@ -217,7 +223,7 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "baseline": [StrOptions({"mean", "median", "neutral", "onset"})],
-        "method": [StrOptions({"subtract", "divide", "standardize"})],
+        "method": [StrOptions({"subtract", "divide", "standardize", "recenter"})],
         "neutral_label": "no_validation",
         "n_frames": [None, Interval(Integral, 1, None, closed="left")],
         "onset_frames": [Interval(Integral, 1, None, closed="left")],
@@ -514,6 +520,9 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self._apply(X, centres, scales)
 
     def _apply(self, X, centres, scales) -> np.ndarray:
+        if self.method == "recenter":
+            reps = X.shape[1] // len(self.population_baseline_)
+            return X - centres + np.tile(self.population_baseline_, reps)
         if self.method == "subtract":
             return X - centres
         if self.method == "standardize":

@@ -326,3 +326,84 @@ def test_quantized_copy(fitted, sample):
             joblib.load(buffer).predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
             q.predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
         )
+
+
+# -- the CPU member, efficient training, resumable runs -------------------------
+
+
+def test_compact_cnn_is_the_baseline_family_at_a_quarter_width_and_double_depth():
+    from fersk.cnn import BaselineCNN, CompactCNN, count_parameters
+
+    compact = CompactCNN(size=48)
+    assert (compact.width, compact.depth) == (0.25, 2)
+    convs = [m for m in compact.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 16, 32, 32, 128, 128, 128, 128]
+    assert [c.kernel_size[0] for c in convs] == [3, 3, 5, 5, 3, 3, 3, 3]
+    assert count_parameters(compact) < count_parameters(BaselineCNN(size=48)) / 4
+    # width=1, depth=1 is the paper's network, parameter for parameter.
+    assert count_parameters(BaselineCNN(size=100, width=1.0, depth=1)) == 8_013_703
+
+
+def test_raw_uint8_pixels_and_standardised_images_predict_alike(sample, one_thread):
+    from fersk.cnn import CompactCNN
+
+    raw = CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X)
+    scaled = CNNPreprocessor(size=SIZE).fit_transform(sample.X)
+    assert raw.dtype == np.uint8 and raw.nbytes * 4 == scaled.nbytes
+    net = CNNClassifier(CompactCNN, max_epochs=1, train_split=None).fit(raw, sample.target)
+    np.testing.assert_allclose(net.predict_proba(raw), net.predict_proba(scaled), atol=1e-5)
+
+
+def test_one_cycle_schedule_and_mirror_averaging(sample, one_thread):
+    from fersk.cnn import CompactCNN, OneCycle
+
+    schedule = OneCycle(max_lr=1e-2, pct_start=0.25, div=10, final_div=100)
+    rates = [schedule.rate(step, 100) for step in range(101)]
+    assert rates[0] == pytest.approx(1e-3) and max(rates) == pytest.approx(1e-2)
+    assert int(np.argmax(rates)) == 25 and rates[100] == pytest.approx(1e-4)
+    X = CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X)
+    net = CNNClassifier(
+        CompactCNN, max_epochs=2, batch_size=8, lr=1e-2, schedule="onecycle", train_split=None
+    ).fit(X, sample.target)
+    assert [h["train_batch_count"] for h in net.history] == [3, 3]
+    # The last batch ran at the schedule's rate for its step (5 of 6 batches).
+    assert net.optimizer_.param_groups[0]["lr"] == pytest.approx(OneCycle().rate(5, 6, 1e-2))
+    plain = net.predict_proba(X)
+    mirrored = net.predict_proba(np.ascontiguousarray(X[..., ::-1]))
+    net.tta = True
+    np.testing.assert_allclose(net.predict_proba(X), (plain + mirrored) / 2, atol=1e-6)
+
+
+def test_checkpoints_resume_an_interrupted_training(sample, tmp_path, one_thread):
+    from skorch.callbacks import Callback
+
+    from fersk.cnn import CompactCNN
+
+    class StopAfter(Callback):
+        def __init__(self, n):
+            self.n = n
+
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == self.n:
+                raise KeyboardInterrupt  # skorch stops cleanly, as on Ctrl-C
+
+    X = CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X)
+    folder = tmp_path / "checkpoint"
+    settings = dict(max_epochs=4, schedule="onecycle", train_split=None, checkpoint_dir=folder)
+    first = CNNClassifier(CompactCNN, callbacks=[("stop", StopAfter(2))], **settings)
+    first.fit(X, sample.target)
+    assert len(first.history) == 2 and (folder / "params.pt").is_file()
+    resumed = CNNClassifier(CompactCNN, **settings).fit(X, sample.target)
+    assert len(resumed.history) == 4  # the two missing epochs, not four more
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    # The resumed run continued the learning-rate schedule where it stopped.
+    assert resumed.optimizer_.param_groups[0]["lr"] < first.optimizer_.param_groups[0]["lr"]
+
+
+def test_mixed_precision_only_on_cuda(sample, one_thread):
+    from fersk.cnn import CompactCNN
+
+    net = CNNClassifier(CompactCNN, max_epochs=1, train_split=None, amp=True, device="cpu")
+    assert not net._amp()
+    net.fit(CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X), sample.target)
+    assert getattr(net, "grad_scaler_", None) is None

@@ -1,0 +1,214 @@
+"""Trained models shipped with fersk, and saving your own models the same way.
+
+Each shipped model is a folder here: ``model.json`` (the estimator tree and
+its parameters), ``model.npz`` (the fitted arrays), ``card.md`` (its model
+card: data, protocol, measured accuracy, limits, licences) and
+``reference.json`` (its predictions on built-in inputs, recorded when it was
+trained; a test checks that loading reproduces them). No pickle of library
+internals is involved, so a scikit-learn, skorch or torch upgrade does not
+break them (see :mod:`fersk.models.format`). ``benchmarks/train_models.py``
+regenerates them.
+
+Examples
+--------
+>>> from fersk.models import list_models, load_model
+>>> sorted(m["name"] for m in list_models())  # doctest: +SKIP
+['cnn-fer2013', 'fusion-fer2013', 'landmarks-fer2013']
+>>> model = load_model()  # the default model: an ordinary fitted scikit-learn estimator
+>>> model.classes_.tolist()[:3]  # doctest: +SKIP
+['anger', 'disgust', 'fear']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .format import FORMAT_VERSION, load_estimator, save_model_files
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS_DIR",
+    "list_models",
+    "load_model",
+    "model_card",
+    "reference_inputs",
+    "save_model",
+]
+
+#: Where the shipped models live (inside the installed package).
+MODELS_DIR = Path(__file__).parent
+
+#: The model fersk uses when none is named (``fersk predict``, ``fersk video``).
+DEFAULT_MODEL = "fusion-fer2013"
+
+
+def _folder(name_or_path: str | os.PathLike) -> Path:
+    text = os.fspath(name_or_path)
+    shipped = MODELS_DIR / text
+    if "/" not in text and "\\" not in text and (shipped / "model.json").is_file():
+        return shipped
+    path = Path(text).expanduser()
+    if path.is_file() and path.name == "model.json":
+        return path.parent
+    if (path / "model.json").is_file():
+        return path
+    names = ", ".join(m["name"] for m in list_models()) or "none"
+    raise ValueError(
+        f"no fersk model {text!r}: not a shipped model ({names}) nor a folder holding "
+        "model.json and model.npz"
+    )
+
+
+def list_models() -> list[dict]:
+    """The shipped models: name, description, and the accuracy their card reports.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``description``, ``classes``, ``metrics`` per model, sorted by name.
+
+    Examples
+    --------
+    >>> all("name" in m and "description" in m for m in list_models())
+    True
+    """
+    models = []
+    for path in sorted(MODELS_DIR.glob("*/model.json")):
+        document = json.loads(path.read_text())
+        models.append(
+            {
+                "name": path.parent.name,
+                "description": document.get("description", ""),
+                "classes": document.get("classes", []),
+                "metrics": document.get("metrics", {}),
+            }
+        )
+    return models
+
+
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
+    """Load a shipped model by name, or a model folder saved with :func:`save_model`.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like, default=DEFAULT_MODEL
+        A shipped model's name (:func:`list_models`), or a folder (or its
+        ``model.json``).
+
+    Returns
+    -------
+    estimator
+        An ordinary fitted scikit-learn estimator taking face images (paths or
+        arrays of face crops, like FER2013's): ``predict``, ``predict_proba``,
+        refitting its last steps on your own data and ``joblib.dump`` all
+        work. For whole photos (faces anywhere, several per photo), use
+        :func:`fersk.predict.predict_faces`, which finds and crops the faces.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a folder without a fersk model, naming it.
+
+    Examples
+    --------
+    >>> load_model("no-such-model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: no fersk model 'no-such-model': ...
+    """
+    folder = _folder(name_or_path)
+    document = json.loads((folder / "model.json").read_text())
+    if document.get("format", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{folder} was written by a newer fersk (format {document['format']}); upgrade fersk"
+        )
+    arrays = (
+        dict(np.load(folder / "model.npz", allow_pickle=False))
+        if (folder / "model.npz").is_file()
+        else {}
+    )
+
+    def resolve(name: str):
+        sibling = folder.parent / name  # a model saved beside this one, else a shipped one
+        return load_model(sibling if (sibling / "model.json").is_file() else name)
+
+    return load_estimator(document["model"], arrays, resolve_ref=resolve)
+
+
+def reference_inputs() -> list:
+    """The built-in inputs each shipped model's predictions are recorded on (``reference.json``).
+
+    The astronaut's face (scikit-image's public-domain photo), cropped as
+    :func:`fersk.predict.face_crop` crops faces, then the 7 sample faces of
+    subject 0 (48 px, one per emotion). Loading a shipped model must reproduce
+    its recorded predictions on them (``tests/test_models.py``).
+
+    Examples
+    --------
+    >>> [x.shape for x in reference_inputs()][:2]
+    [(115, 115, 3), (48, 48)]
+    """
+    from skimage.data import astronaut
+
+    from ..datasets import make_sample_faces
+    from ..predict import face_crop, find_faces
+
+    photo = astronaut()
+    boxes, _ = find_faces(photo)
+    faces = make_sample_faces(n_subjects=1, n_intensities=1, blur_sigmas=(0.0,), image_size=48)
+    return [face_crop(photo, boxes[0])] + list(faces.data)
+
+
+def model_card(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
+    """The model card (Markdown) of a shipped or saved model.
+
+    Examples
+    --------
+    >>> model_card().startswith("#")  # doctest: +SKIP
+    True
+    """
+    card = _folder(name_or_path) / "card.md"
+    return card.read_text() if card.is_file() else ""
+
+
+def save_model(
+    model,
+    folder: str | os.PathLike,
+    *,
+    description: str = "",
+    metrics: dict | None = None,
+    references: dict | None = None,
+) -> Path:
+    """Save a fitted model as arrays + JSON (as the shipped ones are), for :func:`load_model`.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A ``Pipeline`` of supported steps, or a soft ``VotingClassifier`` of
+        such pipelines (see :func:`fersk.models.format.dump_estimator`).
+    folder : str or path-like
+        Created if needed; ``model.json`` and ``model.npz`` are written into
+        it atomically.
+    description : str
+        One line, shown by :func:`list_models`.
+    metrics : dict, optional
+        Measured accuracy to record (shown by :func:`list_models`).
+    references : dict, optional
+        ``{id(member): model name}``: members of a voting model stored as a
+        reference to another saved model instead of a copy of its arrays.
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    metadata = {
+        "description": description,
+        "classes": [str(c) for c in getattr(model, "classes_", [])],
+        "metrics": metrics or {},
+    }
+    return save_model_files(model, folder, metadata, references=references)
