@@ -274,6 +274,32 @@ def _process_one(
     return row, None, None
 
 
+#: On a cluster a task carries at most this many images (progress and balance)...
+MAX_CLUSTER_CHUNK = 1024
+#: ...and each worker gets at least this many tasks (balance across workers).
+TASKS_PER_WORKER = 8
+
+
+def _plan(n_jobs: int | None, n: int, chunk_size: int) -> tuple[int | None, int]:
+    """``(jobs, chunk_size)``: None jobs means this process; bigger chunks on a cluster.
+
+    The active joblib backend decides (``joblib.parallel_config``): inside
+    ``parallel_config(backend="dask")`` the work goes to the Dask cluster (all
+    of its workers unless ``n_jobs`` says otherwise), in chunks big enough to
+    amortise the scheduler's ~1 ms per task.
+    """
+    from joblib.parallel import get_active_backend
+
+    backend, config_jobs = get_active_backend()
+    jobs = n_jobs if n_jobs is not None else config_jobs
+    if "dask" in type(backend).__name__.lower():
+        jobs = -1 if jobs is None else jobs
+        workers = max(1, backend.effective_n_jobs(jobs))
+        per_task = math.ceil(n / (TASKS_PER_WORKER * workers))
+        return jobs, max(chunk_size, min(MAX_CLUSTER_CHUNK, per_task))
+    return (None if jobs in (None, 1) else jobs), chunk_size
+
+
 def _process_chunk(func, sources, channel_order, cache):
     # The namespace hashes the settings (and may stat a weights file): once per chunk.
     namespace = func.cache_namespace if cache is not None else ""
@@ -332,6 +358,8 @@ def map_images(
         Channel order of colour *array* sources.
     n_jobs : int or None
         Worker processes (joblib semantics: ``None`` is 1, ``-1`` all cores).
+        Inside ``joblib.parallel_config(backend="dask")`` the chunks go to the
+        Dask cluster's workers instead (see :func:`fersk.distributed.cluster`).
     cache : FeatureCache or None
         Where finished rows are stored as soon as each chunk completes.
     on_failure : {"nan", "raise"}
@@ -364,9 +392,10 @@ def map_images(
     failures: list[Failure] = []
     if n == 0:
         return rows, failures
+    jobs, chunk_size = _plan(n_jobs, n, chunk_size)
     n_chunks = max(1, math.ceil(n / chunk_size))
     bounds = [(i * n // n_chunks, (i + 1) * n // n_chunks) for i in range(n_chunks)]
-    if n_jobs in (None, 1):  # in this process: no joblib machinery (it polls with sleeps)
+    if jobs is None:  # in this process: no joblib machinery (it polls with sleeps)
         results_per_chunk = (
             _process_chunk(func, images[a:b], channel_order, cache) for a, b in bounds
         )
@@ -374,7 +403,8 @@ def map_images(
         tasks = (
             delayed(_process_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds
         )
-        results_per_chunk = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        # In input order whatever the order in which workers finish.
+        results_per_chunk = Parallel(n_jobs=jobs, return_as="generator")(tasks)
     with progress_bar(n, progress, desc=desc) as bar:
         for (a, _), results in zip(bounds, results_per_chunk):
             for offset, (row, reason, message) in enumerate(results):

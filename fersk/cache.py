@@ -8,6 +8,7 @@ while extracting each image once, across folds, processes and sessions.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -34,10 +35,18 @@ class FeatureCache:
     integers, complex, ``inf`` or partly NaN values, a folder in its place),
     and the next :meth:`put` replaces it.
 
+    Many processes may share one cache, also on many machines: on a shared
+    filesystem path (NFS, Lustre...) each entry is written to a temporary file
+    in its own folder and renamed into place; with an fsspec URL
+    (``s3://bucket/cache``, ``gcs://...``, ``memory://...``; needs ``fsspec``
+    and the protocol's package) each entry is one whole-object write, which
+    object stores make atomic. Either way a reader never sees half an entry,
+    and an interrupted run, local or distributed, loses nothing finished.
+
     Parameters
     ----------
     location : str or path-like
-        Directory of the cache; created on first write.
+        Directory (or fsspec URL) of the cache; created on first write.
 
     Examples
     --------
@@ -54,13 +63,48 @@ class FeatureCache:
     """
 
     def __init__(self, location: str | os.PathLike) -> None:
-        self.location = Path(location)
+        text = os.fspath(location)
+        self.url = text if "://" in text and not text.startswith("file://") else None
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        self.location = Path(text) if self.url is None else text.rstrip("/")
 
     def __repr__(self) -> str:
-        return f"FeatureCache({str(self.location)!r})"
+        return f"FeatureCache({str(self.url or self.location)!r})"
+
+    def __getstate__(self) -> dict:
+        return {"location": self.url or str(self.location)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["location"])
+
+    @property
+    def _fs(self):
+        """The fsspec filesystem of a URL cache (opened lazily, once per process)."""
+        fs = self.__dict__.get("_filesystem")
+        if fs is None:
+            try:
+                import fsspec
+            except ImportError:
+                raise ImportError(
+                    f"the feature cache {self.url!r} is a URL: pip install fsspec (and the "
+                    "package of its protocol, e.g. s3fs)"
+                ) from None
+            fs, _ = fsspec.core.url_to_fs(self.url)
+            self.__dict__["_filesystem"] = fs
+        return fs
+
+    def _key(self, namespace: str, digest: str) -> str:
+        return f"{namespace}/{digest[:2]}/{digest}.npy"
 
     def _path(self, namespace: str, digest: str) -> Path:
-        return self.location / namespace / digest[:2] / f"{digest}.npy"
+        return self.location / self._key(namespace, digest)
+
+    def _read(self, namespace: str, digest: str) -> bytes:
+        if self.url is not None:
+            return self._fs.cat_file(f"{self.location}/{self._key(namespace, digest)}")
+        with open(self._path(namespace, digest), "rb") as fh:
+            return fh.read()
 
     def get(self, namespace: str, digest: str, size: int | None = None) -> np.ndarray | None:
         """Return the stored vector, or ``None`` for a miss.
@@ -78,10 +122,8 @@ class FeatureCache:
             ``None`` when the entry is absent or not a valid entry (see the
             class description).
         """
-        path = self._path(namespace, digest)
         try:
-            with open(path, "rb") as fh:
-                value = np.load(fh, allow_pickle=False)
+            value = np.load(io.BytesIO(self._read(namespace, digest)), allow_pickle=False)
         except Exception:  # absent, a folder, empty, torn, not .npy, pickled objects
             return None
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or value.ndim != 1:
@@ -100,6 +142,21 @@ class FeatureCache:
         should be) gives a :class:`CacheWarning`, not an error: the caller
         has its result, it is only not stored.
         """
+        if self.url is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(value, dtype=np.float64), allow_pickle=False)
+            try:  # one whole-object write: atomic on object stores
+                self._fs.pipe_file(
+                    f"{self.location}/{self._key(namespace, digest)}", buffer.getvalue()
+                )
+            except OSError as exc:
+                warnings.warn(
+                    f"cannot write to the feature cache {self.url!r} ({exc}); results are "
+                    "computed but not cached",
+                    CacheWarning,
+                    stacklevel=2,
+                )
+            return
         path = self._path(namespace, digest)
         tmp = None
         try:
@@ -123,6 +180,8 @@ class FeatureCache:
                 Path(tmp).unlink(missing_ok=True)
 
     def __len__(self) -> int:
+        if self.url is not None:
+            return len(self._fs.glob(f"{self.location}/*/*/*.npy"))
         return sum(1 for _ in self.location.glob("*/*/*.npy"))
 
 
@@ -146,6 +205,8 @@ def resolve_cache(memory: object) -> FeatureCache | None:
         return None
     if isinstance(memory, FeatureCache):
         return memory
+    if isinstance(memory, str) and "://" in memory:
+        return FeatureCache(memory)
     if isinstance(memory, (str, os.PathLike)):
         if not os.fspath(memory):
             raise ValueError(

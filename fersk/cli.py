@@ -226,8 +226,27 @@ def _resume_state(
     return {os.path.abspath(p) for p in done}, True
 
 
+def _on_cluster(args):
+    """The Dask cluster the command runs on (``--scheduler``, ``--n-workers``), or nothing."""
+    import contextlib
+
+    if getattr(args, "scheduler", None) is None and getattr(args, "n_workers", None) is None:
+        return contextlib.nullcontext()
+    from .distributed import cluster
+
+    try:
+        return cluster(args.scheduler, n_workers=args.n_workers)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def _extract(args) -> int:
     """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
+    with _on_cluster(args):
+        return _extract_here(args)
+
+
+def _extract_here(args) -> int:
     from tqdm.auto import tqdm
 
     from .io import AtomicOutput
@@ -493,6 +512,11 @@ def _check_some_faces(model, n_samples: int) -> None:
 
 
 def _train(args) -> int:
+    with _on_cluster(args):
+        return _train_here(args)
+
+
+def _train_here(args) -> int:
     from .study import make_study_pipeline, tune
 
     # Checked now, not after an hour of training; never the dataset itself.
@@ -509,7 +533,8 @@ def _train(args) -> int:
     print(f"training on {len(y)} images ({', '.join(names)})", file=sys.stderr)
     y = np.asarray(names)[y]  # the model's classes_ are the emotion names
     if args.tune:
-        search = tune(pipe, X, y, groups=groups, n_jobs=1)
+        on_cluster = args.scheduler is not None or args.n_workers is not None
+        search = tune(pipe, X, y, groups=groups, n_jobs=-1 if on_cluster else 1)
         pipe = search.best_estimator_
         print(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})", file=sys.stderr)
     else:
@@ -642,7 +667,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--n-jobs", type=_n_jobs, default=None, help="extraction workers (-1: all cores)"
         )
-        p.add_argument("--cache", default=None, help="landmark cache folder")
+        p.add_argument(
+            "--cache", default=None, help="landmark cache folder (or fsspec URL: s3://...)"
+        )
+        p.add_argument(
+            "--scheduler",
+            default=None,
+            help="run on a Dask cluster: the scheduler's address (tcp://host:8786); "
+            "needs fersk[dask] and a --cache every worker can reach",
+        )
+        p.add_argument(
+            "--n-workers",
+            type=_int_at_least(1),
+            default=None,
+            help="run on a local Dask cluster of this many worker processes",
+        )
 
     def split_options(p):
         p.add_argument(

@@ -680,6 +680,13 @@ class CNNClassifier(NeuralNetClassifier):
             self.device = _auto_device()
         return super().initialize()
 
+    def initialize_module(self):
+        """Build the network; on a CPU its weights go channels-last (NHWC), as its input does."""
+        super().initialize_module()
+        if str(self.device) == "cpu":
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        return self
+
     def __setstate__(self, state):
         if state.get("device") == "auto":  # pickled before initialization
             state["device"] = _auto_device()
