@@ -530,14 +530,23 @@ def _train_here(args) -> int:
         memory=args.cache,
         n_jobs=args.n_jobs,
     )
-    print(f"training on {len(y)} images ({', '.join(names)})", file=sys.stderr)
+    import time
+
+    start = time.perf_counter()
+
+    def phase(text: str) -> None:
+        print(f"[{time.perf_counter() - start:7.1f} s] {text}", file=sys.stderr, flush=True)
+
+    phase(f"training on {len(y)} images ({', '.join(names)})")
     y = np.asarray(names)[y]  # the model's classes_ are the emotion names
     if args.tune:
         on_cluster = args.scheduler is not None or args.n_workers is not None
-        search = tune(pipe, X, y, groups=groups, n_jobs=-1 if on_cluster else 1)
+        phase("tuning: a GridSearchCV over the MLP's solver and learning rate")
+        search = tune(pipe, X, y, groups=groups, n_jobs=-1 if on_cluster else 1, verbose=1)
         pipe = search.best_estimator_
-        print(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})", file=sys.stderr)
+        phase(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})")
     else:
+        phase("fitting: landmarks of every image (a bar for long runs), then the classifier")
         try:
             pipe.fit(X, y)
         except ValueError:
@@ -545,7 +554,7 @@ def _train_here(args) -> int:
             raise
     _check_some_faces(pipe, len(y))
     _save_model(pipe, out)
-    print(f"saved {out}", file=sys.stderr)
+    phase(f"saved {out}")
     return 0
 
 
@@ -557,7 +566,9 @@ def _evaluate(args) -> int:
 
     if args.json:
         _output(args.json, "--json", inputs=(args.root, args.model))
-    model = _load_model(args.model)
+    if args.report is not None and Path(args.report).is_file():
+        raise CLIError(f"--report {args.report!r} is a file; give a folder")
+    model, _ = _model_or_default(args.model)
     if find_steps(model, ClipLandmarkExtractor):
         raise CLIError(f"--model {args.model!r} reads clips; fersk evaluate scores image models")
     X, y, _, names_in_data = _load_split(args, "test")
@@ -574,8 +585,11 @@ def _evaluate(args) -> int:
         raise CLIError(f"the model's class codes do not match the data's {names_in_data}")
     binners = list(find_steps(model, ClarityBinner))
     levels = binners[0].transform(X).ravel() if binners else None
-    report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data)
+    y_pred = model.predict(X)
+    report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data, y_pred=y_pred)
     text = json.dumps(report, indent=2)
+    if args.report is not None:
+        _evaluation_report(args, report, y, y_pred, names_in_data)
     if args.json:
         from .io import AtomicOutput
 
@@ -585,12 +599,48 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _evaluation_report(args, result: dict, y, y_pred, names: list[str]) -> None:
+    """``--report DIR``: Markdown with pictures and one HTML file."""
+    from .plot import plot_confusion_matrix, plot_groups, plot_recall
+    from .report import Report
+
+    overall = result["overall"]
+    report = Report(f"fersk evaluate: {args.model} on {args.root}")
+    report.table(
+        ["test images", "WAR", "UAR", "faces not found", "unreadable"],
+        [
+            [
+                overall["n"],
+                f"{overall['war']:.3f}",
+                f"{overall['uar']:.3f}",
+                result["faces_not_found"],
+                result["unreadable"],
+            ]
+        ],
+    )
+    labels = [
+        n for n in names if n in set(np.asarray(y).tolist()) | set(np.asarray(y_pred).tolist())
+    ]
+    report.figure("confusion", plot_confusion_matrix(y, y_pred, labels=labels), "where it fails")
+    report.figure("recall", plot_recall({str(args.model): result.get("per_class_recall", {})}))
+    if "levels" in result:
+        report.figure(
+            "levels",
+            plot_groups(result["levels"], xlabel="clarity level (0 = blurriest)"),
+            "WAR and UAR per clarity level",
+        )
+    folder = report.write(args.report)
+    print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
+
+
 def _video(args) -> int:
     """Per-face, per-frame predictions on a video file or a camera, to CSV."""
     from .video.stream import VideoAnalyzer
 
     if (args.input is None) == (args.camera is None):
         raise CLIError("give either an INPUT video file or --camera N")
+    if args.report is not None and Path(args.report).is_file():
+        raise CLIError(f"--report {args.report!r} is a file; give a folder")
     source = args.camera if args.camera is not None else str(_existing(args.input, "input"))
     inputs = (args.model,) if args.camera is not None else (source, args.model)
     _output(args.csv, "--csv", inputs=inputs)
@@ -629,10 +679,41 @@ def _video(args) -> int:
         + (f", {args.annotate}" if summary["annotated"] else ""),
         file=sys.stderr,
     )
+    if args.report is not None:
+        _video_report(args, summary)
     if summary["interrupted"]:
         print(f"interrupted: the {summary['frames']} frames done are kept", file=sys.stderr)
         return 130
     return 0
+
+
+def _video_report(args, summary: dict) -> None:
+    """``--report DIR``: a timeline per face track, in Markdown and one HTML file."""
+    import pandas as pd
+
+    from .plot import plot_timeline
+    from .report import Report
+    from .video import count_flips
+
+    rows = pd.read_csv(args.csv)
+    faces = rows[rows["face_found"].astype(bool)]
+    report = Report(f"fersk video: {args.input if args.camera is None else args.camera}")
+    report.table(
+        ["frames", "face rows", "tracks", "frames/s"],
+        [[summary["frames"], summary["faces"], len(summary["tracks"]), f"{summary['fps']:.1f}"]],
+    )
+    tracks = faces["track"].value_counts().index[:4]
+    for track in tracks:
+        one = faces[faces["track"] == track]
+        report.heading(f"Track {track}")
+        report.text(
+            f"{len(one)} frames with this face; label flips {count_flips(one['raw_label'])} raw, "
+            f"{count_flips(one['label'])} smoothed; shown most: "
+            f"{one['label'].value_counts().index[0] if len(one) else '-'}."
+        )
+        report.figure(f"timeline_track{track}", plot_timeline(rows, track=int(track)))
+    folder = report.write(args.report)
+    print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -727,6 +808,9 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--csv", required=True, help="output CSV: one row per face per frame")
     video.add_argument("--annotate", default=None, help="also write an annotated video here")
     video.add_argument(
+        "--report", default=None, help="folder: timelines per face (report.md, report.html)"
+    )
+    video.add_argument(
         "--detector",
         choices=("hog", "mmod"),
         default=None,
@@ -766,10 +850,15 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="WAR/UAR of a saved pipeline on a dataset's test split")
     ev.add_argument("root")
-    ev.add_argument("--model", required=True)
+    ev.add_argument(
+        "--model", required=True, help="a shipped model's name, a saved model folder or a .joblib"
+    )
     ev.add_argument("--max-test", type=_int_at_least(1), default=None)
     split_options(ev)
     ev.add_argument("--json", default=None, help="also write the report here")
+    ev.add_argument(
+        "--report", default=None, help="folder: report.md with pictures, and report.html"
+    )
     ev.set_defaults(func=_evaluate)
     return parser
 
@@ -783,7 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .io import ImageReadError
 
     args = _parser().parse_args(argv)
-    for option in ("input", "root", "out", "model", "csv", "annotate", "json", "cache"):
+    for option in ("input", "root", "out", "model", "csv", "annotate", "json", "cache", "report"):
         value = getattr(args, option, None)
         if isinstance(value, str):  # '--json=~/r.json' reaches us unexpanded
             setattr(args, option, os.path.expanduser(value))

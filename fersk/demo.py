@@ -106,6 +106,76 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
     }
 
 
+def write_report(out: Path, record: dict, sample, subjects, y_pred, y_true) -> None:
+    """``report.md`` with its pictures, and the same as one ``report.html``."""
+    from .report import Report
+
+    results, clips, video = record["results"], record["clips"], record["video"]
+    report = Report("fersk demo")
+    report.text(
+        f"{record['n_images']} built-in sample faces ({len(set(subjects))} synthetic subjects, "
+        f"{len(sample.target_names)} expressions, 3 blur levels); test subjects never seen "
+        "in training or tuning. GridSearchCV over the MLP's solver and learning rate, "
+        "GroupKFold by subject, refit on UAR."
+    )
+    report.table(*table_rows(results))
+    best = record["best"]
+    report.text(
+        f"Best by cross-validated UAR on the training subjects: {best}, saved to "
+        f"`{record['model_path']}` (reloaded predictions identical: "
+        f"{record['reload_identical']})."
+    )
+    try:
+        from .plot import plot_confusion_matrix, plot_groups, plot_recall, plot_timeline
+    except ImportError:  # pragma: no cover - matplotlib is in the demo and test extras
+        plot_confusion_matrix = None
+    if plot_confusion_matrix is not None:
+        chosen = next(
+            r for r in results if (r["landmarks"], r["model"]) == (best["landmarks"], best["model"])
+        )
+        report.figure(
+            "confusion",
+            plot_confusion_matrix(y_true, y_pred, labels=list(sample.target_names)),
+            "the best model on the held-out subjects: where it fails",
+        )
+        report.figure(
+            "recall",
+            plot_recall(
+                {
+                    f"{r['landmarks']} pts, {r['model']}": r["test"]["per_class_recall"]
+                    for r in results
+                }
+            ),
+            "per-class recall of the four configurations: which one wins",
+        )
+        report.figure(
+            "levels",
+            plot_groups(chosen["test"]["levels"], xlabel="clarity level (0 = blurriest)"),
+            "the best model's WAR and UAR per clarity level",
+        )
+    report.heading("Clips")
+    report.text(
+        f"{clips['n_clips']} sample clips (neutral onset to expression apex, "
+        f"{clips['n_frames']} frames, head drift), the same held-out subjects. Motion = "
+        "MotionDelta; subject = SubjectNeutralizer on the apex distances (mean of each "
+        "subject's unlabelled clips)."
+    )
+    report.table(*clip_table_rows(clips))
+    report.text(f"Saved (chosen in advance): {clips['best']}, to `{clips['model_path']}`.")
+    report.heading("Video")
+    report.text(video["summary"])
+    if plot_confusion_matrix is not None:
+        import pandas as pd
+
+        report.figure(
+            "timeline",
+            plot_timeline(pd.read_csv(video["csv"])),
+            "smoothed vs raw label and probabilities over the held-out subject's video",
+        )
+    report.text(f"Took {record['seconds']} s.")
+    report.write(out)
+
+
 def run_video_demo(out: Path, model, subject: str, *, quick: bool, say=print) -> dict:
     """The demo's video part: a held-out subject's sample video through the stream mode.
 
@@ -162,9 +232,19 @@ def format_clip_table(clips: dict) -> str:
     |---|---|---|
     | m | 0.500 | 0.250 |
     """
-    lines = ["| clip model | test WAR | test UAR |", "|---|---|---|"]
-    lines += [f"| {r['model']} | {r['war']:.3f} | {r['uar']:.3f} |" for r in clips["results"]]
-    return "\n".join(lines)
+    header, rows = clip_table_rows(clips)
+    return _markdown(header, rows)
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def clip_table_rows(clips: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the clip models' held-out WAR/UAR."""
+    rows = [[r["model"], f"{r['war']:.3f}", f"{r['uar']:.3f}"] for r in clips["results"]]
+    return ["clip model", "test WAR", "test UAR"], rows
 
 
 def format_table(results: list[dict]) -> str:
@@ -178,10 +258,15 @@ def format_table(results: list[dict]) -> str:
     >>> print(format_table([row]).splitlines()[2])
     | 5 | single | 0.500 | 0.500 | 0.400 | 0.300 / 0.200 | 0 |
     """
+    return _markdown(*table_rows(results))
+
+
+def table_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of WAR/UAR per configuration and clarity level."""
     levels = sorted({k for r in results for k in r["test"].get("levels", {})})
     head = ["landmarks", "model", "CV UAR", "test WAR", "test UAR"]
     head += [f"level {k} WAR / UAR" for k in levels] + ["faces not found"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for r in results:
         overall = r["test"]["overall"]
         cells = [
@@ -195,8 +280,8 @@ def format_table(results: list[dict]) -> str:
             lv = r["test"].get("levels", {}).get(k)
             cells.append(f"{lv['war']:.3f} / {lv['uar']:.3f}" if lv else "-")
         cells.append(str(r["faces_not_found"]))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return head, rows
 
 
 def run_demo(
@@ -304,23 +389,7 @@ def run_demo(
     }
     (out / "results.json").write_text(json.dumps(record, indent=2))
     table = format_table(results)
-    (out / "report.md").write_text(
-        "# fersk demo\n\n"
-        f"{len(X)} built-in sample faces ({len(set(subjects))} synthetic subjects, "
-        f"{len(sample.target_names)} expressions, 3 blur levels); test subjects never seen "
-        "in training or tuning. GridSearchCV over the MLP's solver and learning rate, "
-        "GroupKFold by subject, refit on UAR.\n\n"
-        f"{table}\n\nBest by cross-validated UAR on the training subjects: {record['best']}, "
-        f"saved to `{model_path}` "
-        f"(reloaded predictions identical: {identical}).\n\n"
-        f"## Clips\n\n{clips['n_clips']} sample clips (neutral onset to expression apex, "
-        f"{clips['n_frames']} frames, head drift), the same held-out subjects. Motion = "
-        "MotionDelta; subject = SubjectNeutralizer on the apex distances (mean of each "
-        "subject's unlabelled clips).\n\n"
-        f"{format_clip_table(clips)}\n\nSaved (chosen in advance): {clips['best']}, to "
-        f"`{clips['model_path']}`.\n\n## Video\n\n{video['summary']}\n\n"
-        f"Took {record['seconds']} s.\n"
-    )
+    write_report(out, record, sample, subjects, best.predict(X[test]), y[test])
     say("\n" + table + "\n\n" + format_clip_table(clips))
     say(
         f"\nsaved {model_path}, {out / 'report.md'}, {out / 'results.json'} "

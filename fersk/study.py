@@ -285,7 +285,7 @@ def tune(
     return search.fit(X, y, groups=groups)
 
 
-def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
+def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None, y_pred=None) -> dict:
     """WAR/UAR of a fitted pipeline, overall and per clarity level.
 
     Parameters
@@ -297,6 +297,8 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         fitted on the training images); adds a per-level breakdown.
     target_names : list of str or None
         Adds per-class recall under these names.
+    y_pred : array-like or None
+        The pipeline's predictions for ``X``, when already computed.
 
     Returns
     -------
@@ -309,7 +311,7 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None) -> dict:
         image-reading step of the model however nested (fusions, searches).
     """
     y = np.asarray(y)
-    y_pred = pipeline.predict(X)
+    y_pred = pipeline.predict(X) if y_pred is None else np.asarray(y_pred)
     groups = np.zeros(len(y)) if clarity_levels is None else np.asarray(clarity_levels)
     report = grouped_war_uar(y, y_pred, groups)
     result = {"overall": report["overall"]}
