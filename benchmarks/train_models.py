@@ -174,6 +174,9 @@ def main(argv=None) -> int:
 
     # ---- the models
     cnn_net, cnn_seconds = train_cnn(pixels["train"], y_train, valid, args, work)
+    if cnn_net.interrupted_:
+        print("interrupted: the finished epochs are checkpointed; run again to resume")
+        return 130
     landmarks, cnn = build_models(cnn_net)
     head = landmarks[1:].fit(points["train"][~valid], y_train[~valid])  # shares the steps
     p_cnn = cnn_net.predict_proba(pixels["train"][valid])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -341,17 +342,32 @@ def _predict(args) -> int:
     from .predict import predict_faces
     from .video.annotate import annotate_frame
 
-    files = []
+    files, marked_names = [], {}
     for item in args.inputs:
-        files += [str(p) for p in _list_images(_existing(item, "input"))]
+        root = _existing(item, "input")
+        for path in _list_images(root):
+            files.append(str(path))
+            # The annotated copy keeps the path below its input (unique names).
+            rel = path.name if root.is_file() else path.relative_to(root.resolve()).as_posix()
+            marked_names[str(path)] = (
+                f"{Path(rel).with_suffix('').as_posix().replace('/', '__')}.jpg"
+            )
     if not files:
         raise CLIError("no image files in " + ", ".join(args.inputs))
     inputs = tuple(files)
     out = Path(_output(args.csv, "--csv", inputs=inputs)) if args.csv else None
     if args.annotate is not None:
-        folder = Path(args.annotate)
+        folder = Path(args.annotate).resolve()
         if folder.exists() and not folder.is_dir():
             raise CLIError(f"--annotate {args.annotate!r} is a file; give a folder")
+        for item in args.inputs:  # the copies never land among (or replace) the inputs
+            source = Path(item).resolve()
+            source = source if source.is_dir() else source.parent
+            if folder == source or folder.is_relative_to(source) or source.is_relative_to(folder):
+                raise CLIError(
+                    f"--annotate {args.annotate!r} overlaps the input folder {str(source)!r}; "
+                    "give a folder apart from the photos"
+                )
         folder.mkdir(parents=True, exist_ok=True)
     model, model_name = _model_or_default(args.model)
     from .pipeline_tools import class_names
@@ -391,24 +407,30 @@ def _predict(args) -> int:
                 rows = predict_faces(
                     [path], model, detector=args.detector, upsample=args.upsample, progress=False
                 ).to_dict("records")
+                # All of an image's rows in one write: a kill never leaves half an image
+                # (which a resumed run would count as done).
+                block = io.StringIO()
+                lines = csv.writer(block)
                 for row in rows:
                     if handle is not None:
-                        writer.writerow([row.get(k, "") for k in header])
+                        lines.writerow([row.get(k, "") for k in header])
                     else:
                         confidence = row["confidence"]
                         shown = "" if confidence != confidence else f"{confidence:.3f}"
-                        writer.writerow([path, row["face"], row["label"], shown, row["error"]])
+                        lines.writerow([path, row["face"], row["label"], shown, row["error"]])
+                (handle if handle is not None else sys.stdout).write(block.getvalue())
                 n_faces += sum(bool(r["face_found"]) for r in rows)
                 n_without += sum(r["error"] == "no face found" for r in rows)
                 n_unreadable += sum(r["error"].startswith("unreadable") for r in rows)
                 if handle is not None:
                     handle.flush()
                 if args.annotate is not None and rows[0]["face_found"]:
-                    from .io import read_image
+                    from .io import AtomicOutput, read_image
 
                     marked = [{**r, "track": r["face"]} for r in rows]
                     image = annotate_frame(read_image(path, color="rgb"), marked)
-                    write_image(Path(args.annotate) / (Path(path).stem + ".jpg"), image)
+                    with AtomicOutput(Path(args.annotate) / marked_names[path]) as tmp:
+                        write_image(tmp, image)
                 bar.update(1)
     except KeyboardInterrupt:
         print("\ninterrupted: rows of finished images kept; run again to resume", file=sys.stderr)
@@ -566,8 +588,7 @@ def _evaluate(args) -> int:
 
     if args.json:
         _output(args.json, "--json", inputs=(args.root, args.model))
-    if args.report is not None and Path(args.report).is_file():
-        raise CLIError(f"--report {args.report!r} is a file; give a folder")
+    _check_report(args.report)
     model, _ = _model_or_default(args.model)
     if find_steps(model, ClipLandmarkExtractor):
         raise CLIError(f"--model {args.model!r} reads clips; fersk evaluate scores image models")
@@ -588,15 +609,29 @@ def _evaluate(args) -> int:
     y_pred = model.predict(X)
     report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data, y_pred=y_pred)
     text = json.dumps(report, indent=2)
-    if args.report is not None:
-        _evaluation_report(args, report, y, y_pred, names_in_data)
     if args.json:
         from .io import AtomicOutput
 
         with AtomicOutput(args.json) as tmp:
             Path(tmp).write_text(text)
     print(text)
+    if args.report is not None:
+        if np.asarray(y).dtype.kind in "iu":  # a fersk 0.1 model: codes index the names
+            y, y_pred = np.asarray(names_in_data)[y], np.asarray(names_in_data)[y_pred]
+        _evaluation_report(args, report, y, y_pred, names_in_data)
     return 0
+
+
+def _check_report(folder: str | None) -> None:
+    """``--report``: a folder (not a file), and matplotlib to draw with; checked before work."""
+    if folder is None:
+        return
+    if Path(folder).is_file():
+        raise CLIError(f"--report {folder!r} is a file; give a folder")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError("--report draws pictures: pip install 'fersk[plot]'") from None
 
 
 def _evaluation_report(args, result: dict, y, y_pred, names: list[str]) -> None:
@@ -639,8 +674,7 @@ def _video(args) -> int:
 
     if (args.input is None) == (args.camera is None):
         raise CLIError("give either an INPUT video file or --camera N")
-    if args.report is not None and Path(args.report).is_file():
-        raise CLIError(f"--report {args.report!r} is a file; give a folder")
+    _check_report(args.report)
     source = args.camera if args.camera is not None else str(_existing(args.input, "input"))
     inputs = (args.model,) if args.camera is not None else (source, args.model)
     _output(args.csv, "--csv", inputs=inputs)

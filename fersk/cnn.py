@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import inspect
 import io
 import json
@@ -50,7 +51,7 @@ from skorch.callbacks import (
     PrintLog,
 )
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import is_dataset, to_numpy
+from skorch.utils import TeeGenerator, is_dataset, to_numpy
 from torch import nn
 from torch.utils.data import default_collate
 
@@ -344,6 +345,25 @@ class TrainAugmentation:
         return augment_batch(X, self.flip, self.max_rotation, self.max_scale, self.max_shift), y
 
 
+class AtomicCheckpoint(Checkpoint):
+    """skorch's ``Checkpoint``, each file written under a temporary name and renamed into place.
+
+    The history goes last, so an epoch counts as saved only once its parameters
+    and optimizer state are on disk; an interruption during a save leaves the
+    previous epoch's files whole.
+    """
+
+    def _save_params(self, f, net, f_name, log_name):
+        if not isinstance(f, str):
+            return super()._save_params(f, net, f_name, log_name)
+        tmp = f"{f}.partial"
+        try:
+            net.save_params(**{f_name: tmp, "use_safetensors": self.use_safetensors})
+            os.replace(tmp, f)
+        except Exception as exc:  # noqa: BLE001 - skorch reports and goes on, as it does
+            self._sink(f"Unable to save {log_name} to {f}, {type(exc).__name__}: {exc}", True)
+
+
 class OneCycle(Callback):
     """A one-cycle learning-rate schedule set from the batch count: resumable by design.
 
@@ -393,12 +413,15 @@ class OneCycle(Callback):
         return end + (start - end) * (1 + math.cos(math.pi * t)) / 2
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_train = len(X) * (1 - float(getattr(net, "valid_size", 0.0) or 0.0))
-        self.batches_per_epoch_ = max(1, math.ceil(n_train / net.batch_size))
-        self.total_ = self.batches_per_epoch_ * net.max_epochs
         done = net.history[:, "train_batch_count"] if net.history else []
         self.step_ = int(sum(done))
         self.peak_ = float(net.lr if self.max_lr is None else self.max_lr)
+        self.total_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.total_ is None:  # the training split's real batch count, whatever the split
+            batches = len(net.get_iterator(dataset_train, training=True))
+            self.total_ = max(1, batches) * net.max_epochs
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training:
@@ -522,6 +545,10 @@ class CNNClassifier(NeuralNetClassifier):
     ----------
     classes_ : ndarray
         The labels, in the order of ``predict_proba``'s columns.
+    interrupted_ : bool
+        With ``schedule="onecycle"``: the last ``fit`` stopped before
+        ``max_epochs`` (Ctrl-C; skorch ends the run quietly). With a
+        ``checkpoint_dir``, fitting again resumes it.
     input_shape_ : tuple
         ``(channels, size, size)`` of the training images.
     versions_ : dict
@@ -629,7 +656,7 @@ class CNNClassifier(NeuralNetClassifier):
                 ("early_stopping", EarlyStopping(monitor=monitor, patience=6, load_best=True)),
             ]
         if self.checkpoint_dir is not None:
-            checkpoint = Checkpoint(
+            checkpoint = AtomicCheckpoint(
                 monitor=None, dirname=str(self.checkpoint_dir), f_pickle=None, load_best=False
             )
             # The state is loaded first (the schedule then counts the epochs done) and
@@ -639,13 +666,51 @@ class CNNClassifier(NeuralNetClassifier):
         callbacks += [("print_log", PrintLog())]
         return callbacks
 
-    def _epochs_done(self) -> int:
-        """Epochs in the checkpoint folder's history (0 without one)."""
+    _CHECKPOINT_FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json")
+
+    def _epochs_done(self, X, y) -> int:
+        """Epochs of this training saved in ``checkpoint_dir`` (0 without a checkpoint).
+
+        A folder holding another training (other data or settings, recorded in
+        ``fersk-run.json``) is refused: resuming it would return the wrong model.
+        """
         if self.checkpoint_dir is None:
             return 0
-        path = os.path.join(str(self.checkpoint_dir), "history.json")
+        if self.schedule != "onecycle":
+            raise ValueError(
+                "checkpoint_dir resumes a fixed-length schedule: use schedule='onecycle' (the "
+                "plateau schedule's early stopping and learning-rate state are not saved)"
+            )
+        folder = str(self.checkpoint_dir)
+        run = {
+            "n_samples": int(len(X)),
+            "input_shape": [int(d) for d in np.shape(X)[1:]],
+            "classes": [str(c) for c in self.label_classes_],
+            "y_digest": hashlib.sha1(np.asarray(y).astype(str).tobytes()).hexdigest(),
+            "max_epochs": int(self.max_epochs),
+            "lr": float(self.lr),
+            "batch_size": int(self.batch_size),
+            "module": getattr(self.module, "__name__", str(self.module)),
+        }
+        marker = os.path.join(folder, "fersk-run.json")
+        if os.path.isfile(marker):
+            with open(marker) as fh:
+                recorded = json.load(fh)
+            if recorded != run:
+                differ = sorted(k for k in run if recorded.get(k) != run[k])
+                raise ValueError(
+                    f"checkpoint_dir {folder!r} holds another training (it differs in "
+                    f"{', '.join(differ)}); give another folder, or delete it to start over"
+                )
+        else:
+            os.makedirs(folder, exist_ok=True)
+            with open(marker + ".partial", "w") as fh:
+                json.dump(run, fh, indent=1)
+            os.replace(marker + ".partial", marker)
+        if not all(os.path.isfile(os.path.join(folder, f)) for f in self._CHECKPOINT_FILES):
+            return 0
         try:
-            with open(path) as fh:
+            with open(os.path.join(folder, "history.json")) as fh:
                 return len(json.load(fh))
         except (OSError, ValueError):
             return 0
@@ -683,6 +748,7 @@ class CNNClassifier(NeuralNetClassifier):
     def initialize_module(self):
         """Build the network; on a CPU its weights go channels-last (NHWC), as its input does."""
         super().initialize_module()
+        self.grad_scaler_ = None  # a new network starts a new loss scale (mixed precision)
         if str(self.device) == "cpu":
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
@@ -835,11 +901,13 @@ class CNNClassifier(NeuralNetClassifier):
         X = self._check_images(X)
         if not keep:
             self._prepare(X, y)
-        done = self._epochs_done()
+        done = self._epochs_done(X, y)
         if done:  # LoadInitState restores the net; train only what is missing
             fit_params.setdefault("epochs", max(0, int(self.max_epochs) - done))
         with self._seeded():
             super().fit(X, y, **fit_params)
+        # skorch ends a run quietly on Ctrl-C: say so (a fixed-length run stopped short).
+        self.interrupted_ = self.schedule == "onecycle" and len(self.history) < self.max_epochs
         self.module_.eval()
         self.versions_ = _package_versions()
         return self
@@ -868,7 +936,7 @@ class CNNClassifier(NeuralNetClassifier):
         """One optimisation step; float16 autocast with gradient scaling on CUDA (``amp``)."""
         if not self._amp():
             return super().train_step(batch, **fit_params)
-        if getattr(self, "grad_scaler_", None) is None:
+        if self.grad_scaler_ is None:
             self.grad_scaler_ = torch.amp.GradScaler("cuda")
         self._set_training(True)
         Xi, yi = unpack_data(batch)
@@ -877,15 +945,23 @@ class CNNClassifier(NeuralNetClassifier):
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         self.grad_scaler_.scale(loss).backward()
+        self.grad_scaler_.unscale_(self.optimizer_)  # callbacks see (and clip) true gradients
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
         self.grad_scaler_.step(self.optimizer_)
         self.grad_scaler_.update()
-        return {"loss": loss.detach(), "y_pred": y_pred.detach()}
+        return {"loss": loss.detach().float(), "y_pred": y_pred.detach().float()}
 
     def evaluation_step(self, batch, training=False):
         if not self._amp():
             return super().evaluation_step(batch, training=training)
         with torch.autocast("cuda", dtype=torch.float16):
-            return super().evaluation_step(batch, training=training)
+            out = super().evaluation_step(batch, training=training)
+        return out.float()  # probabilities in float32, whatever autocast computed in
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities; with ``tta=True`` averaged over each image and its mirror.

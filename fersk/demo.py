@@ -126,9 +126,12 @@ def write_report(out: Path, record: dict, sample, subjects, y_pred, y_true) -> N
         f"{record['reload_identical']})."
     )
     try:
+        import matplotlib  # noqa: F401  (fersk.plot imports it only when drawing)
+
         from .plot import plot_confusion_matrix, plot_groups, plot_recall, plot_timeline
-    except ImportError:  # pragma: no cover - matplotlib is in the demo and test extras
+    except ImportError:  # pragma: no cover - matplotlib is in the plot and test extras
         plot_confusion_matrix = None
+        report.text("(No pictures: pip install 'fersk[plot]' for them.)")
     if plot_confusion_matrix is not None:
         chosen = next(
             r for r in results if (r["landmarks"], r["model"]) == (best["landmarks"], best["model"])

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.ensemble import VotingClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 __all__ = [
@@ -196,11 +197,18 @@ def transform_with(
             X = transform_with(step, X, provided=provided, on_input=on_input, params=params)
         return X
     if isinstance(estimator, FeatureUnion):
-        parts = [
-            np.asarray(transform_with(part, X, provided=provided, on_input=on_input, params=params))
-            for _, part in estimator.transformer_list
-            if part is not None and not (isinstance(part, str) and part == "drop")
-        ]
+        weights = estimator.transformer_weights or {}
+        parts = []
+        for name, part in estimator.transformer_list:
+            if part is None or (isinstance(part, str) and part == "drop"):
+                continue
+            if isinstance(part, str) and part == "passthrough":
+                out = np.asarray(X)
+            else:
+                out = np.asarray(
+                    transform_with(part, X, provided=provided, on_input=on_input, params=params)
+                )
+            parts.append(out * weights[name] if name in weights else out)
         return np.hstack(parts)
     return estimator.transform(X, **_accepted(estimator.transform, params))
 
@@ -229,6 +237,14 @@ def predict_proba_with(
     >>> predict_proba_with(pipe, np.array([[5.0]])).tolist()
     [[0.5, 0.5]]
     """
+    if isinstance(model, VotingClassifier) and model.voting == "soft":
+        # Each member with what it is given, averaged as VotingClassifier averages them.
+        kept = [w for (_, e), w in zip(model.estimators, model.weights or []) if e != "drop"]
+        probas = [
+            predict_proba_with(member, X, provided=provided, on_input=on_input, params=params)
+            for member in model.estimators_
+        ]
+        return np.average(np.stack(probas), axis=0, weights=kept or None)
     final = model
     if isinstance(model, Pipeline):
         final = model.steps[-1][1]

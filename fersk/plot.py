@@ -1,7 +1,9 @@
 """Pictures of results: confusion matrices, recall bars, levels, training curves, landmarks, video.
 
-Every function draws on a new figure (or on ``ax=`` when given) and returns
-the matplotlib ``Figure``; nothing is shown or saved (``fig.savefig(path)``).
+Every function draws on a new figure (``plot_recall``, ``plot_groups``,
+``plot_history`` and ``plot_landmarks`` draw on ``ax=`` when given) and
+returns the matplotlib ``Figure``; nothing is shown or saved
+(``fig.savefig(path)``), and the matplotlib backend is left as it is.
 matplotlib is an optional dependency (``pip install fersk[plot]``; the demo and
 the test extras install it), imported when a function is called.
 
@@ -31,13 +33,6 @@ __all__ = [
 
 def _pyplot():
     try:
-        import matplotlib
-
-        if matplotlib.get_backend().lower() not in (
-            "agg",
-            "module://matplotlib_inline.backend_inline",
-        ):
-            matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("fersk.plot needs matplotlib: pip install 'fersk[plot]'") from None

@@ -18,6 +18,7 @@ import numpy as np
 
 from .io import ImageReadError, describe_source, read_image
 from .landmarks.detection import MIN_RELATIVE_SCORE, detect_faces
+from .pipeline_tools import predict_proba_with
 
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "face_crop", "find_faces", "predict_faces"]
 
@@ -49,15 +50,16 @@ def face_crop(image: np.ndarray, box) -> np.ndarray:
     --------
     >>> import numpy as np
     >>> face_crop(np.zeros((100, 100), np.uint8), [40, 40, 60, 60]).shape
-    (26, 26)
+    (27, 27)
     """
     import cv2
 
     x0, y0, x1, y1 = (float(v) for v in box)
-    side = CROP_SCALE * max(x1 - x0, y1 - y0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - CROP_SHIFT * side
-    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+    # Boxes are inclusive pixel coordinates (dlib's): a box of 0..9 is 10 pixels wide.
+    side = CROP_SCALE * (max(x1 - x0, y1 - y0) + 1)
     size = max(1, int(round(side)))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - CROP_SHIFT * side
+    left, top = int(round(cx - (size - 1) / 2)), int(round(cy - (size - 1) / 2))
     pad = max(0, -left, -top, left + size - image.shape[1], top + size - image.shape[0])
     if pad:
         image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
@@ -107,7 +109,7 @@ def _rows_of(source, model, names, detector, upsample) -> Iterator[dict]:
         yield {**base, **empty, "error": "no face found"}
         return
     crops = [face_crop(image, box) for box in boxes]
-    proba = np.asarray(model.predict_proba(crops), dtype=float)
+    proba = predict_proba_with(model, crops)  # a predict-only model gives one-hot rows
     for k, (box, score, p) in enumerate(zip(boxes, scores, proba)):
         best = int(np.argmax(p))
         yield {

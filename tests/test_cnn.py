@@ -407,3 +407,20 @@ def test_mixed_precision_only_on_cuda(sample, one_thread):
     assert not net._amp()
     net.fit(CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X), sample.target)
     assert getattr(net, "grad_scaler_", None) is None
+
+
+def test_a_checkpoint_folder_of_another_training_is_refused(sample, tmp_path, one_thread):
+    from fersk.cnn import CompactCNN
+
+    X = CNNPreprocessor(size=SIZE, dtype="uint8").fit_transform(sample.X)
+    folder = tmp_path / "cp"
+    settings = dict(max_epochs=1, schedule="onecycle", train_split=None, checkpoint_dir=folder)
+    CNNClassifier(CompactCNN, **settings).fit(X, sample.target)
+    with pytest.raises(ValueError, match="holds another training .*lr"):
+        CNNClassifier(CompactCNN, lr=1e-2, **settings).fit(X, sample.target)
+    with pytest.raises(ValueError, match="holds another training .*y_digest"):
+        CNNClassifier(CompactCNN, **settings).fit(X, sample.target[::-1])
+    with pytest.raises(ValueError, match="schedule='onecycle'"):
+        CNNClassifier(CompactCNN, checkpoint_dir=tmp_path / "other", max_epochs=1).fit(
+            X, sample.target
+        )

@@ -263,3 +263,79 @@ def test_fersk_video_uses_the_default_model(tmp_path, capsys):
     assert code == 0, err
     header = (tmp_path / "rows.csv").read_text().splitlines()[0]
     assert "p_happiness" in header and "p_neutral" in header
+
+
+# --------------------------------------------------------------------------
+# The format refuses what it cannot restore, and never runs what it reads
+# --------------------------------------------------------------------------
+
+
+def test_a_model_file_cannot_call_arbitrary_functions(tmp_path):
+    target = tmp_path / "written.txt"
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    np.savez(folder / "model.npz")
+    for node in [
+        {"class": "torch.save", "params": {"obj": "x", "f": str(target)}, "arrays": {}},
+        {"class": "os.system", "params": {"command": "true"}, "arrays": {}},
+        {
+            "class": "sklearn.preprocessing.StandardScaler",
+            "params": {"copy": {"__dataclass__": "torch.save", "fields": {}}},
+            "arrays": {},
+        },
+    ]:
+        (folder / "model.json").write_text(json.dumps({"format": 1, "model": node}))
+        with pytest.raises(ValueError, match="refusing"):
+            load_model(folder)
+    assert not target.exists()
+
+
+def test_saved_states_that_could_not_be_restored_are_refused(tmp_path):
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    for step, needle in [
+        (StandardScaler(with_std=False), "scale_, var_ is None"),
+        (SimpleImputer(add_indicator=True), "add_indicator"),
+    ]:
+        model = make_pipeline(step, MLPClassifier((4,), max_iter=20)).fit(X, [0, 1] * 4)
+        with pytest.raises(TypeError, match=needle):
+            save_model(model, tmp_path / needle.split()[0].strip(","))
+
+
+def test_integer_subject_ids_and_a_torn_save(tmp_path):
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    sn = SubjectNeutralizer(missing_groups="population").fit(X, groups=[1, 2, 3, 1, 2, 3])
+    back = load_model(save_model(_sn_pipeline(sn, X), tmp_path / "sn"))
+    restored = back[0]
+    assert restored.subjects_.tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(
+        restored.transform(X[:1], groups=[1]), sn.transform(X[:1], groups=[1])
+    )
+    # model.npz from another save: refused, not mixed.
+    other = save_model(_sn_pipeline(SubjectNeutralizer(missing_groups="population").fit(X + 1), X),
+                       tmp_path / "other")  # fmt: skip
+    (tmp_path / "sn" / "model.npz").write_bytes((other / "model.npz").read_bytes())
+    with pytest.raises(ValueError, match="does not match model.json"):
+        load_model(tmp_path / "sn")
+
+
+def _sn_pipeline(sn, X):
+    """A fitted pipeline around an already fitted neutralizer (a classifier after it)."""
+    clf = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, [0, 1] * 3)
+    return make_pipeline(sn, clf)
+
+
+def test_the_stream_feeds_the_trackers_landmarks_to_a_fusion(small_models, monkeypatch):
+    from fersk.datasets import make_sample_video
+    from fersk.video.stream import VideoAnalyzer
+
+    calls = []
+    original = LandmarkExtractor.transform
+
+    def counted(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(LandmarkExtractor, "transform", counted)
+    video = make_sample_video(size=(240, 180), fps=10, script=[("neutral", 0.5)], face_size=110)
+    rows = list(VideoAnalyzer(small_models["fusion"]).stream(video.frames, fps=10))
+    assert any(r["face_found"] for r in rows) and calls == []  # never re-extracted on crops

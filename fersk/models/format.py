@@ -111,10 +111,16 @@ def decode_value(value):
     if "__array__" in value:
         return np.asarray(value["__array__"], dtype=value["dtype"])
     if "__type__" in value:
-        return _resolve(value["__type__"])
+        cls = _resolve(value["__type__"])
+        if not isinstance(cls, type):  # a class (a network, an optimizer), never a function
+            raise ValueError(f"refusing {value['__type__']!r}: not a class")
+        return cls
     if "__dataclass__" in value:
+        cls = _resolve(value["__dataclass__"])
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise ValueError(f"refusing {value['__dataclass__']!r}: not a dataclass")
         fields = {k: decode_value(v) for k, v in value["fields"].items()}
-        return _resolve(value["__dataclass__"])(**fields)
+        return cls(**fields)
     raise ValueError(f"unknown encoded value {value!r}")
 
 
@@ -142,8 +148,23 @@ def _set(est, arrays: dict, names) -> None:
         setattr(est, name, arrays[name])
 
 
-def _plain(names):
-    """Adapter of a transformer: fit on dummy rows, then set ``names``."""
+def _plain(names, refuse=None):
+    """Adapter of a transformer: fit on dummy rows, then set ``names``.
+
+    ``refuse(est)`` names a setting whose fitted state these arrays do not
+    hold (so saving it would not restore it), or returns None.
+    """
+
+    def arrays(est):
+        problem = refuse(est) if refuse else None
+        values = {n: getattr(est, n) for n in names}
+        missing = [n for n, v in values.items() if v is None]
+        if problem or missing:
+            raise TypeError(
+                f"cannot store this {type(est).__name__}: "
+                + (problem or f"{', '.join(missing)} is None with these settings")
+            )
+        return {n: np.asarray(v) for n, v in values.items()}
 
     def restore(est, arrays, info):
         est.fit(_dummy_X(info["n_features_in"]))
@@ -151,7 +172,7 @@ def _plain(names):
         return est
 
     return _Adapter(
-        arrays=lambda est: {n: np.asarray(getattr(est, n)) for n in names},
+        arrays=arrays,
         restore=restore,
         info=lambda est: {"n_features_in": int(est.n_features_in_)},
     )
@@ -197,6 +218,13 @@ def _mlp():
     )
 
 
+def _subject_id(value):
+    """A subject id as JSON (strings and integers keep their type); others are refused."""
+    if isinstance(value, (str, int, np.integer)) and not isinstance(value, bool):
+        return encode_value(value)
+    raise TypeError(f"cannot store the subject id {value!r}: use strings or integers")
+
+
 def _subject_neutralizer():
     names = ["population_baseline_", "population_scale_", "baselines_", "scales_", "counts_"]
 
@@ -207,7 +235,7 @@ def _subject_neutralizer():
         fitter.fit(_dummy_X(info["n_features_in"]), y)
         est.set_params(missing_groups=original)
         _set(est, arrays, names)
-        est.subjects_ = np.array(info["subjects"], dtype=object)
+        est.subjects_ = np.array([decode_value(s) for s in info["subjects"]], dtype=object)
         return est
 
     return _Adapter(
@@ -215,7 +243,7 @@ def _subject_neutralizer():
         restore=restore,
         info=lambda est: {
             "n_features_in": int(est.n_features_in_),
-            "subjects": [str(s) for s in est.subjects_],
+            "subjects": [_subject_id(s) for s in est.subjects_],
             "missing_groups": est.missing_groups,
         },
     )
@@ -281,7 +309,10 @@ def _adapters() -> dict:
             restore=lambda est, arrays, info: est.fit(),
         ),
         PairwiseDistance: _plain([]),
-        SimpleImputer: _plain(["statistics_"]),
+        SimpleImputer: _plain(
+            ["statistics_"],
+            refuse=lambda est: "add_indicator=True is not stored" if est.add_indicator else None,
+        ),
         StandardScaler: _plain(["mean_", "scale_", "var_", "n_samples_seen_"]),
         MLPClassifier: _mlp(),
         SubjectNeutralizer: _subject_neutralizer(),
@@ -336,6 +367,8 @@ def dump_estimator(est, arrays: dict, path: str = "model", references: dict | No
     if isinstance(est, VotingClassifier):
         if est.voting != "soft":
             raise TypeError("only soft-voting VotingClassifier models can be stored")
+        if len(est.estimators_) != len(est.estimators):
+            raise TypeError("cannot store a VotingClassifier with dropped members")
         return {
             "class": _qualname(VotingClassifier),
             "weights": encode_value(est.weights),
@@ -402,6 +435,9 @@ def load_estimator(node: dict, arrays, resolve_ref: Callable | None = None):
             (name, load_estimator(child, arrays, resolve_ref)) for name, child in node["estimators"]
         ]
         return combine_fitted(members, weights=decode_value(node["weights"]))
+    adapter = _adapters().get(cls)
+    if adapter is None:  # never call a class (or function) the format does not know
+        raise ValueError(f"refusing to build {node['class']!r}: not a type fersk stores")
     params = {}
     for key, value in node["params"].items():
         if isinstance(value, dict) and "__estimator__" in value:
@@ -409,7 +445,6 @@ def load_estimator(node: dict, arrays, resolve_ref: Callable | None = None):
         else:
             params[key] = decode_value(value)
     est = cls(**params)
-    adapter = _adapters()[cls]
     stored = {name: arrays[key] for name, key in node["arrays"].items()}
     return adapter.restore(est, stored, node.get("info", {}))
 
@@ -433,10 +468,21 @@ def save_model_files(
     folder.mkdir(parents=True, exist_ok=True)
     arrays: dict = {}
     tree = dump_estimator(model, arrays, references=references)
-    document = {"format": FORMAT_VERSION, "model": tree, **(metadata or {})}
+    # The arrays first, then the description naming their hash: a save interrupted
+    # between the two leaves a pair that load_model refuses, never a mixed model.
     with AtomicOutput(folder / "model.npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
+        digest = file_digest(tmp)
+    document = {"format": FORMAT_VERSION, "arrays_sha256": digest, "model": tree}
+    document.update(metadata or {})
     with AtomicOutput(folder / "model.json") as tmp:
         Path(tmp).write_text(json.dumps(document, indent=1) + "\n")
     return folder
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
