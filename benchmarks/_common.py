@@ -1,5 +1,5 @@
 """Shared by the benchmark scripts: the train/test split they run on, and how results
-are written (JSON and Markdown, with the machine and versions recorded)."""
+are written (JSON, Markdown and a PNG figure, with the machine and versions recorded)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,31 @@ RESULTS = Path(__file__).parent / "results"
 def write_results(
     name: str, settings: dict, results: object, markdown: str, out_dir: str | Path = RESULTS
 ) -> tuple[Path, Path]:
-    """Write ``<name>.json`` and ``<name>.md`` under ``out_dir``; return their paths."""
+    """Write ``<name>.json``, ``<name>.md`` and ``<name>.png`` under ``out_dir``.
+
+    The PNG is drawn from the saved JSON by the figure function :mod:`figures`
+    has for ``name`` (none for ``dask_scaling`` and ``shipped_models``, whose
+    scripts draw their own), and linked at the end of the Markdown. Without
+    matplotlib the Markdown gets a one-line note instead; a figure that fails
+    to draw only warns (the results are written already).
+
+    Parameters
+    ----------
+    name : str
+        The results' file name, without suffix.
+    settings : dict
+        The benchmark's settings (its command-line arguments).
+    results : object
+        The results, JSON-serialisable (``str`` for anything else).
+    markdown : str
+        The Markdown body; the settings and the machine are appended.
+    out_dir : str or Path, default=RESULTS
+
+    Returns
+    -------
+    (Path, Path)
+        The JSON and Markdown files (the PNG, when drawn, is ``<name>.png`` beside them).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     env = environment_info()
@@ -31,7 +56,8 @@ def write_results(
         "results": results,
     }
     json_path, md_path = out / f"{name}.json", out / f"{name}.md"
-    json_path.write_text(json.dumps(record, indent=2, default=str))
+    text = json.dumps(record, indent=2, default=str)
+    json_path.write_text(text)
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
     md_path.write_text(
         f"# {name}\n\n{markdown.strip()}\n\n"
@@ -39,7 +65,33 @@ def write_results(
         f"Machine: {env['cpu']} ({env['cpu_count']} cores), {env['machine']}, "
         f"Python {env['python']}; {packages}. Measured {record['date']}.\n"
     )
+    _write_figure(json.loads(text), md_path)
     return json_path, md_path
+
+
+def _write_figure(record: dict, md_path: Path) -> Path | None:
+    """Draw ``<name>.png`` beside ``md_path`` and link it there (see :func:`write_results`)."""
+    if __package__:  # imported as benchmarks._common
+        from . import figures
+    else:  # a benchmark script: this folder is on sys.path
+        import figures
+
+    if figures.figure_function(record["benchmark"]) is None:
+        return None
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with md_path.open("a") as md:
+            md.write(f"\n{figures.NO_MATPLOTLIB_NOTE}\n")
+        return None
+    try:
+        png = figures.save(record, md_path.parent)
+    except Exception as exc:  # never lose a finished benchmark to its picture
+        warnings.warn(f"{record['benchmark']}: no figure ({exc!r})", stacklevel=3)
+        return None
+    if png is not None:
+        figures.link_image(md_path, png)
+    return png
 
 
 def subsample(target, n, seed=0) -> np.ndarray:

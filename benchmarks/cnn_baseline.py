@@ -13,7 +13,8 @@ Reports: preprocessing images/s; training seconds per epoch and training
 images/s (on the training device; on a GPU machine also one CPU epoch);
 inference images/s on the CPU (fp32 and dynamic int8) and on the GPU when
 available; parameter count; model size (serialized state dict) fp32 vs int8;
-WAR/UAR and per-class recall of both.
+WAR/UAR and per-class recall of both; the learning curves (per-epoch losses and
+validation accuracy, drawn in the results' PNG).
 """
 
 from __future__ import annotations
@@ -143,6 +144,15 @@ def main(argv=None) -> int:
         },
         "seconds_per_epoch": round(epoch_s, 2),
         "epoch_seconds": [round(d, 2) for d in durations],
+        "history": [  # the learning curves (benchmarks/figures.py draws them)
+            {"epoch": int(e["epoch"])}
+            | {
+                k: float(e[k])
+                for k in ("train_loss", "valid_loss", "valid_acc", "valid_uar")
+                if k in e
+            }
+            for e in history
+        ],
         "train_images_per_second": round(n_fit / epoch_s, 1),
         "cpu_epoch_on_gpu_machine": cpu_epoch,
         "fit_seconds": round(fit_s, 1),

@@ -340,7 +340,7 @@ def main(argv=None) -> int:
     markdown = real_md + (
         "Sample video (held-out synthetic subject, 12 s at 25 fps: neutral, happiness, "
         "neutral, 1 s without a face, neutral, surprise, neutral), 68-point landmark MLP, "
-        "HOG detection every 5 frames with correlation tracking between, one CPU core, "
+        "HOG detection every 5 frames, faces followed by their landmarks between, one CPU core, "
         "decoding included.\n\n"
         + speed
         + "\n\nStability on the 640x360 video (face rows):\n\n"

@@ -53,10 +53,23 @@ def laplacian_variance(image: ImageSource, size: int = 100, channel_order: str =
     Parameters
     ----------
     image : path or array
+        An image file, or a grayscale or colour array (see
+        :func:`fersk.io.read_image`).
     size : int, default=100
         Working size in pixels.
-    channel_order : {"rgb", "bgr"}
+    channel_order : {"rgb", "bgr"}, default="rgb"
         Channel order of a colour array.
+
+    Returns
+    -------
+    float
+        The variance of the Laplacian of the grayscale ``size x size`` image
+        (0 for a constant image).
+
+    See Also
+    --------
+    fersk.ClarityBinner : Equal-count clarity levels from this score.
+    fersk.ClarityRoutedClassifier : One classifier per clarity level.
 
     Examples
     --------
@@ -99,6 +112,13 @@ class ClarityBinner(ImageInputMixin, TransformerMixin, BaseEstimator):
         Score thresholds between consecutive levels.
     failures_ : list of fersk.batch.Failure
         Samples of the last ``fit``/``transform`` that could not be scored.
+
+    See Also
+    --------
+    fersk.laplacian_variance : The clarity score of one image.
+    fersk.ClarityRoutedClassifier : Routes each sample to its clarity level's classifier.
+    fersk.study.make_study_pipeline : The study's pipeline, joining the levels to the
+        landmark features.
 
     Examples
     --------

@@ -26,6 +26,8 @@ import numpy as np
 __all__ = ["CLIError", "main"]
 
 EXTRACT_BLOCK = 256
+#: Folds of ``fersk train --tune``'s GridSearchCV.
+TUNE_FOLDS = 3
 
 
 class CLIError(Exception):
@@ -539,6 +541,7 @@ def _train(args) -> int:
 
 
 def _train_here(args) -> int:
+    from .fit_progress import MLP_EPOCH, MLP_QUIET, SEARCH_FIT, printed_progress, verbose_mlps
     from .study import make_study_pipeline, tune
 
     # Checked now, not after an hour of training; never the dataset itself.
@@ -562,15 +565,37 @@ def _train_here(args) -> int:
     phase(f"training on {len(y)} images ({', '.join(names)})")
     y = np.asarray(names)[y]  # the model's classes_ are the emotion names
     if args.tune:
+        from sklearn.model_selection import ParameterGrid
+
+        from .study import param_grid
+
         on_cluster = args.scheduler is not None or args.n_workers is not None
-        phase("tuning: a GridSearchCV over the MLP's solver and learning rate")
-        search = tune(pipe, X, y, groups=groups, n_jobs=-1 if on_cluster else 1, verbose=1)
+        n_fits = len(ParameterGrid(param_grid(pipe))) * TUNE_FOLDS
+        phase(
+            f"tuning: a GridSearchCV over the MLP's solver and learning rate ({n_fits} fits, "
+            "then a refit of the best)"
+        )
+        # On a cluster the fits print on the workers: the scheduler's dashboard shows them.
+        with printed_progress(SEARCH_FIT, desc="GridSearchCV", total=n_fits, unit="fit"):
+            search = tune(
+                pipe,
+                X,
+                y,
+                groups=groups,
+                cv=TUNE_FOLDS,
+                n_jobs=-1 if on_cluster else 1,
+                verbose=2,
+            )
         pipe = search.best_estimator_
         phase(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})")
     else:
         phase("fitting: landmarks of every image (a bar for long runs), then the classifier")
         try:
-            pipe.fit(X, y)
+            with (
+                verbose_mlps(pipe),
+                printed_progress(MLP_EPOCH, desc="classifier", unit="epoch", drop=MLP_QUIET),
+            ):
+                pipe.fit(X, y)
         except ValueError:
             _check_some_faces(pipe, len(y))  # the likely cause, named
             raise

@@ -101,6 +101,22 @@ def standardize_images(x: torch.Tensor) -> torch.Tensor:
     augmented as tensors) as well as images standardised beforehand (for which
     it changes nothing). A constant image becomes all zeros.
 
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, C, H, W)
+        Images of any dtype (``uint8`` pixels or floats).
+
+    Returns
+    -------
+    torch.Tensor of float32, shape (n, C, H, W)
+        Each image minus its mean, divided by its (population) standard
+        deviation.
+
+    See Also
+    --------
+    fersk.BaselineCNN : The network, whose first step this is.
+    fersk.preprocess.CNNInput : The same standardisation in NumPy, before the network.
+
     Examples
     --------
     >>> import torch
@@ -132,8 +148,10 @@ class BaselineCNN(nn.Module):
     Parameters
     ----------
     n_classes : int, default=7
+        Number of output logits (classes); at least 2.
     size : int, default=100
-        Side of the square input in pixels (the study: 100; FER2013: 48).
+        Side of the square input in pixels (the study: 100; FER2013: 48); at
+        least 16.
     channels : int, default=1
         1 for grayscale, 3 for RGB.
     dropout : float, default=0.25
@@ -142,6 +160,12 @@ class BaselineCNN(nn.Module):
         Multiplier of every convolution block's filters (at least 8 filters).
     depth : int, default=1
         Convolutions per block.
+
+    See Also
+    --------
+    fersk.cnn.CompactCNN : The family's smaller, CPU-friendly member.
+    fersk.CNNClassifier : Trains the network as a scikit-learn classifier.
+    fersk.cnn.count_parameters : Its number of trainable parameters.
 
     Examples
     --------
@@ -213,6 +237,26 @@ class CompactCNN(BaselineCNN):
     about 0.95 M parameters at 48 px instead of 4.5 M, and about 5 times
     faster to train on a CPU (250 vs 45 images/s on 2 cores).
 
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output logits (classes); at least 2.
+    size : int, default=48
+        Side of the square input in pixels; at least 16.
+    channels : int, default=1
+        1 for grayscale, 3 for RGB.
+    dropout : float, default=0.25
+        Dropout rate after every block.
+    width : float, default=0.25
+        Multiplier of every convolution block's filters (at least 8 filters).
+    depth : int, default=2
+        Convolutions per block.
+
+    See Also
+    --------
+    fersk.BaselineCNN : The study's network, of which this is a smaller member.
+    fersk.CNNClassifier : Trains it, with ``CNNClassifier(module=CompactCNN)``.
+
     Examples
     --------
     >>> import torch
@@ -235,6 +279,20 @@ class CompactCNN(BaselineCNN):
 
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters of a module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    int
+        The total ``numel()`` of its parameters that require gradients.
+
+    See Also
+    --------
+    fersk.cnn.state_dict_nbytes : The module's size on disk.
+    fersk.BaselineCNN : A network whose size this measures.
 
     Examples
     --------
@@ -281,6 +339,29 @@ def augment_batch(
     pixels of the same range. Draws from torch's global RNG, so a seeded fit
     is reproducible.
 
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, C, H, W)
+        The batch, ``uint8`` or float.
+    flip : float, default=0.5
+        Probability of a horizontal flip.
+    max_rotation : float, default=10.0
+        Largest rotation in degrees (either way).
+    max_scale : float, default=0.0
+        Largest zoom in or out, as a fraction (0.1: 90% to 110%).
+    max_shift : float, default=0.0
+        Largest shift, as a fraction of the image side.
+
+    Returns
+    -------
+    torch.Tensor of float, shape (n, C, H, W)
+        The augmented batch, on the device of ``x``.
+
+    See Also
+    --------
+    fersk.TrainAugmentation : Applies it to every training batch.
+    torch.nn.functional.grid_sample : The resampling behind the warp.
+
     Examples
     --------
     >>> import torch
@@ -325,6 +406,11 @@ class TrainAugmentation:
         Largest zoom in or out, as a fraction (0.1: 90% to 110%).
     max_shift : float, default=0.0
         Largest shift, as a fraction of the image side.
+
+    See Also
+    --------
+    fersk.cnn.augment_batch : The augmentation, on a batch tensor.
+    fersk.CNNClassifier : Uses it as ``iterator_train__collate_fn``.
 
     Examples
     --------
@@ -379,8 +465,17 @@ class OneCycle(Callback):
     max_lr : float or None, default=None
         Peak rate; None uses the net's ``lr``.
     pct_start : float, default=0.2
+        Fraction of the training batches spent rising to the peak.
     div : float, default=25.0
+        The starting rate is ``max_lr / div``.
     final_div : float, default=1e3
+        The last rate is ``max_lr / final_div``.
+
+    See Also
+    --------
+    fersk.CNNClassifier : Uses it with ``schedule="onecycle"``.
+    torch.optim.lr_scheduler.OneCycleLR : torch's one-cycle scheduler, which keeps its
+        own step count.
 
     Examples
     --------
@@ -555,6 +650,13 @@ class CNNClassifier(NeuralNetClassifier):
         Python, fersk, torch, skorch, sklearn and numpy versions used in ``fit``.
     history : skorch History
         Per-epoch losses, scores, durations and batch sizes.
+
+    See Also
+    --------
+    fersk.make_cnn_pipeline : The preprocessor and this classifier, on image paths or arrays.
+    fersk.BaselineCNN : The default network.
+    fersk.cnn.CompactCNN : A smaller network for CPU training (``module=CompactCNN``).
+    fersk.make_fusion : Late fusion with the landmark pipeline.
 
     Notes
     -----
@@ -1059,6 +1161,17 @@ def make_cnn_pipeline(
         channel order of colour arrays).
     **cnn_params
         Passed to :class:`CNNClassifier` (``lr``, ``max_epochs``, ...).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted, with the steps ``"prep"`` and ``"cnn"``.
+
+    See Also
+    --------
+    fersk.CNNPreprocessor : The first step.
+    fersk.CNNClassifier : The second step.
+    fersk.make_fusion : This pipeline fused with the landmark pipeline.
 
     Examples
     --------

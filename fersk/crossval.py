@@ -74,6 +74,13 @@ def cross_val_war_uar(
         ``y_pred`` (out-of-fold predictions, ``None`` for samples in no test
         fold).
 
+    See Also
+    --------
+    sklearn.model_selection.cross_validate : scikit-learn's cross-validation.
+    fersk.datasets.dfew_cv : DFEW's five official folds, as ``cv``.
+    fersk.metrics.fold_summary : The mean and spread over folds.
+    fersk.metrics.GroupScorer : Scores folds with subject ids inside ``GridSearchCV``.
+
     Examples
     --------
     >>> import numpy as np

@@ -82,6 +82,12 @@ def cluster(
         every fersk image step and every scikit-learn search sends its tasks
         to this cluster.
 
+    See Also
+    --------
+    joblib.parallel_config : The backend setting active inside the block.
+    distributed.LocalCluster : The local cluster started when ``scheduler`` is None.
+    fersk.batch.map_images : The per-image work that goes to the cluster.
+
     Examples
     --------
     >>> from fersk import LandmarkExtractor

@@ -79,6 +79,13 @@ def make_fusion(
     VotingClassifier or StackingClassifier
         With the members named ``"cnn"`` and ``"landmarks"``.
 
+    See Also
+    --------
+    fersk.make_cnn_pipeline : The default CNN member.
+    fersk.study.make_study_pipeline : The default landmark member.
+    fersk.fusion.combine_fitted : A soft-voting fusion of members fitted separately.
+    sklearn.ensemble.VotingClassifier : The soft-voting meta-estimator.
+
     Examples
     --------
     >>> fusion = make_fusion("soft", size=48, max_epochs=30)
@@ -128,12 +135,27 @@ def combine_fitted(members: list[tuple[str, BaseEstimator]], weights=None) -> Vo
     Parameters
     ----------
     members : list of (name, fitted classifier)
+        The members, with the names ``named_estimators_`` gives them; they
+        must have the same ``classes_``.
     weights : list of float or None
         Soft-voting weights, one per member.
 
     Returns
     -------
     VotingClassifier
+        Fitted, with ``voting="soft"``; ``predict_proba`` is the weighted mean
+        of the members' probabilities.
+
+    Raises
+    ------
+    ValueError
+        When the members' ``classes_`` differ.
+
+    See Also
+    --------
+    fersk.make_fusion : An unfitted fusion, trained as a whole.
+    fersk.models.save_model : Saves such a fusion, its members by reference.
+    sklearn.ensemble.VotingClassifier : The class of the result.
 
     Examples
     --------

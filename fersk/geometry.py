@@ -48,6 +48,13 @@ class PairwiseDistance(TransformerMixin, BaseEstimator):
     pairs_ : ndarray of shape (n_features_out, 2)
         The landmark index pair behind each output column.
 
+    See Also
+    --------
+    fersk.LandmarkExtractor : Images to the landmark matrix this transformer takes.
+    fersk.SubjectNeutralizer : The distances relative to each subject's own baseline.
+    fersk.MotionDelta : Motion features from the landmarks of clips.
+    fersk.layout.interocular_distance : The scale the distances are divided by.
+
     Examples
     --------
     >>> import numpy as np

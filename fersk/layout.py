@@ -89,6 +89,31 @@ def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def interocular_distance(points: np.ndarray) -> np.ndarray:
     """Distance between the eye centres of landmarks ``(n, L, 2)``; shape ``(n,)``.
 
+    Each eye centre is the mean of its two corners (:data:`EYE_CORNERS`), so
+    the 68- and the 5-point layout give the same distance for one face.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, L, 2)
+        Landmarks of ``n`` faces in the 68-point (``L = 68``) or dlib's 5-point
+        (``L = 5``) layout.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        In the units of ``points`` (pixels for an extractor's output).
+
+    Raises
+    ------
+    ValueError
+        If ``L`` is neither 68 nor 5.
+
+    See Also
+    --------
+    fersk.layout.eye_centres : The two eye centres themselves.
+    fersk.temporal.normalize_landmarks : Landmarks in inter-ocular units.
+    fersk.PairwiseDistance : Landmark distances, scaled by this distance.
+
     Examples
     --------
     >>> import numpy as np
@@ -102,6 +127,21 @@ def interocular_distance(points: np.ndarray) -> np.ndarray:
 
 def landmark_feature_names(n_landmarks: int) -> np.ndarray:
     """Column names ``x0, y0, x1, y1, ...`` of a landmark matrix.
+
+    Parameters
+    ----------
+    n_landmarks : int
+        Landmarks per image.
+
+    Returns
+    -------
+    ndarray of str, shape (2 * n_landmarks,)
+        An object array, as scikit-learn's ``get_feature_names_out`` returns.
+
+    See Also
+    --------
+    fersk.LandmarkExtractor : Its output columns have these names.
+    fersk.layout.clip_feature_names : The names of clip rows, ``t0_x0, t0_y0, ...``.
 
     Examples
     --------
@@ -133,6 +173,13 @@ class ClipLayout:
         Landmarks per frame ``L``.
     n_dims : int, default=2
         Coordinates per landmark (1 to 3).
+
+    See Also
+    --------
+    fersk.ClipLandmarkExtractor : Gives clip rows in this layout.
+    fersk.MotionDelta : Motion features of clip rows.
+    fersk.SelectFrames : Keep some frames of clip rows in a pipeline.
+    fersk.layout.landmark_feature_names : The columns of one image's landmarks.
 
     Examples
     --------
@@ -403,6 +450,12 @@ def onset_mean(frames: np.ndarray, valid: np.ndarray, n_onset: int) -> np.ndarra
     -------
     ndarray of shape (n_clips, ...)
         NaN for a clip without a valid frame.
+
+    See Also
+    --------
+    fersk.SubjectNeutralizer : Its ``baseline="onset"`` is built from these means.
+    fersk.MotionDelta : Its ``reference="onset"`` measures from this mean.
+    fersk.layout.ClipLayout : Clip rows as ``(n_clips, n_frames, ...)`` frames.
 
     Examples
     --------

@@ -63,6 +63,26 @@ def uar_score(y_true, y_pred) -> float:
 def per_class_recall(y_true, y_pred, labels=None) -> dict:
     """Recall of each class, ``{label: recall}``.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+    labels : array-like or None, default=None
+        The classes to report, in this order; default: the classes of
+        ``y_true``, sorted.
+
+    Returns
+    -------
+    dict
+        ``{label: recall}``; a class without true samples has recall 0.
+
+    See Also
+    --------
+    fersk.metrics.war_uar : WAR and UAR, whose UAR is the mean of these recalls.
+    sklearn.metrics.recall_score : The recall computation.
+
     Examples
     --------
     >>> per_class_recall([0, 0, 1, 1], [0, 1, 1, 1])
@@ -79,6 +99,25 @@ def per_class_recall(y_true, y_pred, labels=None) -> dict:
 def war_uar(y_true, y_pred) -> dict:
     """``{"war": ..., "uar": ..., "n": ...}`` for one set of predictions.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+
+    Returns
+    -------
+    dict
+        ``war`` (accuracy), ``uar`` (mean per-class recall over the classes
+        of ``y_true``) and ``n`` (the number of samples).
+
+    See Also
+    --------
+    fersk.metrics.grouped_war_uar : The same, overall and per group.
+    fersk.metrics.per_class_recall : The recall of each class.
+    sklearn.metrics.balanced_accuracy_score : UAR in scikit-learn.
+
     Examples
     --------
     >>> war_uar([0, 1, 1], [0, 1, 0])
@@ -89,6 +128,34 @@ def war_uar(y_true, y_pred) -> dict:
 
 def grouped_war_uar(y_true, y_pred, groups) -> dict:
     """WAR/UAR overall and per group (e.g. per clarity level or subject).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+    groups : array-like of shape (n_samples,)
+        The group of each sample; missing values (NaN, None) form one group,
+        keyed ``nan``.
+
+    Returns
+    -------
+    dict
+        ``overall``: :func:`war_uar` of all samples; ``groups``:
+        ``{group: war_uar of its samples}``, sorted where the groups sort
+        (else in order of first appearance), the missing group last.
+
+    Raises
+    ------
+    ValueError
+        When the three arrays differ in length.
+
+    See Also
+    --------
+    fersk.metrics.war_uar : WAR/UAR of one set of predictions.
+    fersk.metrics.per_subject_accuracy : Accuracy per subject, and its spread.
+    fersk.study.evaluate : WAR/UAR per clarity level of a fitted pipeline.
 
     Examples
     --------
@@ -135,6 +202,13 @@ class GroupScorer:
     Parameters
     ----------
     metric : {"war", "uar"}, default="war"
+        Accuracy, or the mean per-class recall.
+
+    See Also
+    --------
+    fersk.metrics.GROUP_SCORING : Both scorers, as ``scoring`` for ``GridSearchCV``.
+    fersk.SubjectNeutralizer : The step that needs the test samples' ids.
+    fersk.crossval.cross_val_war_uar : Cross-validation that passes the ids itself.
 
     Examples
     --------
@@ -213,6 +287,15 @@ def fold_summary(folds: Sequence[Mapping]) -> dict:
 def per_subject_accuracy(y_true, y_pred, groups) -> dict:
     """Accuracy of each subject's samples, and how it spreads over subjects.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+    groups : array-like of shape (n_samples,)
+        The subject id of each sample.
+
     Returns
     -------
     dict
@@ -220,6 +303,16 @@ def per_subject_accuracy(y_true, y_pred, groups) -> dict:
         order; ``mean``, ``std``, ``min``, ``max`` of the per-subject
         accuracies (each subject counts once); ``worst``: the five subjects
         with the lowest accuracy.
+
+    Raises
+    ------
+    ValueError
+        When the three arrays differ in length.
+
+    See Also
+    --------
+    fersk.metrics.grouped_war_uar : WAR/UAR per group, which this summarises.
+    fersk.crossval.cross_val_war_uar : Reports it for the out-of-fold predictions.
 
     Examples
     --------

@@ -58,6 +58,23 @@ def iter_estimators(estimator, *, templates: bool = False) -> Iterator:
     the fitted copies are what predicts, so the unfitted templates are skipped
     unless ``templates=True``.
 
+    Parameters
+    ----------
+    estimator : estimator
+        The model to walk (fitted or not).
+    templates : bool, default=False
+        Also walk the constructor estimators of fitted meta-estimators.
+
+    Yields
+    ------
+    estimator
+        ``estimator`` itself, then every nested estimator, depth first.
+
+    See Also
+    --------
+    fersk.pipeline_tools.find_steps : The nested estimators of one type.
+    fersk.fit_progress.verbose_mlps : Uses it to find a model's MLPs.
+
     Examples
     --------
     >>> from fersk.study import make_study_pipeline
@@ -85,6 +102,23 @@ def iter_estimators(estimator, *, templates: bool = False) -> Iterator:
 def find_steps(estimator, kind: type | tuple[type, ...]) -> list:
     """Every estimator of type ``kind`` nested in ``estimator`` (see :func:`iter_estimators`).
 
+    Parameters
+    ----------
+    estimator : estimator
+        The model to search (fitted or not).
+    kind : type or tuple of types
+        What to look for, as for ``isinstance``.
+
+    Returns
+    -------
+    list
+        The matching estimators, ``estimator`` itself included, outer first.
+
+    See Also
+    --------
+    fersk.pipeline_tools.iter_estimators : Every nested estimator.
+    fersk.study.evaluate : Counts the failures of a model's image steps with it.
+
     Examples
     --------
     >>> from fersk import LandmarkExtractor
@@ -102,6 +136,29 @@ def class_names(model, target_names=None) -> list[str]:
     ``target_names`` (a list indexed by class code, as the loaders'
     ``target_names``), or in the model's ``target_names_`` (set by fersk 0.1's
     ``fersk train`` and demo, which fitted on integer codes).
+
+    Parameters
+    ----------
+    model : fitted classifier
+        Anything with ``classes_``.
+    target_names : sequence of str or None, default=None
+        Names indexed by integer class code.
+
+    Returns
+    -------
+    list of str
+        One name per class, in the order of ``classes_``.
+
+    Raises
+    ------
+    ValueError
+        When ``model`` has no ``classes_``, or ``target_names`` does not fit
+        its classes (classes that are not integer codes, or too few names).
+
+    See Also
+    --------
+    fersk.pipeline_tools.predict_proba_with : Probabilities whose columns these name.
+    fersk.predict.predict_faces : Names its probability columns with them.
 
     Examples
     --------
@@ -170,7 +227,13 @@ def transform_with(
 
     Returns
     -------
-    The transformed ``X``.
+    ndarray or object
+        The transformed ``X``.
+
+    See Also
+    --------
+    fersk.pipeline_tools.predict_proba_with : The same for a classifier's probabilities.
+    fersk.video.VideoAnalyzer : Gives a model the landmarks its tracker has already found.
 
     Examples
     --------
@@ -226,6 +289,30 @@ def predict_proba_with(
     See :func:`transform_with`; the final step gets ``params`` too when its
     method accepts them (``groups`` for a routed classifier holding a subject
     neutralizer).
+
+    Parameters
+    ----------
+    model : fitted classifier, Pipeline or soft-voting VotingClassifier
+        A soft vote's members are each run this way, then averaged with its
+        weights.
+    X : input of ``model``
+    provided : mapping of ``id(step) -> output``, optional
+        Steps whose output is given.
+    on_input : mapping of ``id(step) -> callable(X_step)``, optional
+        Called with the input a step receives, before it runs.
+    params : mapping, optional
+        Metadata (``groups=``) passed to every method that accepts it.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes)
+        Probabilities in the order of ``classes_`` (one-hot rows for a final
+        step without ``predict_proba``).
+
+    See Also
+    --------
+    fersk.pipeline_tools.transform_with : The transformation part, on its own.
+    fersk.pipeline_tools.class_names : The names of the columns.
 
     Examples
     --------

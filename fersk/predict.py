@@ -46,6 +46,11 @@ def face_crop(image: np.ndarray, box) -> np.ndarray:
     ndarray
         A square crop of side ``CROP_SCALE`` box sides.
 
+    See Also
+    --------
+    fersk.predict.find_faces : The face boxes of a photo.
+    fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
+
     Examples
     --------
     >>> import numpy as np
@@ -74,12 +79,39 @@ def find_faces(image: np.ndarray, *, detector: str = "hog", upsample: int = 1):
     of the best one are dropped, unless they score above 0.3 (a sure face:
     the faces of a group photo differ in confidence).
 
+    Parameters
+    ----------
+    image : path or ndarray
+        A photo, gray or colour (read as gray for the detector).
+    detector : {"hog", "mmod", "none"}, default="hog"
+        The face detector (see :data:`fersk.landmarks.DETECTORS`).
+    upsample : int, default=1
+        Times the image is doubled before detection (finds smaller faces,
+        about 4 times slower each).
+
+    Returns
+    -------
+    boxes : ndarray of shape (n_faces, 4)
+        ``left, top, right, bottom`` in the image's pixels, the largest box first.
+    scores : ndarray of shape (n_faces,)
+        The detector's score of each box.
+
+    See Also
+    --------
+    fersk.predict.face_crop : The crop of a box that the models take.
+    fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
+    fersk.landmarks.detect_faces : The detector, without the filtering and ordering.
+
     Examples
     --------
     >>> import numpy as np
     >>> boxes, scores = find_faces(np.zeros((80, 80), np.uint8))
     >>> boxes.shape
     (0, 4)
+    >>> from skimage.data import astronaut
+    >>> boxes, scores = find_faces(astronaut())
+    >>> boxes.shape, face_crop(astronaut(), boxes[0]).shape
+    ((1, 4), (117, 117, 3))
     """
     gray = read_image(image, color="gray")
     boxes, scores = detect_faces(gray, detector, upsample, 0.0)
@@ -156,11 +188,18 @@ def predict_faces(
         largest first); an image without a face, or that cannot be read, gets
         one row with ``face=-1``, ``face_found=False`` and ``error`` saying why.
 
+    See Also
+    --------
+    fersk.predict.find_faces : The face boxes of one photo.
+    fersk.predict.face_crop : How each face is cropped for the model.
+    fersk.models.load_model : The shipped models.
+    fersk.video.VideoAnalyzer : Emotions of the faces of a video, frame after frame.
+
     Examples
     --------
     >>> from skimage.data import astronaut
-    >>> rows = predict_faces([astronaut()])  # doctest: +SKIP
-    >>> rows[["face", "label"]].values.tolist()  # doctest: +SKIP
+    >>> rows = predict_faces([astronaut()], progress=False)
+    >>> rows[["face", "label"]].values.tolist()
     [[0, 'happiness']]
     """
     import pandas as pd

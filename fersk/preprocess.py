@@ -107,6 +107,12 @@ class CNNPreprocessor(ImageInputMixin, TransformerMixin, BaseEstimator):
     failures_ : list of fersk.batch.Failure
         Samples of the last ``transform`` that could not be read.
 
+    See Also
+    --------
+    fersk.CNNClassifier : The network this preprocessor's output feeds.
+    fersk.make_cnn_pipeline : This preprocessor and the classifier in one pipeline.
+    fersk.preprocess.CNNInput : The per-image function it runs.
+
     Examples
     --------
     >>> import numpy as np

@@ -24,6 +24,13 @@ class Report:
     Parameters
     ----------
     title : str
+        The report's top heading, and the HTML page's title.
+
+    See Also
+    --------
+    fersk.plot.plot_recall : A figure of per-class recalls, to add with :meth:`figure`.
+    fersk.plot.plot_confusion_matrix : A confusion matrix figure.
+    fersk.io.AtomicOutput : How every file is written.
 
     Examples
     --------

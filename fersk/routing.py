@@ -77,6 +77,12 @@ class ClarityRoutedClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Columns of ``X``, the level column included.
 
+    See Also
+    --------
+    fersk.ClarityBinner : The clarity level column this classifier reads.
+    fersk.study.make_study_pipeline : Builds the routed pipeline of the study.
+    fersk.study.evaluate : WAR/UAR overall and per clarity level.
+
     Examples
     --------
     >>> import numpy as np

@@ -43,6 +43,24 @@ __all__ = [
 def default_classifier(random_state: int | None = 0) -> MLPClassifier:
     """The study's classifier: an MLP on standardised distances.
 
+    Parameters
+    ----------
+    random_state : int or None, default=0
+        Seed of the MLP's weights and of its early-stopping split.
+
+    Returns
+    -------
+    sklearn.neural_network.MLPClassifier
+        Unfitted: one hidden layer of 256 units, ``alpha=1e-3``,
+        ``learning_rate_init=1e-3``, at most 300 epochs, early stopping after
+        15 epochs without improvement.
+
+    See Also
+    --------
+    fersk.study.make_study_pipeline : The image pipeline it ends.
+    fersk.study.make_clip_pipeline : The clip pipeline it ends.
+    sklearn.neural_network.MLPClassifier : The classifier.
+
     Examples
     --------
     >>> default_classifier().hidden_layer_sizes
@@ -104,6 +122,18 @@ def make_study_pipeline(
         Workers for landmark extraction.
     random_state : int or None
         Seed of the default classifier.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted, with the steps ``"features"`` and ``"clf"``.
+
+    See Also
+    --------
+    fersk.study.tune : Grid search over the classifier's optimizer and learning rate.
+    fersk.study.evaluate : WAR/UAR overall and per clarity level.
+    fersk.study.make_clip_pipeline : The pipeline for clips.
+    fersk.make_fusion : This pipeline's geometry fused with the CNN.
 
     Examples
     --------
@@ -186,6 +216,20 @@ def make_clip_pipeline(
         Start with the landmark extractor (clips in); False for rows of clip
         landmarks already extracted (``ClipLandmarkExtractor`` output).
     random_state : int or None
+        Seed of the default classifier.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted, with the steps ``"landmarks"`` (when ``extract``),
+        ``"features"``, ``"impute"``, ``"scale"`` and ``"clf"``.
+
+    See Also
+    --------
+    fersk.ClipLandmarkExtractor : The first step: clips to landmark rows.
+    fersk.MotionDelta : The motion features.
+    fersk.SubjectNeutralizer : The subject conditioning of ``subject=True``.
+    fersk.crossval.cross_val_war_uar : Cross-validation passing subject ids along.
 
     Examples
     --------
@@ -262,10 +306,55 @@ def tune(
     Scores WAR and UAR, refits on UAR. With ``groups`` (subject ids) the folds
     are subject-independent (``GroupKFold``), else stratified.
 
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        A pipeline whose last step, named ``"clf"``, is the classifier or a
+        :class:`~fersk.ClarityRoutedClassifier` (the grid then reaches its
+        ``estimator``), as :func:`make_study_pipeline` builds.
+    X : array-like or list
+        Training samples (image paths or arrays, or feature rows).
+    y : array-like of shape (n_samples,)
+        Labels.
+    groups : array-like of shape (n_samples,) or None, default=None
+        Subject ids: ``GroupKFold`` folds; None: ``StratifiedKFold``
+        (shuffled, seeded).
+    grid : dict or None, default=None
+        The classifier's parameters to search, without the pipeline's prefix;
+        default ``{"solver": ["adam", "sgd"], "learning_rate_init": [1e-3, 1e-2]}``.
+    cv : int, default=3
+        Number of folds.
+    n_jobs : int or None, default=None
+        Fits run in parallel (``GridSearchCV``'s ``n_jobs``).
+    verbose : int, default=0
+        ``GridSearchCV``'s verbosity.
+
     Returns
     -------
     GridSearchCV
         Fitted; ``best_estimator_`` is the refitted pipeline.
+
+    See Also
+    --------
+    fersk.study.param_grid : The classifier grid prefixed with the pipeline's path.
+    fersk.study.evaluate : WAR/UAR of the tuned pipeline on a test set.
+    sklearn.model_selection.GridSearchCV : The search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    >>> search = tune(pipe, X, y, grid={"C": [0.001, 1.0]})
+    >>> search.best_params_
+    {'clf__C': 1.0}
+    >>> sorted(key for key in search.cv_results_ if key.startswith("mean_test"))
+    ['mean_test_uar', 'mean_test_war']
     """
     splitter = (
         GroupKFold(n_splits=cv)
@@ -309,6 +398,20 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None, y_pred=N
         ``faces_not_found`` counts images (clip frames, for clip models) without
         a face and ``unreadable`` samples that could not be read, over every
         image-reading step of the model however nested (fusions, searches).
+
+    See Also
+    --------
+    fersk.metrics.grouped_war_uar : WAR/UAR overall and per group.
+    fersk.crossval.cross_val_war_uar : WAR/UAR per cross-validation fold.
+    fersk.study.tune : Fit the pipeline with a grid search first.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> model = DummyClassifier(strategy="most_frequent").fit([[0]] * 4, [0, 0, 0, 1])
+    >>> r = evaluate(model, [[0]] * 4, [0, 1, 0, 1], clarity_levels=[0, 0, 1, 1])
+    >>> r["overall"], r["levels"]["1"], r["faces_not_found"]
+    ({'war': 0.5, 'uar': 0.5, 'n': 4}, {'war': 0.5, 'uar': 0.5, 'n': 2}, 0)
     """
     y = np.asarray(y)
     y_pred = pipeline.predict(X) if y_pred is None else np.asarray(y_pred)

@@ -195,6 +195,14 @@ class SubjectNeutralizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when X had string column names.
 
+    See Also
+    --------
+    fersk.metrics.GroupScorer : Scores test folds with their subject ids passed to ``predict``.
+    fersk.crossval.cross_val_war_uar : Cross-validation passing subject ids to ``fit`` and
+        ``predict``.
+    fersk.study.make_clip_pipeline : A clip pipeline with this step (``subject=True``).
+    sklearn.model_selection.GroupKFold : Subject-independent folds from the same ids.
+
     Examples
     --------
     >>> import numpy as np

@@ -196,6 +196,13 @@ class MotionDelta(TransformerMixin, BaseEstimator):
         Input column names, when ``X`` was a DataFrame with string column
         names.
 
+    See Also
+    --------
+    fersk.ClipLandmarkExtractor : Clips to the landmark rows this transformer takes.
+    fersk.SelectFrames : Some frames' landmarks of the same rows.
+    fersk.temporal.normalize_landmarks : The head-motion removal on its own.
+    fersk.layout.ClipLayout : The frame-major clip layout.
+
     Examples
     --------
     >>> import numpy as np
@@ -483,6 +490,12 @@ class SelectFrames(TransformerMixin, BaseEstimator):
     ----------
     layout_ : fersk.layout.ClipLayout
         The input's layout.
+
+    See Also
+    --------
+    fersk.MotionDelta : Motion features over all the frames.
+    fersk.ClipLandmarkExtractor : Clips to the landmark rows this transformer takes.
+    fersk.layout.select_frames : The same selection as a function.
 
     Examples
     --------

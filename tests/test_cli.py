@@ -3,12 +3,15 @@ import json
 import shutil
 from pathlib import Path
 
+import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 from fersk.cli import main
 from fersk.datasets.sample import make_sample_faces
 from fersk.demo import CLIP_MODELS, run_demo
+from fersk.pipeline_tools import iter_estimators
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,12 @@ def test_train_then_evaluate(dataset_root, tmp_path, capsys):
         )
         == 0
     )
-    capsys.readouterr()
+    out, err = capsys.readouterr()
+    # The classifier's epochs are a bar on stderr, not a flood of lines; the saved
+    # model does not print when refitted.
+    assert "Iteration" not in out + err and "classifier:" in err and "epoch" in err
+    saved = joblib.load(model)
+    assert not [e for e in iter_estimators(saved, templates=True) if getattr(e, "verbose", 0)]
     assert (
         main(
             [
@@ -149,3 +157,19 @@ def test_quick_demo_end_to_end(tmp_path):
     assert video["frames"] > 0 and video["face_rows"] > 0.8 * video["frames"]
     assert video["smoothed_flips"] <= video["raw_flips"]
     assert Path(video["csv"]).exists() and (tmp_path / "demo" / "video_annotated.avi").exists()
+    # The photo part: the shipped default model reads the real astronaut as happy.
+    photo = record["photo"]
+    assert photo["faces"] == 1 and photo["labels"] == ["happiness"]
+    rows = pd.read_csv(photo["csv"])
+    assert rows["face_found"].tolist() == [True] and rows["label"].tolist() == ["happiness"]
+    assert "A shipped model on a real face" in report
+
+
+def test_train_tune_shows_its_fits_on_a_bar(dataset_root, tmp_path, capsys):
+    model = tmp_path / "tuned.joblib"
+    argv = ["train", str(dataset_root), "--model", str(model), "--detector", "none", "--tune"]
+    assert main([*argv, "--single", "--cache", str(tmp_path / "cache")]) == 0
+    out, err = capsys.readouterr()
+    assert "[CV] END" not in out + err  # counted on the bar, not printed
+    assert "GridSearchCV:" in err and "/12" in err  # 4 candidates x 3 folds
+    assert joblib.load(model).predict([str(next(dataset_root.rglob("*.png")))]).shape == (1,)

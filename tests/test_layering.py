@@ -16,7 +16,16 @@ LAYERS = [
     ("io", {"io"}),
     (
         "core",
-        {"batch", "cache", "base", "layout", "pipeline_tools", "_sklearn_compat", "environment"},
+        {
+            "batch",
+            "cache",
+            "base",
+            "layout",
+            "pipeline_tools",
+            "fit_progress",
+            "_sklearn_compat",
+            "environment",
+        },
     ),
     ("landmarks", {"landmarks"}),
     (

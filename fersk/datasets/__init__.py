@@ -85,6 +85,13 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options
         If ``root`` is a file other than a ``.csv``, or as raised by the
         chosen loader.
 
+    See Also
+    --------
+    fersk.datasets.load_image_folder : One folder per class (CK+48, Kaggle trees).
+    fersk.datasets.load_fer2013_csv : FER2013's csv file.
+    fersk.datasets.load_rafdb : RAF-DB's official layout.
+    fersk.datasets.load_dfew : DFEW's clips and folds.
+
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, cv2

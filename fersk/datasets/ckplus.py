@@ -406,6 +406,13 @@ def load_ck_plus(
         spans several classes or repeats a frame, ``neutral_frames`` is used
         where it does not apply, or ``subset`` selects nothing.
 
+    See Also
+    --------
+    fersk.datasets.load_dataset : Detect a dataset's layout and load it.
+    fersk.datasets.load_image_folder : CK+48 as plain class folders.
+    fersk.ClipLandmarkExtractor : Landmarks of the ``as_clips=True`` sequences.
+    fersk.SubjectNeutralizer : Per-subject baselines, with ``subject`` as ``groups``.
+
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, cv2

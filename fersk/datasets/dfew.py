@@ -386,8 +386,8 @@ def load_dfew(
 
     See Also
     --------
-    dfew_folds : the five (train, test) pairs.
-    dfew_cv : cross-validation indices over the union.
+    fersk.datasets.dfew_folds : the five (train, test) pairs.
+    fersk.datasets.dfew_cv : cross-validation indices over the union.
 
     Examples
     --------
@@ -459,6 +459,11 @@ def dfew_folds(
     FileNotFoundError, ValueError
         As :func:`load_dfew`, when the fold is reached.
 
+    See Also
+    --------
+    fersk.datasets.load_dfew : One fold, or the union of the five.
+    fersk.datasets.dfew_cv : The folds as cross-validation indices over the union.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -512,6 +517,12 @@ def dfew_cv(bunch: Bunch) -> list[tuple[np.ndarray, np.ndarray]]:
     ValueError
         If ``bunch`` has no ``fold_split`` (not loaded with ``fold=None``), or
         if the folds do not partition the clips.
+
+    See Also
+    --------
+    fersk.datasets.load_dfew : ``fold=None`` loads the union this function needs.
+    fersk.datasets.dfew_folds : The folds as (train, test) Bunches.
+    fersk.crossval.cross_val_war_uar : WAR and UAR over these folds (``cv=``).
 
     Examples
     --------

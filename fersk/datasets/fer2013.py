@@ -109,6 +109,11 @@ def load_fer2013_csv(path: str | os.PathLike[str], *, subset: str = "all") -> Bu
         If a row has a bad emotion, Usage or pixel count/value (the message
         names the row), or ``subset`` selects nothing.
 
+    See Also
+    --------
+    fersk.datasets.load_dataset : Loads a ``.csv`` path with this function.
+    fersk.datasets.load_image_folder : FER2013 as image folders (Kaggle's other copy).
+
     Examples
     --------
     >>> import tempfile, pathlib

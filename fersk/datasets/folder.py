@@ -209,6 +209,13 @@ def load_image_folder(
     TypeError
         If ``subject_pattern`` is neither a str nor a compiled pattern.
 
+    See Also
+    --------
+    fersk.datasets.load_dataset : Detect a dataset's layout and load it.
+    fersk.datasets.load_ck_plus : CK+48 with sequences, frames and clips.
+    fersk.datasets.make_sample_faces : Writes such a tree with ``out_dir``.
+    fersk.io.list_image_files : The listing of the image files.
+
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, cv2

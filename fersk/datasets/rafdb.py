@@ -117,6 +117,11 @@ def load_rafdb(root: str | os.PathLike[str], *, subset: str = "all", aligned: bo
         If the label file is malformed, an image under the image folder is
         not listed, or ``subset`` selects nothing.
 
+    See Also
+    --------
+    fersk.datasets.load_dataset : Detect a dataset's layout and load it.
+    fersk.datasets.load_image_folder : Kaggle's RAF-DB tree (``DATASET/train/1/...``).
+
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, cv2

@@ -49,6 +49,14 @@ ClipSource = str | os.PathLike | np.ndarray | Sequence[ImageSource]
 class ClipReadError(ImageReadError):
     """A clip could not be read; the message names the clip and the problem.
 
+    An :class:`~fersk.io.ImageReadError` (hence a :class:`ValueError`).
+
+    See Also
+    --------
+    fersk.io.read_clip : Raises it for a clip it cannot read.
+    fersk.io.ImageReadError : Its base class, for single images.
+    fersk.io.VideoReadError : The error of a video file or camera.
+
     Examples
     --------
     >>> from fersk.io import ClipReadError, read_clip
@@ -91,6 +99,11 @@ def sample_frame_indices(n_available: int, n_frames: int) -> np.ndarray:
     ------
     ValueError
         If a count is not an integer or is smaller than 1.
+
+    See Also
+    --------
+    fersk.io.read_clip : Read a clip's frames sampled with these indices.
+    fersk.ClipLandmarkExtractor : Landmarks of each clip's ``n_frames`` sampled frames.
 
     Examples
     --------
@@ -265,6 +278,13 @@ def read_clip(source: ClipSource, *, n_frames: int | None = None) -> list[ImageS
         a video without frames, an array of the wrong shape, an empty list.
     TypeError
         If ``source`` (or a frame of a list) is of an unsupported type.
+
+    See Also
+    --------
+    fersk.io.sample_frame_indices : Which frames ``n_frames`` picks.
+    fersk.io.write_video : Write frames to a video file.
+    fersk.ClipLandmarkExtractor : Landmarks of the frames of many clips.
+    fersk.datasets.make_sample_clips : Synthetic labelled clips.
 
     Examples
     --------

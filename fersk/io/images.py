@@ -80,6 +80,21 @@ folders and the CLI all use it through :func:`is_image_file`.
 def is_image_file(name: str | os.PathLike) -> bool:
     """Whether ``name`` has an image extension (see :data:`IMAGE_EXTENSIONS`).
 
+    Parameters
+    ----------
+    name : str or path-like
+        A file name or path. Only its extension is looked at (in any case);
+        the file need not exist.
+
+    Returns
+    -------
+    bool
+
+    See Also
+    --------
+    fersk.io.list_image_files : The image files of a folder, found with this test.
+    fersk.io.is_video_file : The same test for video extensions.
+
     Examples
     --------
     >>> is_image_file("face.JPG"), is_image_file("anim.gif"), is_image_file("notes.txt")
@@ -91,6 +106,16 @@ def is_image_file(name: str | os.PathLike) -> bool:
 class ImageReadError(ValueError):
     """An image file or array could not be turned into an image.
 
+    A :class:`ValueError`: a missing file, a file that is not a decodable
+    image, or an array without an image's shape or dtype. The message names
+    the sample and the problem.
+
+    See Also
+    --------
+    fersk.io.read_image : Raises it for a bad file or array.
+    fersk.io.ClipReadError : Its subclass for clips.
+    fersk.io.VideoReadError : Its subclass for video files and cameras.
+
     Examples
     --------
     >>> from fersk.io import read_image, ImageReadError
@@ -98,6 +123,17 @@ class ImageReadError(ValueError):
     ...     read_image("/no/such/file.png")
     ... except ImageReadError as err:
     ...     print("cannot read" in str(err))
+    True
+
+    A file with an image extension but other contents:
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.png")
+    >>> _ = open(path, "w").write("not an image")
+    >>> try:
+    ...     read_image(path)
+    ... except ImageReadError as err:
+    ...     print(str(err).endswith("not a decodable image file"))
     True
     """
 
@@ -131,6 +167,27 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     floats are taken as ``[0, 1]`` when their maximum is at most 1, else as
     ``[0, 255]``; other integer types are clipped to ``[0, 255]``. Arrays in
     non-native byte order (big-endian TIFF data, ``>u2``) are read by value.
+
+    Parameters
+    ----------
+    image : ndarray
+        An image array of any shape; its dtype decides the scaling.
+
+    Returns
+    -------
+    ndarray of uint8
+        The same shape; ``image`` itself when it is already ``uint8``.
+
+    Raises
+    ------
+    ImageReadError
+        For a boolean array, a float array with NaN or infinite values, or a
+        dtype that is neither integer nor float.
+
+    See Also
+    --------
+    fersk.io.convert_color : Also convert the channels to gray, RGB or BGR.
+    fersk.io.read_image : Read a file or an array as ``uint8`` gray or RGB.
 
     Examples
     --------
@@ -184,6 +241,11 @@ def convert_color(
     ------
     ImageReadError
         For an array that is not an image (shape, dtype, NaN).
+
+    See Also
+    --------
+    fersk.io.read_image : The same conversion for a file or an array.
+    fersk.io.to_uint8 : The dtype conversion done first.
 
     Examples
     --------
@@ -300,6 +362,12 @@ def read_image(
     ImageReadError
         When the file is missing or not an image, or the array has no image shape.
 
+    See Also
+    --------
+    fersk.io.write_image : Write such an array to a file.
+    fersk.io.convert_color : The conversion of an array already in memory.
+    fersk.io.read_clip : Read the frames of a clip.
+
     Examples
     --------
     >>> import numpy as np
@@ -322,10 +390,31 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> str:
     The inverse of :func:`read_image` for ``uint8`` gray or RGB arrays (any
     dtype :func:`to_uint8` takes); colour is converted to OpenCV's BGR here.
 
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; its extension (``.png``, ``.jpg``, ...) picks the format.
+    image : ndarray
+        ``(H, W)`` gray or ``(H, W, 3)`` RGB (``(H, W, 4)`` loses its alpha),
+        written as 8-bit.
+
+    Returns
+    -------
+    str
+        ``path`` as a string.
+
     Raises
     ------
     OSError
         When OpenCV cannot write the file (a missing folder, an unknown extension).
+    ImageReadError
+        For an array that is not an image (see :func:`convert_color`).
+
+    See Also
+    --------
+    fersk.io.read_image : Read the file back.
+    fersk.io.write_video : Write frames to a video file.
+    fersk.io.AtomicOutput : Replace an existing file only once writing succeeded.
 
     Examples
     --------
@@ -446,6 +535,13 @@ def list_image_files(root: str | os.PathLike, *, recursive: bool = True) -> list
     Returns
     -------
     list of str
+
+    See Also
+    --------
+    fersk.io.is_image_file : Which names count as images.
+    fersk.io.list_folders : The visible sub-folders of a folder.
+    fersk.datasets.load_image_folder : Load a labelled dataset of class folders.
+    fersk.io.read_clip : Read a folder of frames as a clip.
 
     Examples
     --------

@@ -31,6 +31,32 @@ def check_output_path(path: str | os.PathLike, *, inputs: tuple = (), what: str 
     output must never overwrite what is being read). Call it before any work
     starts, so a mistake costs nothing.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The output file to be written.
+    inputs : tuple, default=()
+        The inputs of the work; those that are paths must not be ``path``
+        (the same file, or the same resolved path). Other entries (arrays,
+        camera indices) are ignored.
+    what : str, default="output"
+        How messages name the output (e.g. the option ``"--csv"``).
+
+    Returns
+    -------
+    str
+        ``path`` as a string.
+
+    Raises
+    ------
+    ValueError
+        For an empty path, a folder, a path whose folder is missing or not
+        writable, or a path that is one of ``inputs``.
+
+    See Also
+    --------
+    fersk.io.AtomicOutput : Write the checked output under a temporary name.
+
     Examples
     --------
     >>> import os, tempfile
@@ -69,6 +95,18 @@ class AtomicOutput:
     resumable outputs promise); any other failure removes the temporary file
     and leaves ``path`` untouched. The temporary file sits in the same folder
     and keeps the extension (video writers choose their container by it).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; its folder must exist. Entering the context
+        creates an empty temporary file in that folder and returns its path;
+        :meth:`commit` and :meth:`discard` end it by hand.
+
+    See Also
+    --------
+    fersk.io.check_output_path : Check an output path before any work starts.
+    fersk.io.write_video : Writes its video through this class.
 
     Examples
     --------

@@ -40,7 +40,29 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset(
 
 
 class VideoReadError(ImageReadError):
-    """A video source cannot be opened or read; the message names it."""
+    """A video source cannot be opened or read; the message names it.
+
+    An :class:`~fersk.io.ImageReadError` (hence a :class:`ValueError`); also
+    exported as ``fersk.video.VideoReadError``.
+
+    See Also
+    --------
+    fersk.io.open_capture : Raises it for a file or camera it cannot open.
+    fersk.video.open_source : Raises it for a video stream it cannot open.
+    fersk.io.ClipReadError : The error of a clip (a video read as a clip).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fersk.io import ImageReadError, VideoReadError, open_capture
+    >>> try:
+    ...     open_capture(tempfile.mkdtemp())
+    ... except VideoReadError as err:
+    ...     print(str(err).endswith("it is a folder, not a video file"))
+    True
+    >>> issubclass(VideoReadError, ImageReadError)
+    True
+    """
 
 
 def is_video_file(name: str | os.PathLike) -> bool:
@@ -76,6 +98,12 @@ def open_capture(source: str | os.PathLike | int, *, name: str | None = None):
         a camera that cannot be opened.
     ValueError
         A negative camera index (OpenCV crashes on some).
+
+    See Also
+    --------
+    fersk.io.capture_frames : Walk the opened capture frame by frame.
+    fersk.video.open_source : A video file, camera or frame list as timed frames.
+    fersk.io.read_clip : A video file's frames, sampled uniformly.
 
     Examples
     --------
@@ -147,6 +175,28 @@ def capture_frames(
     Yields
     ------
     CapturedFrame
+        ``index``, ``grabbed``, ``image`` (RGB ``uint8`` or None) and
+        ``position_s`` (the container's timestamp in seconds).
+
+    See Also
+    --------
+    fersk.io.open_capture : Open the capture.
+    fersk.io.read_clip : Decode only a clip's sampled frames.
+    fersk.video.open_source : Every frame of a video or camera, with its time.
+
+    Examples
+    --------
+    Decode only frame 1 of a 3-frame video; the last position ends the file:
+
+    >>> import os, tempfile, numpy as np
+    >>> from fersk.io import write_video
+    >>> path = write_video(os.path.join(tempfile.mkdtemp(), "clip.avi"),
+    ...                    np.zeros((3, 16, 16), np.uint8), fps=10)
+    >>> capture = open_capture(path)
+    >>> [(f.index, f.grabbed, f.image is not None, f.position_s)
+    ...  for f in capture_frames(capture, decode=lambda index: index == 1)]
+    [(0, True, False, 0.0), (1, True, True, 0.1), (2, True, False, 0.2), (3, False, False, 0.0)]
+    >>> capture.release()
     """
     index = 0
     while True:
@@ -216,6 +266,12 @@ def write_video(path: str | os.PathLike, frames, *, fps: float = 25.0) -> str:
     OSError
         If the folder is missing or no codec can write the file.
 
+    See Also
+    --------
+    fersk.io.VideoFileWriter : Write frames one at a time (a stream).
+    fersk.io.read_clip : Read the video's frames back.
+    fersk.datasets.make_sample_video : A synthetic face video, written the same way.
+
     Examples
     --------
     >>> import os, tempfile, numpy as np
@@ -251,8 +307,24 @@ class VideoFileWriter:
     Parameters
     ----------
     path : str or path-like
-        Output file (its folder must exist).
+        Output file (its folder must exist); the extension picks the container.
     fps : float, default=25.0
+        Frame rate stored in the file, in ``(0, 10000)``.
+
+    Raises
+    ------
+    ValueError
+        If ``fps`` is out of range or ``path`` has no video extension (see
+        :data:`VIDEO_EXTENSIONS`); at :meth:`write`, a frame that is not an
+        image or differs in size from the first.
+    OSError
+        If the folder is missing or no codec can write the file.
+
+    See Also
+    --------
+    fersk.io.write_video : Write all the frames at once, atomically.
+    fersk.io.AtomicOutput : Write under a temporary name, moved into place at the end.
+    fersk.video.VideoAnalyzer : Writes an annotated copy of a stream with it.
 
     Examples
     --------

@@ -94,6 +94,13 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
     n_failures_ : int
         ``len(failures_)``.
 
+    See Also
+    --------
+    fersk.LandmarkExtractor : The per-frame extractor.
+    fersk.MotionDelta : Motion features from the rows this transformer returns.
+    fersk.SelectFrames : Some frames' landmarks of those rows.
+    fersk.io.read_clip : A clip's uniformly sampled frames.
+
     Examples
     --------
     >>> import numpy as np

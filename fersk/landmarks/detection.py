@@ -127,12 +127,28 @@ def detect_faces(
         Minimum detector score (dlib's ``adjust_threshold``; 0 is dlib's
         default). The same name as :class:`~fersk.LandmarkExtractor`'s
         parameter (``threshold=`` still works, with a ``FutureWarning``).
+    **deprecated
+        ``threshold=``, the old name of ``detection_threshold``.
 
     Returns
     -------
     boxes : ndarray of shape (n_faces, 4)
     scores : ndarray of shape (n_faces,)
         Detector confidence (``inf`` for ``"none"``).
+
+    Raises
+    ------
+    ValueError
+        If ``detector`` is not one of :data:`DETECTORS`.
+    TypeError
+        For an unknown keyword argument.
+
+    See Also
+    --------
+    fersk.landmarks.choose_face : Pick one of the boxes.
+    fersk.landmarks.DlibLandmarker : Detect a face, then place its landmarks.
+    fersk.predict.find_faces : Every face of a photo, with its landmarks.
+    fersk.video.FaceTracker : Detect and follow the faces of a video.
 
     Examples
     --------
@@ -175,6 +191,45 @@ def choose_face(
 
     ``multiple_faces`` is named as :class:`~fersk.LandmarkExtractor`'s
     parameter (``policy=`` still works, with a ``FutureWarning``).
+
+    Parameters
+    ----------
+    boxes : ndarray of shape (n_faces, 4)
+        Face boxes ``left, top, right, bottom``, as :func:`detect_faces` gives.
+    shape : tuple of int
+        Shape of the image the boxes are in, ``(H, W)`` or ``(H, W, C)``
+        (``"center"`` measures from its centre).
+    multiple_faces : {"largest", "confident", "center", "raise"}, default="largest"
+        Which box to pick when several remain.
+    scores : ndarray of shape (n_faces,) or None, default=None
+        Detector scores of ``boxes``. When given (and the best is positive),
+        boxes scoring below :data:`MIN_RELATIVE_SCORE` of the best are dropped
+        first. ``"confident"`` needs them.
+    **deprecated
+        ``policy=``, the old name of ``multiple_faces``.
+
+    Returns
+    -------
+    ndarray of shape (4,)
+        The chosen box (the only one, when one remains whatever the policy).
+
+    Raises
+    ------
+    fersk.batch.FaceNotFoundError
+        If ``boxes`` is empty.
+    MultipleFacesError
+        With ``multiple_faces="raise"``, when several boxes remain.
+    ValueError
+        For an unknown policy, or ``"confident"`` without ``scores``, when
+        several boxes remain.
+    TypeError
+        For an unknown keyword argument.
+
+    See Also
+    --------
+    fersk.landmarks.detect_faces : The boxes and their scores.
+    fersk.landmarks.FACE_POLICIES : The policies.
+    fersk.LandmarkExtractor : Its ``multiple_faces`` parameter picks the policy.
 
     Examples
     --------

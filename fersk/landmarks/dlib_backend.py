@@ -39,6 +39,41 @@ class DlibLandmarker(FaceLandmarker):
     ``predictor_path`` overrides the shipped model file (e.g. a predictor you
     trained on your own data with ``dlib.train_shape_predictor``).
 
+    Called on a ``uint8`` image, ``(H, W)`` gray or ``(H, W, 3)`` RGB, it
+    detects the faces, keeps one (see :func:`choose_face`) and returns its
+    points as one flat array ``x0, y0, x1, y1, ...`` of ``2 * n_landmarks``
+    floats in the image's pixel coordinates. An image without a face raises
+    :class:`fersk.batch.FaceNotFoundError`. The object is a small frozen
+    dataclass (picklable, hashable); the model file is loaded at the first
+    call or :meth:`load`, once per process.
+
+    Parameters
+    ----------
+    n_landmarks : {68, 5}, default=68
+        The shipped 68-point (iBUG 300-W) or 5-point predictor; with
+        ``predictor_path``, the number of points that model gives.
+    detector : {"hog", "mmod", "none"}, default="hog"
+        Face detector (see :func:`detect_faces`); ``"none"`` takes the whole
+        image as the face box (aligned face crops).
+    upsample : int, default=0
+        Times the detector doubles the image first (finds smaller faces).
+    detection_threshold : float, default=0.0
+        Minimum detector score.
+    min_size : int, default=160
+        Images whose shorter side is smaller are upscaled to it first
+        (bicubic); the points are mapped back.
+    multiple_faces : {"largest", "confident", "center", "raise"}, default="largest"
+        Which face to keep when several are found (see :func:`choose_face`).
+    predictor_path : str or None, default=None
+        A dlib shape predictor file to use instead of the shipped one.
+
+    See Also
+    --------
+    fersk.LandmarkExtractor : The estimator; ``backend="dlib"`` runs this class.
+    fersk.landmarks.FanLandmarker : The same with face-alignment's FAN.
+    fersk.landmarks.detect_faces : The face detector.
+    fersk.video.FaceTracker : Landmarks of the faces of a video, tracked.
+
     Examples
     --------
     >>> import numpy as np
@@ -46,6 +81,10 @@ class DlibLandmarker(FaceLandmarker):
     >>> points = DlibLandmarker(n_landmarks=5)(astronaut()).reshape(5, 2)
     >>> points.shape
     (5, 2)
+    >>> DlibLandmarker(n_landmarks=5)(np.zeros((200, 200), np.uint8))
+    Traceback (most recent call last):
+    ...
+    fersk.batch.FaceNotFoundError: no face found
     """
 
     predictor_path: str | None = None

@@ -86,6 +86,12 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
     n_failures_ : int
         ``len(failures_)``.
 
+    See Also
+    --------
+    fersk.ClipLandmarkExtractor : The landmarks of sampled frames of clips.
+    fersk.PairwiseDistance : Landmarks to scale-normalised pairwise distances.
+    fersk.landmarks.detect_faces : The face detector, on its own.
+
     Examples
     --------
     >>> from skimage.data import astronaut

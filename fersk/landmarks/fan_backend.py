@@ -112,6 +112,61 @@ class FanLandmarker(FaceLandmarker):
 
     68 points natively; ``n_landmarks=5`` takes dlib's 5-point subset
     (:data:`~fersk.layout.FIVE_FROM_68`).
+
+    Faces are found by fersk's detector (dlib, as for
+    :class:`DlibLandmarker`) and their boxes passed to FAN; called on a
+    ``uint8`` image, ``(H, W)`` gray or ``(H, W, 3)`` RGB, it returns one
+    face's points as a flat array ``x0, y0, x1, y1, ...`` of ``2 *
+    n_landmarks`` floats in the image's pixel coordinates. Constructing it
+    loads nothing: the weights are loaded at the first call or :meth:`load`
+    (once per process), which raises ``FileNotFoundError`` when they are not
+    on the machine (and downloading is not allowed), and ``ValueError`` when
+    the file is not 2D-FAN-4 weights. Needs ``torch`` and ``face-alignment``.
+
+    Parameters
+    ----------
+    n_landmarks : {68, 5}, default=68
+        FAN's 68 points, or their 5-point subset.
+    detector : {"hog", "mmod", "none"}, default="hog"
+        Face detector (see :func:`detect_faces`); ``"none"`` takes the whole
+        image as the face box (aligned face crops).
+    upsample : int, default=0
+        Times the detector doubles the image first (finds smaller faces).
+    detection_threshold : float, default=0.0
+        Minimum detector score.
+    min_size : int, default=160
+        Images whose shorter side is smaller are upscaled to it first
+        (bicubic); the points are mapped back.
+    multiple_faces : {"largest", "confident", "center", "raise"}, default="largest"
+        Which face to keep when several are found (see :func:`choose_face`).
+    weights : str or None, default=None
+        Local path of the 2D-FAN-4 weights (a ``2DFAN4-*.pth.tar`` state
+        dict). None: the copy in torch's hub cache (see
+        :func:`fan_weights_cache_path`).
+    device : str, default="auto"
+        torch device (``"cpu"``, ``"cuda"``, ...); ``"auto"`` picks CUDA when
+        available.
+    allow_download : bool, default=False
+        With ``weights=None``, let face_alignment download the weights when
+        the hub cache lacks them (needs a network).
+
+    See Also
+    --------
+    fersk.LandmarkExtractor : The estimator; ``backend="face_alignment"`` runs this class.
+    fersk.landmarks.DlibLandmarker : The offline dlib landmarker.
+    fersk.landmarks.detect_faces : The face detector.
+
+    Examples
+    --------
+    Constructing one is cheap and offline; running it needs FAN's weights (a
+    local file here), so those lines are not run:
+
+    >>> fan = FanLandmarker(n_landmarks=5, weights="2DFAN4-11f355bf06.pth.tar", device="cpu")
+    >>> fan.n_landmarks, fan.n_outputs
+    (5, 10)
+    >>> from skimage.data import astronaut
+    >>> fan(astronaut()).shape  # doctest: +SKIP
+    (10,)
     """
 
     weights: str | None = None

@@ -12,10 +12,10 @@ regenerates them.
 Examples
 --------
 >>> from fersk.models import list_models, load_model
->>> sorted(m["name"] for m in list_models())  # doctest: +SKIP
+>>> sorted(m["name"] for m in list_models())
 ['cnn-fer2013', 'fusion-fer2013', 'landmarks-fer2013']
 >>> model = load_model()  # the default model: an ordinary fitted scikit-learn estimator
->>> model.classes_.tolist()[:3]  # doctest: +SKIP
+>>> model.classes_.tolist()[:3]
 ['anger', 'disgust', 'fear']
 """
 
@@ -57,6 +57,11 @@ def _folder(name_or_path: str | os.PathLike) -> Path:
     if (path / "model.json").is_file():
         return path
     names = ", ".join(m["name"] for m in list_models()) or "none"
+    if not path.exists():
+        raise ValueError(
+            f"no fersk model {text!r}: not a shipped model ({names}), and {str(path)!r} "
+            "does not exist"
+        )
     raise ValueError(
         f"no fersk model {text!r}: not a shipped model ({names}) nor a folder holding "
         "model.json and model.npz"
@@ -70,6 +75,11 @@ def list_models() -> list[dict]:
     -------
     list of dict
         ``name``, ``description``, ``classes``, ``metrics`` per model, sorted by name.
+
+    See Also
+    --------
+    fersk.models.load_model : Load one of them.
+    fersk.models.model_card : A model's card: data, protocol, accuracy, limits.
 
     Examples
     --------
@@ -113,6 +123,12 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
     ValueError
         An unknown name, or a folder without a fersk model, naming it.
 
+    See Also
+    --------
+    fersk.models.list_models : The shipped models' names.
+    fersk.models.save_model : Save a fitted model for this function.
+    fersk.predict.predict_faces : A model's predictions for every face of whole photos.
+
     Examples
     --------
     >>> load_model("no-such-model")  # doctest: +ELLIPSIS
@@ -149,10 +165,22 @@ def reference_inputs() -> list:
     subject 0 (48 px, one per emotion). Loading a shipped model must reproduce
     its recorded predictions on them (``tests/test_models.py``).
 
+    Returns
+    -------
+    list of ndarray
+        The astronaut's face crop (RGB, ``uint8``), then the 7 grayscale
+        48 x 48 sample faces.
+
+    See Also
+    --------
+    fersk.predict.face_crop : How the astronaut's face is cropped.
+    fersk.datasets.make_sample_faces : The synthetic sample faces.
+    fersk.models.load_model : Loads the models whose predictions are recorded.
+
     Examples
     --------
     >>> [x.shape for x in reference_inputs()][:2]
-    [(115, 115, 3), (48, 48)]
+    [(117, 117, 3), (48, 48)]
     """
     from skimage.data import astronaut
 
@@ -168,9 +196,30 @@ def reference_inputs() -> list:
 def model_card(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
     """The model card (Markdown) of a shipped or saved model.
 
+    Parameters
+    ----------
+    name_or_path : str or path-like, default=DEFAULT_MODEL
+        A shipped model's name, or a saved model's folder (or its
+        ``model.json``), as for :func:`load_model`.
+
+    Returns
+    -------
+    str
+        The text of the model's ``card.md``; ``""`` when its folder has none.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a folder without a fersk model.
+
+    See Also
+    --------
+    fersk.models.list_models : Every shipped model, with the accuracy its card reports.
+    fersk.models.load_model : Load the model itself.
+
     Examples
     --------
-    >>> model_card().startswith("#")  # doctest: +SKIP
+    >>> model_card().startswith("# fusion-fer2013")
     True
     """
     card = _folder(name_or_path) / "card.md"
@@ -207,6 +256,31 @@ def save_model(
     -------
     Path
         The folder.
+
+    See Also
+    --------
+    fersk.models.load_model : Load the saved model.
+    fersk.models.format.dump_estimator : The JSON description and arrays written.
+    fersk.fusion.combine_fitted : A fusion of saved models, to save with ``references``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3))
+    >>> y = np.where(X[:, 0] > 0, "happiness", "sadness")
+    >>> mlp = MLPClassifier((8,), max_iter=2000, random_state=0)
+    >>> model = make_pipeline(StandardScaler(), mlp).fit(X, y)
+    >>> folder = save_model(model, tempfile.mkdtemp(), description="a toy model")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['model.json', 'model.npz']
+    >>> restored = load_model(folder)
+    >>> bool(np.allclose(restored.predict_proba(X), model.predict_proba(X)))
+    True
     """
     metadata = {
         "description": description,

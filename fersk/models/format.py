@@ -344,10 +344,47 @@ def dump_estimator(est, arrays: dict, path: str = "model", references: dict | No
     its own: that estimator is stored as ``{"ref": name}`` (a fusion does not
     repeat its members' weights).
 
+    Parameters
+    ----------
+    est : fitted estimator
+        The model, or a part of it (the function recurses into pipelines,
+        voting members and nested estimator parameters).
+    arrays : dict
+        Updated in place with ``{key: ndarray}`` for every fitted array: what
+        ``model.npz`` stores.
+    path : str, default="model"
+        Prefix of the keys of ``est``'s arrays (``<path>/<attribute>``; a
+        nested estimator's path adds ``.<name>``).
+    references : dict or None, default=None
+        ``{id(estimator): model name}``: estimators stored as references.
+
+    Returns
+    -------
+    dict
+        The estimator's description, JSON-serialisable: its class, its
+        constructor parameters, the keys of its arrays in ``arrays`` and the
+        facts its rebuild needs (or ``{"ref": name}``; pipelines and voting
+        classifiers hold their members' descriptions).
+
     Raises
     ------
     TypeError
         For an estimator without an adapter, naming it.
+
+    See Also
+    --------
+    fersk.models.format.load_estimator : Rebuild the estimator from the description.
+    fersk.models.save_model : Write a model's description and arrays to a folder.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> arrays = {}
+    >>> node = dump_estimator(StandardScaler().fit([[0.0], [2.0]]), arrays)
+    >>> node["class"]
+    'sklearn.preprocessing.StandardScaler'
+    >>> sorted(arrays)
+    ['model/mean_', 'model/n_samples_seen_', 'model/scale_', 'model/var_']
     """
     from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import Pipeline
@@ -415,6 +452,43 @@ def load_estimator(node: dict, arrays, resolve_ref: Callable | None = None):
     """Rebuild a fitted estimator from :func:`dump_estimator`'s description and arrays.
 
     ``resolve_ref(name)`` loads a model stored by reference (see ``references``).
+
+    Parameters
+    ----------
+    node : dict
+        A description from :func:`dump_estimator` (as read back from
+        ``model.json``).
+    arrays : mapping of str to ndarray
+        The arrays its keys name (``dump_estimator``'s ``arrays``, or the
+        loaded ``model.npz``).
+    resolve_ref : callable or None, default=None
+        ``resolve_ref(name)`` returns the fitted model saved under ``name``;
+        needed only when the description holds references.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, of the installed scikit-learn, skorch and torch.
+
+    Raises
+    ------
+    ValueError
+        A class that is not a fersk, scikit-learn, skorch or torch type this
+        format stores, or a reference without ``resolve_ref``.
+
+    See Also
+    --------
+    fersk.models.format.dump_estimator : The description and arrays this function reads.
+    fersk.models.load_model : Load a saved model's folder.
+
+    Examples
+    --------
+    >>> import json
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> arrays = {}
+    >>> node = json.loads(json.dumps(dump_estimator(StandardScaler().fit([[0.0], [2.0]]), arrays)))
+    >>> load_estimator(node, arrays).transform([[4.0]])  # mean 1, scale 1
+    array([[3.]])
     """
     from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import Pipeline

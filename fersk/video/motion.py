@@ -203,6 +203,13 @@ class MotionDetector(BaseEstimator):
     Parameters are validated at the first :meth:`update` (scikit-learn's
     ``InvalidParameterError``, a ``ValueError``, naming the parameter).
 
+    See Also
+    --------
+    fersk.MotionDelta : Motion features of whole clips, in the same head frame.
+    fersk.temporal.normalize_landmarks : The head-centred normalisation.
+    fersk.video.VideoAnalyzer : Flags each face's motion with this class.
+    fersk.video.FaceTracker : The per-track landmarks it is fed.
+
     Examples
     --------
     >>> import numpy as np

@@ -147,6 +147,13 @@ class ProbabilitySmoother(BaseEstimator):
     Parameters are validated at the first :meth:`update` (scikit-learn's
     ``InvalidParameterError``, a ``ValueError``, naming the parameter).
 
+    See Also
+    --------
+    fersk.video.step_lag : The lag these parameters cost after a clean step.
+    fersk.video.label_lag : The measured lag of a smoothed label sequence.
+    fersk.video.flips_per_minute : How often a label sequence switches.
+    fersk.video.VideoAnalyzer : Smooths each face's predictions with this class.
+
     Examples
     --------
     >>> import numpy as np
@@ -322,6 +329,11 @@ def step_lag(
         The lag in seconds; ``0.0`` when the top class does not change, and
         ``inf`` when the shown label never switches (``margin >= D_b``).
 
+    See Also
+    --------
+    fersk.video.ProbabilitySmoother : The smoother whose lag this is.
+    fersk.video.label_lag : The lag measured on label sequences.
+
     Examples
     --------
     >>> round(step_lag([1, 0], [0, 1], tau_s=0.5, margin=0.0), 4)  # tau_s * ln 2
@@ -369,6 +381,21 @@ def count_flips(labels: Sequence[Any] | np.ndarray) -> int:
     labels (``None`` or NaN) are skipped, so ``A, None, B`` has one switch and
     ``A, None, A`` none.
 
+    Parameters
+    ----------
+    labels : sequence or ndarray
+        Labels per sample, in time order (``None`` or NaN: missing).
+
+    Returns
+    -------
+    int
+
+    See Also
+    --------
+    fersk.video.flips_per_minute : The switches per minute of a timed sequence.
+    fersk.video.label_lag : How far a smoothed label's switches lag the raw ones.
+    fersk.video.ProbabilitySmoother : Fewer switches through smoothing and hysteresis.
+
     Examples
     --------
     >>> count_flips([0, 0, 1, 1, None, 1, 0, 2])
@@ -405,6 +432,28 @@ def flips_per_minute(
 
     The span is ``times[-1] - times[0]`` (all samples, missing labels
     included); it must be positive.
+
+    Parameters
+    ----------
+    labels : sequence or ndarray
+        Labels per sample (``None`` or NaN: missing).
+    times : sequence of float
+        Sample times in seconds, increasing, as long as ``labels``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``times`` is not as long as ``labels``, not finite or not
+        increasing, or has fewer than 2 samples.
+
+    See Also
+    --------
+    fersk.video.count_flips : The number of switches.
+    fersk.video.label_lag : How far a smoothed label's switches lag the raw ones.
 
     Examples
     --------
@@ -450,6 +499,18 @@ def label_lag(
     -------
     float
         Mean delay over the matched switches; NaN when none matches.
+
+    Raises
+    ------
+    ValueError
+        If the label sequences differ in length, or ``times`` is not as long
+        as them, not finite or not increasing.
+
+    See Also
+    --------
+    fersk.video.step_lag : The expected lag of a smoother, in closed form.
+    fersk.video.count_flips : The number of switches.
+    fersk.video.ProbabilitySmoother : The smoother whose labels this measures.
 
     Examples
     --------

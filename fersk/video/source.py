@@ -236,6 +236,12 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         A file that does not exist or cannot be opened as a video, or a
         camera that cannot be opened.
 
+    See Also
+    --------
+    fersk.io.open_capture : The OpenCV capture of a file or camera.
+    fersk.video.VideoAnalyzer : Predictions per face and frame of such a source.
+    fersk.datasets.make_sample_video : A synthetic face video with ground truth.
+
     Examples
     --------
     >>> import numpy as np

@@ -190,6 +190,7 @@ class VideoAnalyzer(BaseEstimator):
     detect_every : int, default=5
         Frames between detector runs while every face is tracked.
     max_faces : int or None, default=None
+        Follow at most this many faces (the largest detections); None: all.
     window_s : float, default=1.0
         Seconds of landmarks a clip model sees (sampled to its ``n_frames``).
     tau_s, margin, min_dwell_s : float
@@ -201,8 +202,16 @@ class VideoAnalyzer(BaseEstimator):
         a ``SubjectNeutralizer``.
     crop_margin : float, default=0.25
         Image models: the face box grown by this fraction on each side.
-    motion : MotionDetector or None
-        Default :func:`default_motion_detector`.
+    motion : MotionDetector or None, default=None
+        Flags the frames where a face moves; None uses
+        :func:`default_motion_detector`.
+
+    See Also
+    --------
+    fersk.video.FaceTracker : Finds and follows the faces.
+    fersk.video.ProbabilitySmoother : Smooths each face's probabilities and label.
+    fersk.video.MotionDetector : Flags the frames where a face moves.
+    fersk.video.open_source : The video files, cameras and frame lists it reads.
 
     Examples
     --------

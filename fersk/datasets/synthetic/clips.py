@@ -227,6 +227,12 @@ def make_sample_clips(
     seconds. Results are cached per argument set; the arrays returned are
     copies.
 
+    See Also
+    --------
+    fersk.datasets.make_sample_faces : Still images of the same subjects.
+    fersk.ClipLandmarkExtractor : Clip landmark rows from the clips (arrays or folders).
+    fersk.io.read_clip : Read a clip (array or ``out_dir`` folder), sampled.
+
     Examples
     --------
     >>> clips = make_sample_clips(n_subjects=1, emotions=["surprise"], n_frames=6,

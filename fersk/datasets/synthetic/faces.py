@@ -232,6 +232,12 @@ def make_sample_faces(
     and tests of the pipeline, not for estimating real-world accuracy.
     Results are cached per argument set; the arrays returned are copies.
 
+    See Also
+    --------
+    fersk.datasets.make_sample_clips : Clips of the same subjects.
+    fersk.datasets.make_sample_video : A video of the same subjects.
+    fersk.datasets.load_image_folder : Load the ``out_dir`` tree back.
+
     Examples
     --------
     >>> faces = make_sample_faces(n_subjects=1, emotions=["surprise"], n_intensities=1,

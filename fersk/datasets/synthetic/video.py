@@ -346,6 +346,12 @@ def make_sample_video(
     seconds, and the first call of a process about 2 s more (locating the
     photograph's landmarks).
 
+    See Also
+    --------
+    fersk.datasets.make_sample_faces : The faces' subjects, as still images.
+    fersk.video.VideoAnalyzer : Per-face, per-frame predictions on such a video.
+    fersk.io.write_video : Write frames to a video file.
+
     Examples
     --------
     >>> video = make_sample_video(size=(160, 140), fps=5, face_size=96, script=[
