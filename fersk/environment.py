@@ -34,8 +34,10 @@ def environment_info() -> dict:
     >>> "numpy" in info["packages"]
     True
     """
-    packages = {}
-    for name in _PACKAGES:
+    from . import __version__
+
+    packages = {"fersk": __version__}  # the code that ran, even from a stale editable install
+    for name in _PACKAGES[1:]:
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
