@@ -16,60 +16,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .io import ImageReadError, describe_source, read_image
+from .io import CROP_SCALE, CROP_SHIFT, ImageReadError, describe_source, face_crop, read_image
 from .landmarks.detection import MIN_RELATIVE_SCORE, detect_faces
 from .pipeline_tools import predict_proba_with
 
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "face_crop", "find_faces", "predict_faces"]
 
-#: The crop's side in face-box widths: a HOG box covers ~0.78 of a FER2013 or CK+48 image.
-CROP_SCALE = 1 / 0.78
-#: The crop's centre above the box centre, in crop sides (the box sits at 0.54 of the height).
-CROP_SHIFT = 0.04
 #: A detection this confident is a face whatever the best score (group photos).
 SURE_FACE_SCORE = 0.3
-
-
-def face_crop(image: np.ndarray, box) -> np.ndarray:
-    """The square crop around a face box framed as FER2013 frames its faces.
-
-    Parts of the crop outside the image are filled with the nearest edge pixels.
-
-    Parameters
-    ----------
-    image : ndarray, (H, W) or (H, W, 3)
-    box : sequence of 4 floats
-        ``left, top, right, bottom``.
-
-    Returns
-    -------
-    ndarray
-        A square crop of side ``CROP_SCALE`` box sides.
-
-    See Also
-    --------
-    fersk.predict.find_faces : The face boxes of a photo.
-    fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> face_crop(np.zeros((100, 100), np.uint8), [40, 40, 60, 60]).shape
-    (27, 27)
-    """
-    import cv2
-
-    x0, y0, x1, y1 = (float(v) for v in box)
-    # Boxes are inclusive pixel coordinates (dlib's): a box of 0..9 is 10 pixels wide.
-    side = CROP_SCALE * (max(x1 - x0, y1 - y0) + 1)
-    size = max(1, int(round(side)))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - CROP_SHIFT * side
-    left, top = int(round(cx - (size - 1) / 2)), int(round(cy - (size - 1) / 2))
-    pad = max(0, -left, -top, left + size - image.shape[1], top + size - image.shape[0])
-    if pad:
-        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        left, top = left + pad, top + pad
-    return np.ascontiguousarray(image[top : top + size, left : left + size])
 
 
 def find_faces(image: np.ndarray, *, detector: str = "hog", upsample: int = 1):

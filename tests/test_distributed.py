@@ -51,6 +51,9 @@ def test_landmarks_on_the_cluster_are_the_local_landmarks_bit_for_bit(client, fa
         )
     )
     assert sorted(loads.values()) == [1, 1]
+    # Each worker process runs OpenCV on one thread: the workers are the parallelism.
+    threads = client.run(lambda: __import__("cv2").getNumThreads())
+    assert set(threads.values()) == {1}
 
 
 def test_order_is_kept_when_later_tasks_finish_first(client):

@@ -339,3 +339,24 @@ def test_the_stream_feeds_the_trackers_landmarks_to_a_fusion(small_models, monke
     video = make_sample_video(size=(240, 180), fps=10, script=[("neutral", 0.5)], face_size=110)
     rows = list(VideoAnalyzer(small_models["fusion"]).stream(video.frames, fps=10))
     assert any(r["face_found"] for r in rows) and calls == []  # never re-extracted on crops
+
+
+def test_the_stream_crops_faces_as_the_shipped_models_were_trained():
+    """A CNN in a video sees the face framed as ``fersk predict`` frames photos."""
+    from skimage.data import astronaut
+
+    from fersk.io import face_crop
+    from fersk.video.stream import VideoAnalyzer
+
+    model = load_model("cnn-fer2013")
+    photo = astronaut()
+    analyzer = VideoAnalyzer(model, tau_s=0.0, margin=0.0, min_dwell_s=0.0)
+    (row,) = [r for r in analyzer.stream([photo], fps=10) if r["face_found"]]
+    names = [f"p_{c}" for c in model.classes_]
+    box = [row[k] for k in ("x0", "y0", "x1", "y1")]
+    expected = model.predict_proba([face_crop(photo, box)])[0]
+    assert row["raw_label"] == "happiness"
+    np.testing.assert_allclose([row[c] for c in names], expected, atol=1e-5)
+    legacy = VideoAnalyzer(model, crop_margin=0.25, tau_s=0.0, margin=0.0, min_dwell_s=0.0)
+    (old,) = [r for r in legacy.stream([photo], fps=10) if r["face_found"]]
+    assert not np.allclose([old[c] for c in names], expected, atol=1e-5)

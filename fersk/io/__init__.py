@@ -23,6 +23,8 @@ from .clips import (
     sample_frame_indices,
 )
 from .images import (
+    CROP_SCALE,
+    CROP_SHIFT,
     IMAGE_EXTENSIONS,
     ChannelOrder,
     Color,
@@ -31,6 +33,8 @@ from .images import (
     convert_color,
     decode_image_bytes,
     describe_source,
+    face_crop,
+    face_crop_window,
     is_hidden,
     is_image_file,
     list_folders,
@@ -90,6 +94,10 @@ __all__ = [
     "read_image",
     "read_indexed_frames",
     "resize_square",
+    "face_crop",
+    "face_crop_window",
+    "CROP_SCALE",
+    "CROP_SHIFT",
     "sample_frame_indices",
     "source_digest",
     "to_uint8",

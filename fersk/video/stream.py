@@ -54,6 +54,8 @@ from ..io import (
     AtomicOutput,
     VideoFileWriter,
     check_output_path,
+    face_crop,
+    face_crop_window,
     is_video_file,
     sample_frame_indices,
 )
@@ -200,8 +202,12 @@ class VideoAnalyzer(BaseEstimator):
     online_baseline : bool, default=True
         Learn each track's baseline from its still frames when the model has
         a ``SubjectNeutralizer``.
-    crop_margin : float, default=0.25
-        Image models: the face box grown by this fraction on each side.
+    crop_margin : float or None, default=None
+        Image models (a CNN): how the face is cut out of the frame. None frames
+        it as the shipped models were trained and as ``fersk predict`` crops
+        photos (:func:`fersk.io.face_crop`: a square of 1.28 box sides, padded
+        at the frame's edges); a float grows the face box by this fraction on
+        each side instead (clipped to the frame).
     motion : MotionDetector or None, default=None
         Flags the frames where a face moves; None uses
         :func:`default_motion_detector`.
@@ -233,7 +239,7 @@ class VideoAnalyzer(BaseEstimator):
         margin: float = 0.1,
         min_dwell_s: float = 0.5,
         online_baseline: bool = True,
-        crop_margin: float = 0.25,
+        crop_margin: float | None = None,
         motion: MotionDetector | None = None,
     ) -> None:
         self.model = model
@@ -260,7 +266,7 @@ class VideoAnalyzer(BaseEstimator):
         "margin": [Interval(Real, 0, 1, closed="left")],
         "min_dwell_s": [Interval(Real, 0, None, closed="left")],
         "online_baseline": ["boolean"],
-        "crop_margin": [Interval(Real, 0, None, closed="left")],
+        "crop_margin": [Interval(Real, 0, None, closed="left"), None],
         "motion": [None, MotionDetector],
     }
 
@@ -308,7 +314,10 @@ class VideoAnalyzer(BaseEstimator):
         self._pending_blanks = 0
 
     def _crop(self, image, box) -> tuple[np.ndarray, np.ndarray]:
-        """The face box grown by ``crop_margin``, and its top-left corner in the frame."""
+        """The face's crop (see ``crop_margin``), and its top-left corner in the frame."""
+        if self.crop_margin is None:
+            left, top, _ = face_crop_window(box)
+            return face_crop(image, box), np.array([left, top], float)
         h, w = image.shape[:2]
         x0, y0, x1, y1 = box
         grow = self.crop_margin * max(x1 - x0, y1 - y0)
