@@ -17,7 +17,7 @@ from fersk.study import evaluate, make_study_pipeline
 faces = make_sample_faces(n_subjects=6, n_intensities=2)
 y = np.asarray(faces.target_names)[faces.target]
 train = faces.split == "train"
-X = np.array(faces.data, dtype=object)
+X = np.asarray(faces.data)  # a stack of gray images: one row per image
 
 pipe = make_study_pipeline(68, routed=True, detector="none")
 pipe.fit(X[train], y[train])

@@ -55,8 +55,11 @@ def cross_val_war_uar(
         Subject ids: used by the splitter, reported per subject, and, with
         ``route_groups``, passed to ``fit`` and ``predict`` of the estimator.
     route_groups : bool, default=True
-        Pass ``groups`` to the estimator (with metadata routing enabled for
-        the call). Set False for estimators that take no metadata.
+        Pass ``groups`` to the ``fit`` and ``predict`` of the estimator that
+        request them through metadata routing (a :class:`~fersk.SubjectNeutralizer`
+        does; routing is enabled for the call). An estimator that requests
+        none gets none, so the same call scores a baseline without
+        conditioning. False: never pass them.
     allow_shared_subjects : bool, default=False
         With ``groups``, a fold whose train and test share a subject is an
         error (the protocol would not be subject-independent) unless this is
@@ -98,15 +101,21 @@ def cross_val_war_uar(
         if len(groups) != n:
             raise ValueError(f"groups has {len(groups)} ids for {n} samples")
     folds = _folds(cv, y, groups, allow_shared_subjects)
+    # Only to the methods that consume them: with routing on, scikit-learn refuses
+    # metadata that nothing requested (a baseline pipeline without a neutralizer).
+    fit_route, predict_route = (
+        _consumes_groups(estimator) if groups is not None and route_groups else (False, False)
+    )
     y_pred = np.full(n, None, dtype=object)
     results = []
     for train, test in tqdm(folds, desc="folds", disable=not progress, leave=False):
         model = clone(estimator)
         fit_params, predict_params = {}, {}
-        if groups is not None and route_groups:
+        if fit_route:
             fit_params = {"groups": groups[train]}
+        if predict_route:
             predict_params = {"groups": groups[test]}
-        with sklearn.config_context(enable_metadata_routing=bool(fit_params)):
+        with sklearn.config_context(enable_metadata_routing=fit_route or predict_route):
             start = time.perf_counter()
             model.fit(_safe_indexing(X, train), y[train], **fit_params)
             fitted = time.perf_counter()
@@ -129,6 +138,18 @@ def cross_val_war_uar(
         summary["per_subject"] = per_subject_accuracy(y[scored], y_scored, groups[scored])
     summary["y_pred"] = y_pred
     return summary
+
+
+def _consumes_groups(estimator) -> tuple[bool, bool]:
+    """Whether ``fit`` and ``predict`` of ``estimator`` (metadata routing) take ``groups``."""
+    from sklearn.utils.metadata_routing import get_routing_for_object
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        routing = get_routing_for_object(estimator)
+        return (
+            bool(routing.consumes("fit", ["groups"])),
+            bool(routing.consumes("predict", ["groups"])),
+        )
 
 
 def _folds(cv, y, groups, allow_shared) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -455,6 +455,28 @@ class TestMetricsAndCrossval:
         assert set(result["per_subject"]["subjects"]) == set(groups.tolist())
         assert (result["y_pred"] != None).all()  # noqa: E711
 
+    def test_cross_val_scores_a_baseline_without_a_neutralizer_with_the_same_call(self):
+        X, y, groups = make_subject_data()
+        sklearn.set_config(enable_metadata_routing=True)  # as a user comparing the two
+        try:
+            base = cross_val_war_uar(LogisticRegression(max_iter=500), X, y, cv=4, groups=groups)
+            folds = GroupKFold(4).split(X, y, groups)
+            manual = [
+                LogisticRegression(max_iter=500).fit(X[tr], y[tr]).score(X[te], y[te])
+                for tr, te in folds
+            ]
+            np.testing.assert_allclose([f["war"] for f in base["folds"]], manual)
+            conditioned = cross_val_war_uar(
+                make_pipeline(SubjectNeutralizer(), LogisticRegression(max_iter=500)),
+                X,
+                y,
+                cv=4,
+                groups=groups,
+            )
+            assert conditioned["war_mean"] > base["war_mean"]  # the ids did reach it
+        finally:
+            sklearn.set_config(enable_metadata_routing=False)
+
     def test_cross_val_refuses_shared_subjects(self):
         X, y, groups = make_subject_data(n_subjects=3)
         folds = [(np.arange(0, 30), np.arange(30, 54))]  # subject s1 on both sides
