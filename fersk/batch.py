@@ -424,9 +424,7 @@ def map_images(
             _process_chunk(func, images[a:b], channel_order, cache) for a, b in bounds
         )
     else:
-        tasks = (
-            delayed(_worker_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds
-        )
+        tasks = (delayed(_worker_chunk)(func, images[a:b], channel_order, cache) for a, b in bounds)
         # In input order whatever the order in which workers finish.
         results_per_chunk = Parallel(n_jobs=jobs, return_as="generator")(tasks)
     with progress_bar(n, progress, desc=desc) as bar:
