@@ -148,15 +148,6 @@ def _finish(fig: Figure, title: str) -> Figure:
 def cnn_baseline(record: Record) -> Figure:
     """``cnn_baseline.py``: WAR/UAR (best validation epoch, test fp32 and int8), per-class
     recall on test, and the learning curves (``history``) or else the seconds per epoch.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     r = record["results"]
     test = r.get("test", {})
@@ -202,17 +193,7 @@ def cnn_baseline(record: Record) -> Figure:
 
 
 def dfew(record: Record) -> Figure:
-    """``dfew.py``: WAR/UAR (mean ± sd over folds) and per-class recall of each clip model.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
+    """``dfew.py``: WAR/UAR (mean ± sd over folds) and per-class recall of each clip model."""
     r = record["results"]
     models = r["models"] if isinstance(r, Mapping) else r
     fig = _new_figure(12.5, 4.2)
@@ -244,17 +225,7 @@ def dfew(record: Record) -> Figure:
 
 
 def fusion(record: Record) -> Figure:
-    """``fusion.py``: WAR/UAR and per-class recall of the CNN, the landmarks and their fusions.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
+    """``fusion.py``: WAR/UAR and per-class recall of the CNN, the landmarks and their fusions."""
     rows = record["results"]
     fig = _new_figure(13, 4.4)
     axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
@@ -280,15 +251,6 @@ def fusion(record: Record) -> Figure:
 def landmark_speed(record: Record) -> Figure:
     """``landmark_speed.py``: milliseconds per image of each backend x detector x size,
     cold with 1 and 2 jobs and cached (log scale).
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rows = record["results"]
     series = [
@@ -329,15 +291,6 @@ def landmark_speed(record: Record) -> Figure:
 def study_images(record: Record) -> Figure:
     """``study_images.py``: WAR/UAR per landmarks x model, per-class recall, and WAR/UAR
     per clarity level of each configuration.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rows = record["results"]
     names = [f"{r['landmarks']} landmarks\n{r['model']}" for r in rows]
@@ -377,15 +330,6 @@ def study_images(record: Record) -> Figure:
 def subject_conditioning(record: Record) -> Figure:
     """``subject_conditioning.py``: per landmark layout, WAR/UAR (mean ± sd over folds) of each
     variant (dashed: ``none``'s WAR), and per-subject accuracy by expressions shown.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rows = record["results"]
     layouts = list(dict.fromkeys(r["landmarks"] for r in rows))
@@ -441,15 +385,6 @@ def _means(row: Mapping[str, Any]) -> dict[str, float]:
 def video_stream(record: Record) -> Figure:
     """``video_stream.py``: frames/s of every video, label flips raw -> smoothed, and the
     smoothing settings' flips, lag and frame accuracy on the generated videos.
-
-    Parameters
-    ----------
-    record : mapping
-        The saved JSON record.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     r = record["results"]
     real, generated = r.get("real") or {}, r.get("generated") or {}
