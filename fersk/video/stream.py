@@ -221,9 +221,18 @@ class VideoAnalyzer(BaseEstimator):
 
     Examples
     --------
-    >>> analyzer = VideoAnalyzer(model)  # doctest: +SKIP
-    >>> for row in analyzer.stream("clip.mp4"):  # doctest: +SKIP
-    ...     print(row["frame"], row["track"], row["label"], row["motion"])
+    A shipped model on a generated half-second video (any path, camera index
+    or iterable of frames works the same way):
+
+    >>> from fersk.datasets import make_sample_video
+    >>> from fersk.models import load_model
+    >>> video = make_sample_video(size=(240, 180), fps=10, script=[("neutral", 0.5)])
+    >>> analyzer = VideoAnalyzer(load_model("landmarks-fer2013"))
+    >>> rows = list(analyzer.stream(video.frames, fps=10))
+    >>> [(row["frame"], row["track"], row["face_found"]) for row in rows]
+    [(0, 0, True), (1, 0, True), (2, 0, True), (3, 0, True), (4, 0, True)]
+    >>> sorted(rows[0])[:4]  # and box, labels, probabilities, motion...
+    ['confidence', 'detected', 'face_found', 'frame']
     """
 
     def __init__(
