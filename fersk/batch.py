@@ -300,7 +300,7 @@ def _plan(n_jobs: int | None, n: int, chunk_size: int) -> tuple[int | None, int]
     return (None if jobs in (None, 1) else jobs), chunk_size
 
 
-_WORKER_THREADS_SET = False
+_WORKER_THREADS_PID: int | None = None
 
 
 def _worker_chunk(func, sources, channel_order, cache):
@@ -312,9 +312,9 @@ def _worker_chunk(func, sources, channel_order, cache):
     OpenMP/BLAS threads but not OpenCV's; Dask limits neither. The main
     process (the threading backend) is left alone.
     """
-    global _WORKER_THREADS_SET
-    if not _WORKER_THREADS_SET:
-        _WORKER_THREADS_SET = True
+    global _WORKER_THREADS_PID
+    if _WORKER_THREADS_PID != os.getpid():  # once per process, forked children included
+        _WORKER_THREADS_PID = os.getpid()
         import multiprocessing
 
         if multiprocessing.parent_process() is not None:

@@ -141,14 +141,28 @@ def cross_val_war_uar(
 
 
 def _consumes_groups(estimator) -> tuple[bool, bool]:
-    """Whether ``fit`` and ``predict`` of ``estimator`` (metadata routing) take ``groups``."""
+    """Whether ``fit`` and ``predict`` of ``estimator`` take ``groups``.
+
+    Either the estimator's own method names ``groups`` (a top-level argument
+    needs no routing request), or one of its parts requests them through
+    metadata routing (a neutralizer inside a pipeline).
+    """
+    import inspect
+
     from sklearn.utils.metadata_routing import get_routing_for_object
+
+    def named(method: str) -> bool:
+        try:
+            params = inspect.signature(getattr(estimator, method)).parameters
+        except (AttributeError, TypeError, ValueError):
+            return False
+        return "groups" in params
 
     with sklearn.config_context(enable_metadata_routing=True):
         routing = get_routing_for_object(estimator)
         return (
-            bool(routing.consumes("fit", ["groups"])),
-            bool(routing.consumes("predict", ["groups"])),
+            named("fit") or bool(routing.consumes("fit", ["groups"])),
+            named("predict") or bool(routing.consumes("predict", ["groups"])),
         )
 
 

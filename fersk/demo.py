@@ -20,6 +20,7 @@ metadata routing); the apex frame + motion model is saved as ``clip_model.joblib
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def run_photo_demo(out: Path, *, say=print) -> dict:
         f"the shipped model {DEFAULT_MODEL!r}, no training, on a real photo ({path}, "
         f"scikit-image's astronaut): {len(faces)} face{'s' * (len(faces) != 1)}: "
         f"{labels or 'none'}. Same as "
-        f"`fersk predict {path}`."
+        f"`fersk predict {shlex.quote(path)}`."
     )
     say(result["summary"])
     return result

@@ -53,23 +53,26 @@ class _LineProgress(io.TextIOBase):
     def _line(self, line: str) -> None:
         match = self.pattern.search(line)
         if match:
-            if self.bar is None:  # created on the first match: quiet until the fit starts
-                self.bar = tqdm(file=sys.stderr, leave=False, **self.bar_kwargs)
             self.count += 1
-            self.bar.update(1)
             info = {k: v for k, v in match.groupdict().items() if v is not None}
+            if self.bar is None:  # created on the first match: quiet until the fit starts
+                self.bar = tqdm(file=sys.stderr, leave=False, initial=1, **self.bar_kwargs)
+            else:
+                self.bar.update(1)
             if info:
-                self.bar.set_postfix(info, refresh=False)
-        elif not (self.drop and self.drop.search(line)):
-            tqdm.write(line, file=self.passthrough)
+                self.bar.set_postfix(info)
+        elif self.passthrough is not None and not (self.drop and self.drop.search(line)):
+            # Clear the bar (on stderr) while the line is written, then redraw it.
+            with tqdm.external_write_mode(file=sys.stderr):
+                self.passthrough.write(line + "\n")
 
     def flush(self) -> None:
-        if self._pending:
-            line, self._pending = self._pending, ""
-            self._line(line)
+        """Nothing: a line is counted or passed on once it is whole."""
 
     def close_bar(self) -> None:
-        self.flush()
+        if self._pending:  # an unfinished last line
+            line, self._pending = self._pending, ""
+            self._line(line)
         if self.bar is not None:
             self.bar.close()
 
@@ -141,8 +144,8 @@ def printed_progress(
 def verbose_mlps(estimator) -> Iterator[int]:
     """Make every ``MLPClassifier`` in ``estimator`` print its epochs, for a fit.
 
-    On exit, the MLPs (the templates and the fitted copies a meta-estimator
-    made of them) are quiet again, so a saved model does not print.
+    On exit, the MLPs get their own setting back (the fitted copies a
+    meta-estimator made of them are quiet), so a saved model does not print.
 
     Parameters
     ----------
@@ -180,10 +183,11 @@ def verbose_mlps(estimator) -> Iterator[int]:
         ]
 
     found = mlps()
+    before = {id(mlp): mlp.verbose for mlp in found}
     for mlp in found:
         mlp.verbose = True
     try:
         yield len(found)
     finally:
-        for mlp in mlps():  # the fitted copies too
-            mlp.verbose = False
+        for mlp in mlps():  # the fitted copies too, which were made verbose by their template
+            mlp.verbose = before.get(id(mlp), False)

@@ -477,6 +477,22 @@ class TestMetricsAndCrossval:
         finally:
             sklearn.set_config(enable_metadata_routing=False)
 
+    def test_cross_val_gives_groups_to_an_estimator_whose_own_fit_takes_them(self):
+        X, y, groups = make_subject_data()
+        seen = {}
+
+        class Own(LogisticRegression):  # no routing request: its own argument
+            def fit(self, X, y, groups=None):
+                seen["fit"] = groups
+                return super().fit(X, y)
+
+            def predict(self, X, groups=None):
+                seen["predict"] = groups
+                return super().predict(X)
+
+        cross_val_war_uar(Own(max_iter=500), X, y, cv=4, groups=groups)
+        assert seen["fit"] is not None and seen["predict"] is not None
+
     def test_cross_val_refuses_shared_subjects(self):
         X, y, groups = make_subject_data(n_subjects=3)
         folds = [(np.arange(0, 30), np.arange(30, 54))]  # subject s1 on both sides
