@@ -58,7 +58,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "reference_url": {"fersk": None},
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
     "show_memory": False,
