@@ -176,7 +176,7 @@ def _settings_path(out: Path) -> Path:
 
 
 def _resume_state(
-    out: Path, header: list[str], settings: dict, key: str = "path"
+    out: Path, header: list[str], settings: dict, key: str = "path", option: str = "--out"
 ) -> tuple[set[str], bool]:
     """Files already in ``out`` (column ``key``) and whether it has its header.
 
@@ -196,8 +196,8 @@ def _resume_state(
             else f"is not a `{settings['command']}` CSV"
         )
         raise CLIError(
-            f"--out {str(out)!r} {what} (its columns: {', '.join(got[:4])}, ... "
-            f"{len(got)} in all; this run writes {len(header)}); give another --out file"
+            f"{option} {str(out)!r} {what} (its columns: {', '.join(got[:4])}, ... "
+            f"{len(got)} in all; this run writes {len(header)}); give another {option} file"
         )
     recorded = None
     if _settings_path(out).is_file():
@@ -216,8 +216,8 @@ def _resume_state(
             else f"its settings file {str(_settings_path(out))!r} is missing or unreadable"
         )
         raise CLIError(
-            f"--out {str(out)!r} was written with other settings ({differ}); resume with the "
-            "same settings, or give another --out file"
+            f"{option} {str(out)!r} was written with other settings ({differ}); resume with "
+            f"the same settings, or give another {option} file"
         )
     if not data.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
         keep = data.rfind(b"\n") + 1
@@ -385,7 +385,9 @@ def _predict(args) -> int:
         "detector": args.detector,
         "upsample": args.upsample,
     }
-    done, has_header = _resume_state(out, header, settings, key="file") if out else (set(), False)
+    done, has_header = (
+        _resume_state(out, header, settings, key="file", option="--csv") if out else (set(), False)
+    )
     todo = [f for f in files if f not in done]
     if out is not None:
         print(

@@ -369,7 +369,7 @@ def make_sample_video(
     scripts = resolve_script(script, n_faces)
     written = None if path is None else os.fspath(path)
     if written is not None:
-        from ...clips import VideoFileWriter  # here: fersk.clips imports fersk.datasets
+        from ...io import VideoFileWriter
 
         writer = VideoFileWriter(written, fps=fps)  # checks the folder first
     for j, segments in enumerate(scripts):
