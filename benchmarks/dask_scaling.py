@@ -20,6 +20,7 @@ projects the time for 400,000 images on N workers. Results:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -53,6 +54,7 @@ def main(argv=None) -> int:
     import joblib
 
     from fersk import LandmarkExtractor
+    from fersk.batch import MAX_CLUSTER_CHUNK, TASKS_PER_WORKER
     from fersk.datasets import load_dataset
     from fersk.distributed import cluster
 
@@ -98,7 +100,7 @@ def main(argv=None) -> int:
             _, empty = timed(lambda: client.gather(client.map(nothing, range(2000))))
             overhead_ms = 1000 * empty / 2000
             print(f"scheduler overhead: {overhead_ms:.2f} ms per task", flush=True)
-            run(f"Dask LocalCluster, {args.workers} workers", lambda: _null(), None)
+            run(f"Dask LocalCluster, {args.workers} workers", contextlib.nullcontext, None)
     serial = results["serial, cold cache"]["seconds"] / len(paths)
     settings = {**vars(args), "overhead_ms_per_task": overhead_ms, "serial_s_per_image": serial}
     rows = [
@@ -114,7 +116,7 @@ def main(argv=None) -> int:
         "|---|---|",
     ]
     for n in (1, 8, 32, 128):
-        chunks = 400_000 / max(1, min(1024, 400_000 // (8 * n)))
+        chunks = 400_000 / max(1, min(MAX_CLUSTER_CHUNK, 400_000 // (TASKS_PER_WORKER * n)))
         hours = (400_000 * serial / n + chunks * overhead_ms / 1000 / n) / 3600
         projection.append(f"| {n} | {hours:.2f} |")
     markdown = (
@@ -129,12 +131,6 @@ def main(argv=None) -> int:
     plot(results, RESULTS / "dask_scaling.png")
     print(markdown)
     return 0
-
-
-def _null():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def plot(results, path) -> None:

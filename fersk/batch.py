@@ -300,9 +300,6 @@ def _plan(n_jobs: int | None, n: int, chunk_size: int) -> tuple[int | None, int]
     return (None if jobs in (None, 1) else jobs), chunk_size
 
 
-_WORKER_THREADS_PID: int | None = None
-
-
 def _worker_chunk(func, sources, channel_order, cache):
     """:func:`_process_chunk` on a worker: there, OpenCV runs on one thread.
 
@@ -312,15 +309,12 @@ def _worker_chunk(func, sources, channel_order, cache):
     OpenMP/BLAS threads but not OpenCV's; Dask limits neither. The main
     process (the threading backend) is left alone.
     """
-    global _WORKER_THREADS_PID
-    if _WORKER_THREADS_PID != os.getpid():  # once per process, forked children included
-        _WORKER_THREADS_PID = os.getpid()
-        import multiprocessing
+    import multiprocessing
 
-        if multiprocessing.parent_process() is not None:
-            import cv2
+    if multiprocessing.parent_process() is not None:  # microseconds, once per chunk
+        import cv2
 
-            cv2.setNumThreads(1)
+        cv2.setNumThreads(1)
     return _process_chunk(func, sources, channel_order, cache)
 
 

@@ -205,8 +205,6 @@ def resolve_cache(memory: object) -> FeatureCache | None:
         return None
     if isinstance(memory, FeatureCache):
         return memory
-    if isinstance(memory, str) and "://" in memory:
-        return FeatureCache(memory)
     if isinstance(memory, (str, os.PathLike)):
         if not os.fspath(memory):
             raise ValueError(

@@ -175,6 +175,14 @@ def _settings_path(out: Path) -> Path:
     return out.with_name(out.name + ".settings.json")
 
 
+def _write_settings(out: Path, settings: dict) -> None:
+    """Record the settings a resumable CSV is written with (see :func:`_resume_state`)."""
+    from .io import AtomicOutput
+
+    with AtomicOutput(_settings_path(out)) as tmp:
+        Path(tmp).write_text(json.dumps(settings, indent=2))
+
+
 def _resume_state(
     out: Path, header: list[str], settings: dict, key: str = "path", option: str = "--out"
 ) -> tuple[set[str], bool]:
@@ -252,7 +260,6 @@ def _extract(args) -> int:
 def _extract_here(args) -> int:
     from tqdm.auto import tqdm
 
-    from .io import AtomicOutput
     from .landmarks import LandmarkExtractor
     from .layout import landmark_feature_names
 
@@ -277,8 +284,7 @@ def _extract_here(args) -> int:
     )
     extractor.fit()  # checks the settings (and loads the models) before the CSV is touched
     if not has_header:
-        with AtomicOutput(_settings_path(out)) as tmp:
-            Path(tmp).write_text(json.dumps(settings, indent=2))
+        _write_settings(out, settings)
     written, no_face, unreadable = 0, 0, 0
     # surrogateescape: a file name that is not valid UTF-8 is written byte for byte.
     with (
@@ -319,7 +325,7 @@ def _extract_here(args) -> int:
     return 0
 
 
-def _model_or_default(name: str | None, what: str = "--model"):
+def _model_or_default(name: str | None):
     """A shipped model by name, a saved model folder, a joblib file, or the default model."""
     from .models import DEFAULT_MODEL, MODELS_DIR, load_model
 
@@ -331,7 +337,7 @@ def _model_or_default(name: str | None, what: str = "--model"):
     try:
         model = load_model(name)
     except ValueError as exc:
-        raise CLIError(f"{what} {name!r}: {exc}") from None
+        raise CLIError(f"--model {name!r}: {exc}") from None
     shipped = (MODELS_DIR / name / "model.json").is_file()
     return model, name if shipped else os.path.abspath(name)
 
@@ -394,10 +400,7 @@ def _predict(args) -> int:
             f"{len(files)} images; {len(done)} already in {out}; {len(todo)} to do", file=sys.stderr
         )
         if not has_header:
-            from .io import AtomicOutput
-
-            with AtomicOutput(_settings_path(out)) as tmp:
-                Path(tmp).write_text(json.dumps(settings, indent=2))
+            _write_settings(out, settings)
     n_faces = n_without = n_unreadable = 0
     handle = out.open("a", newline="", encoding="utf-8", errors="surrogateescape") if out else None
     writer = csv.writer(handle if handle else sys.stdout)

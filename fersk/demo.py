@@ -33,6 +33,7 @@ from .clarity import ClarityBinner
 from .datasets import make_sample_clips, make_sample_faces
 from .environment import environment_info
 from .metrics import war_uar
+from .report import markdown_table
 from .study import evaluate, make_clip_pipeline, make_study_pipeline, tune
 
 __all__ = [
@@ -287,12 +288,7 @@ def format_clip_table(clips: dict) -> str:
     | m | 0.500 | 0.250 |
     """
     header, rows = clip_table_rows(clips)
-    return _markdown(header, rows)
-
-
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return markdown_table(header, rows)
 
 
 def clip_table_rows(clips: dict) -> tuple[list[str], list[list[str]]]:
@@ -312,7 +308,7 @@ def format_table(results: list[dict]) -> str:
     >>> print(format_table([row]).splitlines()[2])
     | 5 | single | 0.500 | 0.500 | 0.400 | 0.300 / 0.200 | 0 |
     """
-    return _markdown(*table_rows(results))
+    return markdown_table(*table_rows(results))
 
 
 def table_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -422,7 +418,8 @@ def run_demo(
     model_path = out / "model.joblib"
     joblib.dump(best, model_path)
     reloaded = joblib.load(model_path)
-    identical = bool(np.array_equal(reloaded.predict(X[test]), best.predict(X[test])))
+    y_pred = best.predict(X[test])
+    identical = bool(np.array_equal(reloaded.predict(X[test]), y_pred))
     if not identical:
         raise RuntimeError("the reloaded model predicts differently from the saved one")
 
@@ -445,7 +442,7 @@ def run_demo(
     }
     (out / "results.json").write_text(json.dumps(record, indent=2))
     table = format_table(results)
-    write_report(out, record, sample, subjects, best.predict(X[test]), y[test])
+    write_report(out, record, sample, subjects, y_pred, y[test])
     say("\n" + table + "\n\n" + format_clip_table(clips))
     say(
         f"\nsaved {model_path}, {out / 'report.md'}, {out / 'results.json'} "

@@ -108,9 +108,7 @@ def cluster(
             dashboard_address=":0",
         )
         client = Client(local)
-    elif isinstance(scheduler, str):
-        client = Client(scheduler)
-    else:  # a cluster object (dask-jobqueue's SLURMCluster, a KubeCluster...)
+    else:  # an address, or a cluster object (dask-jobqueue's SLURMCluster, a KubeCluster...)
         client = Client(scheduler)
     try:
         if verbose:

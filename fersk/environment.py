@@ -36,8 +36,11 @@ def environment_info() -> dict:
     """
     from . import __version__
 
-    packages = {"fersk": __version__}  # the code that ran, even from a stale editable install
-    for name in _PACKAGES[1:]:
+    packages = {}
+    for name in _PACKAGES:
+        if name == "fersk":  # the code that ran, even from a stale editable install
+            packages[name] = __version__
+            continue
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

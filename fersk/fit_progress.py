@@ -85,8 +85,7 @@ def printed_progress(
     total: int | None = None,
     unit: str = "it",
     drop: str | None = None,
-    enabled: bool = True,
-) -> Iterator[_LineProgress | None]:
+) -> Iterator[_LineProgress]:
     """Count lines printed to stdout that match ``pattern`` on a tqdm bar (stderr).
 
     Parameters
@@ -101,12 +100,10 @@ def printed_progress(
         A regular expression for printed lines to swallow (e.g. the MLP's
         ``Validation score`` lines); every other line is passed through to the
         original stdout.
-    enabled : bool
-        ``False``: do nothing (yields ``None``).
 
     Yields
     ------
-    stream or None
+    stream
         The redirected stream; its ``count`` is the number of matched lines.
 
     See Also
@@ -124,9 +121,6 @@ def printed_progress(
     >>> stream.count
     3
     """
-    if not enabled:
-        yield None
-        return
     stream = _LineProgress(
         re.compile(pattern),
         re.compile(drop) if drop else None,

@@ -18,6 +18,20 @@ from pathlib import Path
 __all__ = ["Report"]
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table.
+
+    Examples
+    --------
+    >>> print(markdown_table(["a", "b"], [["1", "2"]]))
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 class Report:
     """A report being built: add parts in order, then :meth:`write` it.
 
@@ -84,11 +98,7 @@ class Report:
             elif kind == "text":
                 out += [str(value), ""]
             elif kind == "table":
-                header, rows = value
-                out.append("| " + " | ".join(header) + " |")
-                out.append("|" + "---|" * len(header))
-                out += ["| " + " | ".join(r) + " |" for r in rows]
-                out.append("")
+                out += [markdown_table(*value), ""]
             else:
                 name, _, caption = value
                 out += [f"![{caption or name}]({name}.png)", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -121,6 +122,7 @@ def test_a_killed_worker_loses_no_row_and_the_rerun_resumes_from_the_cache(clien
     with joblib.parallel_config(backend="loky", n_jobs=1):
         expected = ClarityBinner(size=600).fit(images).transform(images)
     victim = sorted(client.scheduler_info()["workers"])[0]
+    victim_pid = client.run(os.getpid, workers=[victim])[victim]
     seen_at_kill = []
 
     def kill_midway():
@@ -128,10 +130,7 @@ def test_a_killed_worker_loses_no_row_and_the_rerun_resumes_from_the_cache(clien
         while len(cache) < len(images) // 5 and time.time() < deadline:
             time.sleep(0.02)
         seen_at_kill.append(len(cache))
-        try:
-            client.run(lambda: os._exit(1), workers=[victim], wait=False)
-        except Exception:  # the worker is gone: that is the point
-            pass
+        os.kill(victim_pid, signal.SIGKILL)  # as the OOM killer or a lost machine would
 
     killer = threading.Thread(target=kill_midway)
     killer.start()
@@ -142,6 +141,7 @@ def test_a_killed_worker_loses_no_row_and_the_rerun_resumes_from_the_cache(clien
     np.testing.assert_array_equal(got, expected)
     assert len(cache) == len(images)
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the killed worker
+    assert victim_pid not in client.run(os.getpid).values()  # it really died
     # A rerun finds every image in the cache: nothing is computed again.
     mtimes = sorted(p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.npy"))
     again = ClarityBinner(size=600, memory=cache).fit(images).transform(images)

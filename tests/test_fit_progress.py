@@ -29,7 +29,7 @@ def test_an_mlp_fit_is_counted_on_a_bar_and_other_lines_pass_through(capsys):
 
 def test_the_redirect_is_undone_when_the_fit_raises():
     before = __import__("sys").stdout
-    with pytest.raises(RuntimeError), printed_progress(r"^x", desc="d"):
+    with pytest.raises(RuntimeError, match="fit failed"), printed_progress(r"^x", desc="d"):
         print("x 1")
         raise RuntimeError("fit failed")
     assert __import__("sys").stdout is before

@@ -492,6 +492,7 @@ class TestMetricsAndCrossval:
 
         cross_val_war_uar(Own(max_iter=500), X, y, cv=4, groups=groups)
         assert seen["fit"] is not None and seen["predict"] is not None
+        assert set(seen["fit"]) | set(seen["predict"]) == set(groups)  # the fold's own ids
 
     def test_cross_val_refuses_shared_subjects(self):
         X, y, groups = make_subject_data(n_subjects=3)

@@ -162,15 +162,14 @@ def detect_faces(
     detection_threshold = _renamed(
         deprecated, "threshold", "detection_threshold", detection_threshold
     )
-    threshold = detection_threshold
     if detector == "none":
         height, width = gray.shape[:2]
         return np.array([[0.0, 0.0, width - 1.0, height - 1.0]]), np.array([np.inf])
     if detector == "hog":
-        rects, scores, _ = _hog_detector().run(gray, upsample, threshold)
+        rects, scores, _ = _hog_detector().run(gray, upsample, detection_threshold)
     elif detector == "mmod":
         found = _mmod_detector(dlib_model_path("mmod"))(gray, upsample)
-        found = [d for d in found if d.confidence >= threshold]
+        found = [d for d in found if d.confidence >= detection_threshold]
         rects, scores = [d.rect for d in found], [d.confidence for d in found]
     else:
         raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")

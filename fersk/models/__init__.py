@@ -21,13 +21,14 @@ Examples
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .format import FORMAT_VERSION, file_digest, load_estimator, save_model_files
+from .format import FORMAT_VERSION, digest, load_estimator, save_model_files
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -142,13 +143,14 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
         raise ValueError(
             f"{folder} was written by a newer fersk (format {document['format']}); upgrade fersk"
         )
+    data = (folder / "model.npz").read_bytes()  # read once: hashed, then loaded
     expected = document.get("arrays_sha256")
-    if expected is not None and file_digest(folder / "model.npz") != expected:
+    if expected is not None and digest(data) != expected:
         raise ValueError(
             f"{folder}: model.npz does not match model.json (an interrupted save, or files "
             "from two different saves); save the model again"
         )
-    arrays = dict(np.load(folder / "model.npz", allow_pickle=False))
+    arrays = dict(np.load(io.BytesIO(data), allow_pickle=False))
 
     def resolve(name: str):
         sibling = folder.parent / name  # a model saved beside this one, else a shipped one

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import json
 import os
 from collections.abc import Callable
@@ -265,11 +266,13 @@ def _cnn():
     def restore(est, arrays, info):
         import torch
 
+        from ..cnn import _auto_device
+
         est.label_classes_ = np.asarray(info["classes"], dtype=info["classes_dtype"])
         est.input_shape_ = tuple(info["input_shape"])
         est.module_shape_ = dict(info["module_shape"])
-        if est.device == "auto" or str(est.device).startswith("cuda"):
-            est.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if str(est.device).startswith("cuda"):  # "auto" is resolved by initialize()
+            est.device = _auto_device()
         est.initialize()
         prefix = "state_dict/"
         state = {k[len(prefix) :]: torch.from_numpy(v) for k, v in arrays.items()}
@@ -544,19 +547,20 @@ def save_model_files(
     tree = dump_estimator(model, arrays, references=references)
     # The arrays first, then the description naming their hash: a save interrupted
     # between the two leaves a pair that load_model refuses, never a mixed model.
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    data = buffer.getvalue()
     with AtomicOutput(folder / "model.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        digest = file_digest(tmp)
-    document = {"format": FORMAT_VERSION, "arrays_sha256": digest, "model": tree}
+        Path(tmp).write_bytes(data)
+    document = {"format": FORMAT_VERSION, "arrays_sha256": digest(data), "model": tree}
     document.update(metadata or {})
     with AtomicOutput(folder / "model.json") as tmp:
         Path(tmp).write_text(json.dumps(document, indent=1) + "\n")
     return folder
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (hex)."""
+def digest(data: bytes) -> str:
+    """SHA-256 of the arrays file's bytes (hex)."""
     import hashlib
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(data).hexdigest()
