@@ -125,7 +125,9 @@ def main(argv=None) -> int:
         + "\n".join(rows)
         + f"\n\nScheduler overhead: {overhead_ms:.2f} ms per task (2,000 empty tasks); "
         f"serial cost {1000 * serial:.1f} ms per image. Projection for 400,000 images, each "
-        "worker a core like these, tasks of up to 1,024 images:\n\n" + "\n".join(projection)
+        "worker a core like these, tasks of up to 1,024 images:\n\n"
+        + "\n".join(projection)
+        + "\n\n![dask_scaling](dask_scaling.png)"
     )
     write_results("dask_scaling", settings, results, markdown, RESULTS)
     plot(results, RESULTS / "dask_scaling.png")
