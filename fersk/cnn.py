@@ -328,8 +328,9 @@ def augment_batch(
     max_rotation: float = 10.0,
     max_scale: float = 0.0,
     max_shift: float = 0.0,
+    erase: float = 0.0,
 ) -> torch.Tensor:
-    """Randomly flip, rotate, zoom and shift a batch ``(n, C, H, W)``, in one resampling.
+    """Randomly flip, rotate, zoom, shift and erase a batch ``(n, C, H, W)``, in one resampling.
 
     Each image is mirrored with probability ``flip``, rotated by an angle drawn
     uniformly from ``[-max_rotation, max_rotation]`` degrees, zoomed by a
@@ -351,6 +352,9 @@ def augment_batch(
         Largest zoom in or out, as a fraction (0.1: 90% to 110%).
     max_shift : float, default=0.0
         Largest shift, as a fraction of the image side.
+    erase : float, default=0.0
+        Probability of random erasing (Zhong et al. 2020): a rectangle of 2-25%
+        of the image, aspect ratio 0.3-3.3, set to the image's mean.
 
     Returns
     -------
@@ -374,8 +378,15 @@ def augment_batch(
     if flip > 0:  # an exact mirror, not a resampling
         mirror = torch.rand(n) < flip
         x = torch.where(mirror.to(x.device)[:, None, None, None], x.flip(-1), x)
-    if max_rotation <= 0 and max_scale <= 0 and max_shift <= 0:
-        return x
+    if max_rotation > 0 or max_scale > 0 or max_shift > 0:
+        x = _warp(x, max_rotation, max_scale, max_shift)
+    if erase > 0:
+        x = _erase(x, erase)
+    return x
+
+
+def _warp(x: torch.Tensor, max_rotation: float, max_scale: float, max_shift: float):
+    n = x.shape[0]
     angle = (torch.rand(n) * 2 - 1) * math.radians(max_rotation)
     zoom = 1 + (torch.rand(n) * 2 - 1) * max_scale
     shift = (torch.rand(n, 2) * 2 - 1) * (2 * max_shift)  # grid units: the side is 2
@@ -385,6 +396,24 @@ def augment_batch(
     theta[:, :, 2] = shift
     grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _erase(x: torch.Tensor, p: float) -> torch.Tensor:
+    n, _, height, width = x.shape
+    chosen = torch.rand(n) < p
+    area = torch.empty(n).uniform_(0.02, 0.25) * height * width
+    aspect = torch.exp(torch.empty(n).uniform_(math.log(0.3), math.log(1 / 0.3)))
+    h = (area * aspect).sqrt().round().clamp(1, height).long()
+    w = (area / aspect).sqrt().round().clamp(1, width).long()
+    top = (torch.rand(n) * (height - h + 1)).long()
+    left = (torch.rand(n) * (width - w + 1)).long()
+    rows, cols = torch.arange(height), torch.arange(width)
+    inside = (
+        chosen[:, None, None]
+        & ((rows[None, :] >= top[:, None]) & (rows[None, :] < (top + h)[:, None]))[:, :, None]
+        & ((cols[None, :] >= left[:, None]) & (cols[None, :] < (left + w)[:, None]))[:, None, :]
+    ).to(x.device)[:, None]
+    return torch.where(inside, x.mean(dim=(1, 2, 3), keepdim=True), x)
 
 
 @dataclass(frozen=True)
@@ -406,6 +435,8 @@ class TrainAugmentation:
         Largest zoom in or out, as a fraction (0.1: 90% to 110%).
     max_shift : float, default=0.0
         Largest shift, as a fraction of the image side.
+    erase : float, default=0.0
+        Probability of erasing a random rectangle (see :func:`augment_batch`).
 
     See Also
     --------
@@ -425,10 +456,14 @@ class TrainAugmentation:
     max_rotation: float = 10.0
     max_scale: float = 0.0
     max_shift: float = 0.0
+    erase: float = 0.0
 
     def __call__(self, batch):
         X, y = default_collate(batch)
-        return augment_batch(X, self.flip, self.max_rotation, self.max_scale, self.max_shift), y
+        X = augment_batch(
+            X, self.flip, self.max_rotation, self.max_scale, self.max_shift, self.erase
+        )
+        return X, y
 
 
 class AtomicCheckpoint(Checkpoint):
@@ -532,16 +567,24 @@ class OneCycle(Callback):
 # --------------------------------------------------------------------------
 
 
+def _hard_codes(y) -> np.ndarray:
+    """Encoded targets as class indices: soft targets ``(n, n_classes)`` by their argmax."""
+    y = to_numpy(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y
+
+
 def _valid_accuracy(net, X, y) -> float:
     """WAR on the validation split, against the *encoded* targets."""
-    return float(accuracy_score(to_numpy(y), net.predict_proba(X).argmax(axis=1)))
+    return float(accuracy_score(_hard_codes(y), net.predict_proba(X).argmax(axis=1)))
 
 
 def _valid_uar(net, X, y) -> float:
     """UAR on the validation split, against the *encoded* targets."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a class missing from a small split
-        return float(balanced_accuracy_score(to_numpy(y), net.predict_proba(X).argmax(axis=1)))
+        return float(
+            balanced_accuracy_score(_hard_codes(y), net.predict_proba(X).argmax(axis=1))
+        )
 
 
 def _as_labels(y) -> np.ndarray:
@@ -625,6 +668,11 @@ class CNNClassifier(NeuralNetClassifier):
     amp : bool, default=True
         Mixed precision (float16 autocast with gradient scaling) when the
         device is CUDA; no effect on a CPU.
+    mixup, cutmix : float, default=0.0
+        Alpha of the Beta distribution of mixup (blend two training images and
+        their targets) and of CutMix (paste a rectangle of one into the other,
+        targets mixed by area); 0 turns each off; with both on, each batch
+        uses one of them, chosen at random. Training batches only.
     **kwargs
         Any other skorch argument. Defaults set here:
         ``iterator_train__shuffle=True`` and
@@ -696,6 +744,8 @@ class CNNClassifier(NeuralNetClassifier):
         checkpoint_dir: str | None = None,
         tta: bool = False,
         amp: bool = True,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
         **kwargs,
     ) -> None:
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -719,6 +769,8 @@ class CNNClassifier(NeuralNetClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.tta = tta
         self.amp = amp
+        self.mixup = mixup
+        self.cutmix = cutmix
 
     # -- callbacks and split ------------------------------------------------
 
@@ -770,7 +822,7 @@ class CNNClassifier(NeuralNetClassifier):
 
     _CHECKPOINT_FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json")
 
-    def _epochs_done(self, X, y) -> int:
+    def _epochs_done(self, X, y, soft_targets=None) -> int:
         """Epochs of this training saved in ``checkpoint_dir`` (0 without a checkpoint).
 
         A folder holding another training (other data or settings, recorded in
@@ -789,6 +841,9 @@ class CNNClassifier(NeuralNetClassifier):
             "input_shape": [int(d) for d in np.shape(X)[1:]],
             "classes": [str(c) for c in self.label_classes_],
             "y_digest": hashlib.sha1(np.asarray(y).astype(str).tobytes()).hexdigest(),
+            "soft_targets_digest": None
+            if soft_targets is None
+            else hashlib.sha1(np.ascontiguousarray(soft_targets, np.float64)).hexdigest(),
             "max_epochs": int(self.max_epochs),
             "lr": float(self.lr),
             "batch_size": int(self.batch_size),
@@ -798,8 +853,8 @@ class CNNClassifier(NeuralNetClassifier):
         if os.path.isfile(marker):
             with open(marker) as fh:
                 recorded = json.load(fh)
-            if recorded != run:
-                differ = sorted(k for k in run if recorded.get(k) != run[k])
+            differ = sorted(k for k in run if recorded.get(k) != run[k])
+            if differ:
                 raise ValueError(
                     f"checkpoint_dir {folder!r} holds another training (it differs in "
                     f"{', '.join(differ)}); give another folder, or delete it to start over"
@@ -825,8 +880,9 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError(f"valid_size must be in (0, 1), got {self.valid_size}")
         dataset = self.get_dataset(X, y)
         split = ValidSplit(float(self.valid_size), stratified=True, random_state=self.random_state)
+        strata = _hard_codes(y) if y is not None else y  # soft targets: by their top class
         try:
-            return split(dataset, y, **fit_params)
+            return split(dataset, strata, **fit_params)
         except ValueError as exc:  # too few samples per class to stratify
             warnings.warn(
                 f"{type(self).__name__}: stratified validation split impossible "
@@ -837,7 +893,7 @@ class CNNClassifier(NeuralNetClassifier):
             split = ValidSplit(
                 float(self.valid_size), stratified=False, random_state=self.random_state
             )
-            return split(dataset, y, **fit_params)
+            return split(dataset, strata, **fit_params)
 
     # -- device, module shape, labels ---------------------------------------
 
@@ -942,6 +998,27 @@ class CNNClassifier(NeuralNetClassifier):
                 f"the classes {self.label_classes_.tolist()}"
             ) from None
 
+    def _targets(self, y, soft_targets=None) -> np.ndarray:
+        """What the loss sees: class indices, or each row of ``soft_targets`` normalised."""
+        codes = self._encode(y)
+        if soft_targets is None:
+            return codes
+        soft = np.asarray(soft_targets, dtype=np.float64)
+        shape = (len(codes), len(self.label_classes_))
+        if soft.shape != shape:
+            raise ValueError(
+                f"soft_targets must have shape (n_samples, n_classes) = {shape}, one column "
+                f"per class in the order {self.label_classes_.tolist()}; got {soft.shape}"
+            )
+        bad = ~np.isfinite(soft).all(axis=1) | (soft < 0).any(axis=1) | ~(soft.sum(axis=1) > 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"soft_targets row {i} is {soft[i].tolist()}: every row must be finite and "
+                f"non-negative with a positive sum ({int(bad.sum())} rows are not)"
+            )
+        return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
     def _prepare(self, X, y, classes=None) -> None:
         """Set the classes and the network's shape from the training data."""
         self._set_classes(y, classes)
@@ -981,14 +1058,24 @@ class CNNClassifier(NeuralNetClassifier):
 
     # -- sklearn API --------------------------------------------------------
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, soft_targets=None, **fit_params):
         """Initialize the network for ``X``'s shape and ``y``'s classes, and train it.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, size, size)
         y : array-like of shape (n_samples,)
-            Labels of any type.
+            Labels of any type. With ``soft_targets``, the hard label of each
+            image (say, the annotators' majority): it fixes the classes, the
+            stratified validation split and the validation scores.
+        soft_targets : array-like of shape (n_samples, n_classes) or None
+            Train against these class distributions (cross-entropy to, say,
+            the annotators' vote shares) instead of ``y``; one column per
+            class, in the order of ``classes_`` (``classes`` if given, else
+            the sorted labels of ``y``), rows non-negative with a positive sum
+            (normalised here). A sample-aligned fit parameter: ``GridSearchCV``
+            and ``cross_validate`` slice it with ``X`` (with metadata routing on,
+            request it with ``set_fit_request(soft_targets=True)``).
         **fit_params
             Passed to skorch.
 
@@ -1003,9 +1090,11 @@ class CNNClassifier(NeuralNetClassifier):
         X = self._check_images(X)
         if not keep:
             self._prepare(X, y)
-        done = self._epochs_done(X, y)
+        done = self._epochs_done(X, y, soft_targets)
         if done:  # LoadInitState restores the net; train only what is missing
             fit_params.setdefault("epochs", max(0, int(self.max_epochs) - done))
+        if soft_targets is not None:
+            fit_params["soft_targets"] = soft_targets
         with self._seeded():
             super().fit(X, y, **fit_params)
         # skorch ends a run quietly on Ctrl-C: say so (a fixed-length run stopped short).
@@ -1014,14 +1103,17 @@ class CNNClassifier(NeuralNetClassifier):
         self.versions_ = _package_versions()
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train for ``max_epochs`` more epochs (initializing first if needed)."""
+    def partial_fit(self, X, y=None, classes=None, soft_targets=None, **fit_params):
+        """Train for ``max_epochs`` more epochs (initializing first if needed).
+
+        ``soft_targets`` as in :meth:`fit`.
+        """
         self._check_trainable()
         X = self._check_images(X)
         if not self.initialized_ or not hasattr(self, "label_classes_"):
             self._prepare(X, y, classes)
             self.initialize()
-        super().partial_fit(X, self._encode(y), **fit_params)
+        super().partial_fit(X, self._targets(y, soft_targets), **fit_params)
         self.module_.eval()
         self.versions_ = _package_versions()
         return self
@@ -1034,8 +1126,34 @@ class CNNClassifier(NeuralNetClassifier):
     def _amp(self) -> bool:
         return bool(self.amp) and str(self.device).startswith("cuda")
 
+    def _mixed(self, batch):
+        """Mixup or CutMix of a training batch (targets become class distributions)."""
+        alphas = [a for a in (float(self.mixup), float(self.cutmix)) if a > 0]
+        if not alphas:
+            return batch
+        Xi, yi = unpack_data(batch)
+        use_cutmix = self.cutmix > 0 and (self.mixup <= 0 or bool(torch.rand(()) < 0.5))
+        alpha = float(self.cutmix if use_cutmix else self.mixup)
+        lam = float(torch.distributions.Beta(alpha, alpha).sample())
+        order = torch.randperm(len(Xi))
+        Xi = Xi.float()
+        if use_cutmix:
+            height, width = Xi.shape[-2:]
+            h, w = int(round(height * math.sqrt(1 - lam))), int(round(width * math.sqrt(1 - lam)))
+            top = int(torch.randint(0, height - h + 1, ()))
+            left = int(torch.randint(0, width - w + 1, ()))
+            Xi = Xi.clone()
+            Xi[..., top : top + h, left : left + w] = Xi[order][..., top : top + h, left : left + w]
+            lam = 1 - h * w / (height * width)
+        else:
+            Xi = lam * Xi + (1 - lam) * Xi[order]
+        if yi.ndim == 1:
+            yi = F.one_hot(yi.long(), len(self.label_classes_)).float()
+        return Xi, lam * yi + (1 - lam) * yi[order]
+
     def train_step(self, batch, **fit_params):
         """One optimisation step; float16 autocast with gradient scaling on CUDA (``amp``)."""
+        batch = self._mixed(batch)
         if not self._amp():
             return super().train_step(batch, **fit_params)
         if self.grad_scaler_ is None:

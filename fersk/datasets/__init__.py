@@ -17,6 +17,7 @@ from ._base import EMOTIONS
 from .ckplus import CKPLUS_LABELS, load_ck_plus
 from .dfew import DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
 from .fer2013 import load_fer2013_csv
+from .ferplus import FERPLUS_VOTES, ferplus_labels, load_ferplus, vote_distribution
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
 from .synthetic import (
@@ -32,6 +33,7 @@ __all__ = [
     "CKPLUS_LABELS",
     "DFEW_LABELS",
     "EMOTIONS",
+    "FERPLUS_VOTES",
     "SAMPLE_EMOTIONS",
     "make_sample_clips",
     "make_sample_faces",
@@ -40,12 +42,15 @@ __all__ = [
     "VideoSegment",
     "dfew_cv",
     "dfew_folds",
+    "ferplus_labels",
     "load_ck_plus",
     "load_dataset",
     "load_dfew",
     "load_fer2013_csv",
+    "load_ferplus",
     "load_image_folder",
     "load_rafdb",
+    "vote_distribution",
 ]
 
 
@@ -55,6 +60,8 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options
     - a ``.csv`` file -> :func:`load_fer2013_csv`;
     - a folder with ``EmoLabel/list_patition_label.txt`` -> :func:`load_rafdb`
       (aligned images);
+    - a folder with ``data/FER2013Train/label.csv`` (or ``FER2013Train/label.csv``)
+      -> :func:`load_ferplus` (majority labels; pass ``rule="plurality"``);
     - a folder with ``EmoLabel_DataSplit/`` -> :func:`load_dfew` (clips; pass
       ``fold=1..5`` for a train/test split);
     - a folder with ``cohn-kanade-images/`` (or
@@ -113,6 +120,8 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options
         return load_fer2013_csv(path, subset=subset, **options)
     if (path / LABEL_FILE).is_file():
         return load_rafdb(path, subset=subset, **options)
+    if any((path / sub / "label.csv").is_file() for sub in ("data/FER2013Train", "FER2013Train")):
+        return load_ferplus(path, subset=subset, **options)
     if (path / "EmoLabel_DataSplit").is_dir():
         return load_dfew(path, subset=subset, **options)
     if (path / "cohn-kanade-images").is_dir() or (
