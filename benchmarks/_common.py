@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from fersk.environment import environment_info
 
 RESULTS = Path(__file__).parent / "results"
@@ -114,7 +113,7 @@ def load_split(root, max_train, max_test, size, seed=0):
         train, test = load_dataset(root, subset="train"), load_dataset(root, subset="test")
         name = Path(os.path.expanduser(root)).name
     else:
-        from fersk.datasets.sample import make_sample_faces
+        from fersk.datasets.synthetic import make_sample_faces
 
         data = make_sample_faces(
             n_subjects=8, n_intensities=3, blur_sigmas=(0.0, 1.2, 2.4), image_size=max(size, 48)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish, load_split  # noqa: E402
 
 from fersk.cnn import CNNClassifier, count_parameters, state_dict_nbytes  # noqa: E402
-from fersk.preprocess import CNNPreprocessor  # noqa: E402
+from fersk.features.preprocess import CNNPreprocessor  # noqa: E402
 from fersk.study import evaluate  # noqa: E402
 
 

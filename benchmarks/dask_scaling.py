@@ -9,7 +9,7 @@ cache (a new folder) and then warm (the same folder again):
 * serial: one process;
 * joblib, ``n_jobs=--workers`` processes on this machine;
 * a ``distributed.LocalCluster`` of ``--workers`` worker processes, through
-  ``fersk.distributed.cluster`` (joblib's Dask backend).
+  ``fersk._core.distributed.cluster`` (joblib's Dask backend).
 
 Also measures the scheduler's overhead per task (an empty task through the
 same path) and the per-image cost, from which ``docs/distributed.md``
@@ -54,9 +54,9 @@ def main(argv=None) -> int:
     import joblib
 
     from fersk import LandmarkExtractor
-    from fersk.batch import MAX_CLUSTER_CHUNK, TASKS_PER_WORKER
+    from fersk._core.batch import MAX_CLUSTER_CHUNK, TASKS_PER_WORKER
+    from fersk._core.distributed import cluster
     from fersk.datasets import load_dataset
-    from fersk.distributed import cluster
 
     data = load_dataset(Path(args.root).expanduser(), subset="train")
     keep = subsample(data.target, args.n_images)

@@ -33,8 +33,8 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
-
 from fersk.crossval import cross_val_war_uar  # noqa: E402
+
 from fersk.landmarks import LandmarkExtractor  # noqa: E402
 from fersk.landmarks.clip_extractor import ClipLandmarkExtractor  # noqa: E402
 from fersk.study import make_clip_pipeline  # noqa: E402
@@ -55,7 +55,7 @@ def load(args):
             "DFEW",
             "middle",
         )
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     data = make_sample_clips(
         n_subjects=args.sample_subjects, n_frames=args.n_frames, onset_frames=4, image_size=96

@@ -12,7 +12,7 @@ their scripts draw their own PNG.
 
 Figures are built on the Agg canvas directly (``matplotlib.figure.Figure``), so
 the pyplot backend is left as it is; the bars, recall and learning curves come
-from :mod:`fersk.plot`. Accuracies are drawn in percent, WAR next to UAR.
+from :mod:`fersk.evaluation.plot`. Accuracies are drawn in percent, WAR next to UAR.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fersk.plot import plot_groups, plot_history, plot_recall
+from fersk.evaluation.plot import plot_groups, plot_history, plot_recall
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -117,7 +117,7 @@ def _war_uar(
 
 
 def _recall(ax: Axes, recalls: Mapping[str, Mapping[str, float]], *, title: str) -> None:
-    """Per-class recall bars (percent) of several models, via :func:`fersk.plot.plot_recall`."""
+    """Per-class recall bars (percent) of several models, drawn by ``plot_recall``."""
     percent = {str(m): {c: 100 * float(r) for c, r in rec.items()} for m, rec in recalls.items()}
     plot_recall(percent, ax=ax, title=title)
     ax.set_ylabel("recall (%)")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_results  # noqa: E402
 
 from fersk import LandmarkExtractor  # noqa: E402
-from fersk.datasets.sample import make_sample_faces  # noqa: E402
+from fersk.datasets.synthetic import make_sample_faces
 
 
 def _images(kind: str, size: int, n: int) -> list[np.ndarray]:

@@ -22,7 +22,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish, load_split  # noqa: E402
 
-from fersk.clarity import ClarityBinner  # noqa: E402
+from fersk.features.clarity import ClarityBinner  # noqa: E402
 from fersk.study import evaluate, make_study_pipeline  # noqa: E402
 
 

@@ -33,9 +33,9 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
+from fersk.crossval import cross_val_war_uar  # noqa: E402
 
 from fersk import LandmarkExtractor, PairwiseDistance, SubjectNeutralizer  # noqa: E402
-from fersk.crossval import cross_val_war_uar  # noqa: E402
 from fersk.study import default_classifier  # noqa: E402
 
 VARIANTS = {
@@ -68,7 +68,7 @@ def load(args):
             )
         name = Path(args.root).expanduser().name
     else:
-        from fersk.datasets.sample import make_sample_faces
+        from fersk.datasets.synthetic import make_sample_faces
 
         data = make_sample_faces(n_subjects=12, n_intensities=2, blur_sigmas=(0.0,))
         name = "sample"

@@ -64,8 +64,8 @@ def load_images(root: Path, subset: str | None = None):
 
 
 def war_uar(y, pred, names) -> dict:
-    from fersk.metrics import per_class_recall
-    from fersk.metrics import war_uar as score
+    from fersk.evaluation.metrics import per_class_recall
+    from fersk.evaluation.metrics import war_uar as score
 
     out = {k: 100 * v for k, v in score(y, pred).items() if k in ("war", "uar")}
     recall = per_class_recall(y, pred, labels=np.asarray(names))
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     from sklearn.model_selection import train_test_split
 
     from fersk import CNNPreprocessor, LandmarkExtractor
-    from fersk.fusion import combine_fitted
+    from fersk._core.pipeline_tools import combine_fitted
 
     t0 = time.perf_counter()
     X_train, y_train, names = load_images(root, "train")
@@ -369,7 +369,7 @@ Per-class recall (%):
 ## Input
 
 {inputs}. Faces framed like FER2013's (the HOG box covers ~78% of the crop):
-`fersk.predict.face_crop` cuts that framing around a detected face.
+`fersk.io.face_crop` cuts that framing around a detected face.
 
 ## Known limits
 

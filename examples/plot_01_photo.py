@@ -12,8 +12,9 @@ import matplotlib.pyplot as plt
 from skimage.data import astronaut
 
 from fersk import LandmarkExtractor, predict_faces
-from fersk.plot import plot_landmarks
-from fersk.predict import face_crop, find_faces
+from fersk.evaluation.plot import plot_landmarks
+from fersk.io import face_crop
+from fersk.landmarks import find_faces
 
 photo = astronaut()  # public-domain photo from scikit-image
 rows = predict_faces([photo])

@@ -11,7 +11,7 @@ trained per level. Here on the built-in sample faces, with subjects held out.
 import numpy as np
 
 from fersk.datasets import make_sample_faces
-from fersk.plot import plot_confusion_matrix, plot_groups
+from fersk.evaluation.plot import plot_confusion_matrix, plot_groups
 from fersk.study import evaluate, make_study_pipeline
 
 faces = make_sample_faces(n_subjects=6, n_intensities=2)

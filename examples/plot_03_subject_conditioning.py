@@ -16,9 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fersk import LandmarkExtractor, PairwiseDistance, SubjectNeutralizer
-from fersk.crossval import cross_val_war_uar
 from fersk.datasets import make_sample_faces
-from fersk.plot import plot_recall
+from fersk.evaluation.crossval import cross_val_war_uar
+from fersk.evaluation.plot import plot_recall
 
 faces = make_sample_faces(n_subjects=8, n_intensities=2, blur_sigmas=(0.0,))
 y = np.asarray(faces.target_names)[faces.target]

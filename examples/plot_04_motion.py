@@ -11,9 +11,9 @@ a resting frame, with the head's own motion removed. On the sample clips
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from fersk.crossval import cross_val_war_uar
 from fersk.datasets import make_sample_clips
-from fersk.plot import plot_groups
+from fersk.evaluation.crossval import cross_val_war_uar
+from fersk.evaluation.plot import plot_groups
 from fersk.study import make_clip_pipeline
 
 clips = make_sample_clips(n_subjects=6, n_frames=8, onset_frames=2)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from fersk import load_model
 from fersk.datasets import make_sample_video
-from fersk.plot import plot_timeline
+from fersk.evaluation.plot import plot_timeline
 from fersk.video import VideoAnalyzer, count_flips
 
 script = [("neutral", 1.5), ("expression", 2.0, "happiness"), ("neutral", 1.5), ("absent", 0.6)]

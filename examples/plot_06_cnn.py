@@ -16,7 +16,7 @@ import torch
 from fersk import CNNPreprocessor
 from fersk.cnn import BaselineCNN, CNNClassifier, CompactCNN, count_parameters
 from fersk.datasets import make_sample_faces
-from fersk.plot import plot_history
+from fersk.evaluation.plot import plot_history
 
 print(f"BaselineCNN at 100 px: {count_parameters(BaselineCNN(size=100)):,} parameters")
 print(f"CompactCNN at 48 px: {count_parameters(CompactCNN(size=48)):,} parameters")

@@ -15,23 +15,23 @@ Examples
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+from ._core.version import __version__
 
 #: Public name -> the module that defines it (imported when first used).
 _LAZY = {
     "BaselineCNN": "fersk.cnn",
     "CNNClassifier": "fersk.cnn",
-    "CNNPreprocessor": "fersk.preprocess",
-    "ClarityBinner": "fersk.clarity",
-    "ClarityRoutedClassifier": "fersk.routing",
+    "CNNPreprocessor": "fersk.features.preprocess",
+    "ClarityBinner": "fersk.features.clarity",
+    "ClarityRoutedClassifier": "fersk.features.routing",
     "ClipLandmarkExtractor": "fersk.landmarks.clip_extractor",
     "LandmarkExtractor": "fersk.landmarks.extractor",
-    "MotionDelta": "fersk.temporal",
-    "PairwiseDistance": "fersk.geometry",
-    "SelectFrames": "fersk.temporal",
-    "SubjectNeutralizer": "fersk.subject",
+    "MotionDelta": "fersk.features.temporal",
+    "PairwiseDistance": "fersk.features.geometry",
+    "SelectFrames": "fersk.features.temporal",
+    "SubjectNeutralizer": "fersk.features.subject",
     "TrainAugmentation": "fersk.cnn",
-    "laplacian_variance": "fersk.clarity",
+    "laplacian_variance": "fersk.features.clarity",
     "list_models": "fersk.models",
     "load_model": "fersk.models",
     "predict_faces": "fersk.predict",

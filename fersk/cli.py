@@ -118,8 +118,8 @@ def _load_model(path: str):
             f"--model {path!r} holds a {type(model).__name__}, not a fitted fersk classifier "
             "(save one with `fersk train` or joblib.dump(pipeline))"
         )
-    from .base import ImageInputMixin
-    from .pipeline_tools import find_steps
+    from ._core.base import ImageInputMixin
+    from ._core.pipeline_tools import find_steps
 
     if not find_steps(model, ImageInputMixin):
         raise CLIError(
@@ -243,7 +243,7 @@ def _on_cluster(args):
 
     if getattr(args, "scheduler", None) is None and getattr(args, "n_workers", None) is None:
         return contextlib.nullcontext()
-    from .distributed import cluster
+    from ._core.distributed import cluster
 
     try:
         return cluster(args.scheduler, n_workers=args.n_workers)
@@ -260,8 +260,8 @@ def _extract(args) -> int:
 def _extract_here(args) -> int:
     from tqdm.auto import tqdm
 
+    from ._core.layout import landmark_feature_names
     from .landmarks import LandmarkExtractor
-    from .layout import landmark_feature_names
 
     root = _existing(args.input, "input")
     out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
@@ -378,7 +378,7 @@ def _predict(args) -> int:
                 )
         folder.mkdir(parents=True, exist_ok=True)
     model, model_name = _model_or_default(args.model)
-    from .pipeline_tools import class_names
+    from ._core.pipeline_tools import class_names
 
     names = class_names(model)
     header = [
@@ -527,8 +527,8 @@ def _load_split(args, subset: str):
 
 def _check_some_faces(model, n_samples: int) -> None:
     """Refuse to save a model whose every training sample gave a NaN row."""
-    from .base import ImageInputMixin
-    from .pipeline_tools import find_steps
+    from ._core.base import ImageInputMixin
+    from ._core.pipeline_tools import find_steps
 
     for step in find_steps(model, ImageInputMixin):
         failures = getattr(step, "failures_", [])
@@ -546,7 +546,7 @@ def _train(args) -> int:
 
 
 def _train_here(args) -> int:
-    from .fit_progress import MLP_EPOCH, MLP_QUIET, SEARCH_FIT, printed_progress, verbose_mlps
+    from ._core.fit_progress import MLP_EPOCH, MLP_QUIET, SEARCH_FIT, printed_progress, verbose_mlps
     from .study import make_study_pipeline, tune
 
     # Checked now, not after an hour of training; never the dataset itself.
@@ -611,9 +611,9 @@ def _train_here(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .clarity import ClarityBinner
+    from ._core.pipeline_tools import class_names, find_steps
+    from .features.clarity import ClarityBinner
     from .landmarks import ClipLandmarkExtractor
-    from .pipeline_tools import class_names, find_steps
     from .study import evaluate
 
     if args.json:
@@ -666,8 +666,8 @@ def _check_report(folder: str | None) -> None:
 
 def _evaluation_report(args, result: dict, y, y_pred, names: list[str]) -> None:
     """``--report DIR``: Markdown with pictures and one HTML file."""
-    from .plot import plot_confusion_matrix, plot_groups, plot_recall
-    from .report import Report
+    from .evaluation.plot import plot_confusion_matrix, plot_groups, plot_recall
+    from .evaluation.report import Report
 
     overall = result["overall"]
     report = Report(f"fersk evaluate: {args.model} on {args.root}")
@@ -755,8 +755,8 @@ def _video_report(args, summary: dict) -> None:
     """``--report DIR``: a timeline per face track, in Markdown and one HTML file."""
     import pandas as pd
 
-    from .plot import plot_timeline
-    from .report import Report
+    from .evaluation.plot import plot_timeline
+    from .evaluation.report import Report
     from .video import count_flips
 
     rows = pd.read_csv(args.csv)

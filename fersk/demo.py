@@ -29,11 +29,11 @@ import numpy as np
 import sklearn
 
 from . import __version__
-from .clarity import ClarityBinner
+from ._core.environment import environment_info
 from .datasets import make_sample_clips, make_sample_faces
-from .environment import environment_info
-from .metrics import war_uar
-from .report import markdown_table
+from .evaluation.metrics import war_uar
+from .evaluation.report import markdown_table
+from .features.clarity import ClarityBinner
 from .study import evaluate, make_clip_pipeline, make_study_pipeline, tune
 
 __all__ = [
@@ -157,7 +157,7 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
 
 def write_report(out: Path, record: dict, sample, subjects, y_pred, y_true) -> None:
     """``report.md`` with its pictures, and the same as one ``report.html``."""
-    from .report import Report
+    from .evaluation.report import Report
 
     results, clips, video = record["results"], record["clips"], record["video"]
     report = Report("fersk demo")
@@ -178,9 +178,9 @@ def write_report(out: Path, record: dict, sample, subjects, y_pred, y_true) -> N
         f"{record['reload_identical']})."
     )
     try:
-        import matplotlib  # noqa: F401  (fersk.plot imports it only when drawing)
+        import matplotlib  # noqa: F401  (fersk.evaluation.plot imports it only when drawing)
 
-        from .plot import plot_confusion_matrix, plot_groups, plot_recall, plot_timeline
+        from .evaluation.plot import plot_confusion_matrix, plot_groups, plot_recall, plot_timeline
     except ImportError:  # pragma: no cover - matplotlib is in the plot and test extras
         plot_confusion_matrix = None
         report.text("(No pictures: pip install 'fersk[plot]' for them.)")

@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from .cnn import make_cnn_pipeline
 from .study import make_study_pipeline
 
-__all__ = ["combine_fitted", "make_fusion"]
+__all__ = ["make_fusion"]
 
 
 def make_fusion(
@@ -83,7 +83,7 @@ def make_fusion(
     --------
     fersk.make_cnn_pipeline : The default CNN member.
     fersk.study.make_study_pipeline : The default landmark member.
-    fersk.fusion.combine_fitted : A soft-voting fusion of members fitted separately.
+    fersk._core.pipeline_tools.combine_fitted : A soft vote of members fitted separately.
     sklearn.ensemble.VotingClassifier : The soft-voting meta-estimator.
 
     Examples
@@ -122,63 +122,3 @@ def make_fusion(
             estimators, final_estimator=final_estimator, cv=folds, stack_method="predict_proba"
         )
     raise ValueError(f"kind must be 'soft' or 'stacking', got {kind!r}")
-
-
-def combine_fitted(members: list[tuple[str, BaseEstimator]], weights=None) -> VotingClassifier:
-    """A fitted soft-voting ``VotingClassifier`` of members that are already fitted.
-
-    scikit-learn's ``VotingClassifier.fit`` refits every member; this builds
-    the fitted ensemble around members trained separately (a CNN trained for
-    an hour, a landmark model), as ``fit`` would have left it. The members
-    must share their ``classes_``.
-
-    Parameters
-    ----------
-    members : list of (name, fitted classifier)
-        The members, with the names ``named_estimators_`` gives them; they
-        must have the same ``classes_``.
-    weights : list of float or None
-        Soft-voting weights, one per member.
-
-    Returns
-    -------
-    VotingClassifier
-        Fitted, with ``voting="soft"``; ``predict_proba`` is the weighted mean
-        of the members' probabilities.
-
-    Raises
-    ------
-    ValueError
-        When the members' ``classes_`` differ.
-
-    See Also
-    --------
-    fersk.make_fusion : An unfitted fusion, trained as a whole.
-    fersk.models.save_model : Saves such a fusion, its members by reference.
-    sklearn.ensemble.VotingClassifier : The class of the result.
-
-    Examples
-    --------
-    >>> from sklearn.dummy import DummyClassifier
-    >>> a = DummyClassifier(strategy="prior").fit([[0], [0], [0]], ["x", "y", "y"])
-    >>> b = DummyClassifier(strategy="uniform").fit([[0], [0]], ["x", "y"])
-    >>> vote = combine_fitted([("a", a), ("b", b)], weights=[3, 1])
-    >>> vote.predict_proba([[0]]).round(3).tolist(), vote.predict([[0]]).tolist()
-    ([[0.375, 0.625]], ['y'])
-    """
-    import numpy as np
-    from sklearn.preprocessing import LabelEncoder
-    from sklearn.utils import Bunch
-
-    classes = [np.asarray(m.classes_) for _, m in members]
-    if any(c.tolist() != classes[0].tolist() for c in classes):
-        raise ValueError(
-            "the members' classes_ differ: "
-            + "; ".join(f"{name}: {c.tolist()}" for (name, _), c in zip(members, classes))
-        )
-    vote = VotingClassifier(list(members), voting="soft", weights=weights)
-    vote.estimators_ = [m for _, m in members]
-    vote.named_estimators_ = Bunch(**dict(members))
-    vote.le_ = LabelEncoder().fit(classes[0])
-    vote.classes_ = vote.le_.classes_
-    return vote

@@ -16,65 +16,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .io import CROP_SCALE, CROP_SHIFT, ImageReadError, describe_source, face_crop, read_image
-from .landmarks.detection import MIN_RELATIVE_SCORE, detect_faces
-from .pipeline_tools import predict_proba_with
+from ._core.pipeline_tools import predict_proba_with
+from .io import ImageReadError, describe_source, face_crop, read_image
+from .landmarks.detection import find_faces
 
-__all__ = ["CROP_SCALE", "CROP_SHIFT", "face_crop", "find_faces", "predict_faces"]
-
-#: A detection this confident is a face whatever the best score (group photos).
-SURE_FACE_SCORE = 0.3
-
-
-def find_faces(image: np.ndarray, *, detector: str = "hog", upsample: int = 1):
-    """Every face in an image: boxes ``(n, 4)`` and detector scores, largest first.
-
-    Boxes scoring under :data:`~fersk.landmarks.detection.MIN_RELATIVE_SCORE`
-    of the best one are dropped, unless they score above 0.3 (a sure face:
-    the faces of a group photo differ in confidence).
-
-    Parameters
-    ----------
-    image : path or ndarray
-        A photo, gray or colour (read as gray for the detector).
-    detector : {"hog", "mmod", "none"}, default="hog"
-        The face detector (see :data:`fersk.landmarks.DETECTORS`).
-    upsample : int, default=1
-        Times the image is doubled before detection (finds smaller faces,
-        about 4 times slower each).
-
-    Returns
-    -------
-    boxes : ndarray of shape (n_faces, 4)
-        ``left, top, right, bottom`` in the image's pixels, the largest box first.
-    scores : ndarray of shape (n_faces,)
-        The detector's score of each box.
-
-    See Also
-    --------
-    fersk.predict.face_crop : The crop of a box that the models take.
-    fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
-    fersk.landmarks.detect_faces : The detector, without the filtering and ordering.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> boxes, scores = find_faces(np.zeros((80, 80), np.uint8))
-    >>> boxes.shape
-    (0, 4)
-    >>> from skimage.data import astronaut
-    >>> boxes, scores = find_faces(astronaut())
-    >>> boxes.shape, face_crop(astronaut(), boxes[0]).shape
-    ((1, 4), (117, 117, 3))
-    """
-    gray = read_image(image, color="gray")
-    boxes, scores = detect_faces(gray, detector, upsample, 0.0)
-    if len(boxes):
-        keep = (scores >= MIN_RELATIVE_SCORE * scores.max()) | (scores >= SURE_FACE_SCORE)
-        boxes, scores = boxes[keep], scores[keep]
-        order = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
-        boxes, scores = boxes[order], scores[order]
-    return boxes, scores
+__all__ = ["predict_faces"]
 
 
 def _rows_of(source, model, names, detector, upsample) -> Iterator[dict]:
@@ -144,8 +90,8 @@ def predict_faces(
 
     See Also
     --------
-    fersk.predict.find_faces : The face boxes of one photo.
-    fersk.predict.face_crop : How each face is cropped for the model.
+    fersk.landmarks.find_faces : The face boxes of one photo.
+    fersk.io.face_crop : How each face is cropped for the model.
     fersk.models.load_model : The shipped models.
     fersk.video.VideoAnalyzer : Emotions of the faces of a video, frame after frame.
 
@@ -158,9 +104,9 @@ def predict_faces(
     """
     import pandas as pd
 
-    from .batch import as_image_list, progress_bar
+    from ._core.batch import as_image_list, progress_bar
+    from ._core.pipeline_tools import class_names
     from .models import load_model
-    from .pipeline_tools import class_names
 
     if isinstance(images, (str, os.PathLike)):
         images = [images]

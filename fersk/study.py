@@ -19,15 +19,15 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .base import ImageInputMixin
-from .clarity import ClarityBinner
-from .geometry import PairwiseDistance
+from ._core.base import ImageInputMixin
+from ._core.pipeline_tools import find_steps
+from .evaluation.metrics import SCORING, grouped_war_uar
+from .features.clarity import ClarityBinner
+from .features.geometry import PairwiseDistance
+from .features.routing import ClarityRoutedClassifier
+from .features.subject import SubjectNeutralizer
+from .features.temporal import MotionDelta, SelectFrames
 from .landmarks import ClipLandmarkExtractor, LandmarkExtractor
-from .metrics import SCORING, grouped_war_uar
-from .pipeline_tools import find_steps
-from .routing import ClarityRoutedClassifier
-from .subject import SubjectNeutralizer
-from .temporal import MotionDelta, SelectFrames
 
 __all__ = [
     "default_classifier",
@@ -229,7 +229,7 @@ def make_clip_pipeline(
     fersk.ClipLandmarkExtractor : The first step: clips to landmark rows.
     fersk.MotionDelta : The motion features.
     fersk.SubjectNeutralizer : The subject conditioning of ``subject=True``.
-    fersk.crossval.cross_val_war_uar : Cross-validation passing subject ids along.
+    fersk.evaluation.crossval.cross_val_war_uar : Cross-validation passing subject ids along.
 
     Examples
     --------
@@ -401,8 +401,8 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None, y_pred=N
 
     See Also
     --------
-    fersk.metrics.grouped_war_uar : WAR/UAR overall and per group.
-    fersk.crossval.cross_val_war_uar : WAR/UAR per cross-validation fold.
+    fersk.evaluation.metrics.grouped_war_uar : WAR/UAR overall and per group.
+    fersk.evaluation.crossval.cross_val_war_uar : WAR/UAR per cross-validation fold.
     fersk.study.tune : Fit the pipeline with a grid search first.
 
     Examples
@@ -432,7 +432,7 @@ def evaluate(pipeline, X, y, *, clarity_levels=None, target_names=None, y_pred=N
     result["faces_not_found"] = len(no_face)
     result["unreadable"] = len({index for index, _ in unreadable})
     if target_names is not None:
-        from .metrics import per_class_recall
+        from .evaluation.metrics import per_class_recall
 
         codes = y.dtype.kind in "iu"  # integer codes index target_names; else labels name
         labels = np.arange(len(target_names)) if codes else np.asarray(target_names, object)

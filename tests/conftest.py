@@ -51,7 +51,7 @@ def one_thread():
 @pytest.fixture(scope="session")
 def cnn_sample(tmp_path_factory):
     """21 sample faces (3 subjects x 7 emotions) as 48 px PNG files; 2 subjects train."""
-    from fersk.datasets.sample import make_sample_faces
+    from fersk.datasets.synthetic import make_sample_faces
 
     out = tmp_path_factory.mktemp("cnn_sample")
     data = make_sample_faces(

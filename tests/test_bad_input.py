@@ -21,14 +21,14 @@ import pytest
 from PIL import Image
 
 from fersk import ClarityBinner, ClipLandmarkExtractor, LandmarkExtractor, PairwiseDistance
-from fersk._sklearn_compat import InvalidParameterError
-from fersk.cache import FeatureCache
-from fersk.clarity import LaplacianVariance
+from fersk._core._sklearn_compat import InvalidParameterError
+from fersk._core.cache import FeatureCache
 from fersk.cli import main
 from fersk.datasets import load_dataset, make_sample_faces
+from fersk.features.clarity import LaplacianVariance
+from fersk.features.subject import SubjectNeutralizer
 from fersk.io import AtomicOutput, read_image, to_uint8
 from fersk.landmarks.detection import choose_face
-from fersk.subject import SubjectNeutralizer
 from fersk.video.source import open_source
 
 # --------------------------------------------------------------------------
@@ -288,8 +288,8 @@ def test_2_unreadable_files_are_counted_as_unreadable(faces_dir, tmp_path, capsy
 
 @pytest.fixture(scope="module")
 def small_video(tmp_path_factory):
-    from fersk.clips import write_video
     from fersk.datasets import make_sample_video
+    from fersk.io.video import write_video
 
     video = make_sample_video(size=(240, 160), fps=10, script=[("neutral", 0.6)], face_size=96)
     path = tmp_path_factory.mktemp("video") / "clip.avi"
@@ -751,7 +751,8 @@ def test_outputs_never_overwrite_the_dataset_or_the_model(
 
 
 def test_write_video_is_atomic_and_checks_its_settings(tmp_path):
-    from fersk.clips import read_clip, write_video
+    from fersk.io.clips import read_clip
+    from fersk.io.video import write_video
 
     path = tmp_path / "v.avi"
     write_video(path, np.zeros((5, 32, 48, 3), np.uint8))
@@ -773,7 +774,8 @@ def test_sigterm_keeps_the_finished_video_rows(small_video, landmark_model_path,
     import sys
     import time
 
-    from fersk.clips import read_clip, write_video
+    from fersk.io.clips import read_clip
+    from fersk.io.video import write_video
 
     long_video = tmp_path / "long.avi"
     frames = read_clip(small_video)
@@ -869,9 +871,9 @@ def test_stream_frames_given_as_paths(faces_dir, landmark_model_path):
 def test_target_names_and_label_checks():
     from sklearn.dummy import DummyClassifier
 
+    from fersk._core.pipeline_tools import class_names
     from fersk.cnn import CNNClassifier
-    from fersk.metrics import grouped_war_uar
-    from fersk.pipeline_tools import class_names
+    from fersk.evaluation.metrics import grouped_war_uar
 
     floats = DummyClassifier().fit([[0], [1]], [0.0, 1.0])
     assert class_names(floats, ["calm", "joy"]) == ["calm", "joy"]

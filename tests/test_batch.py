@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fersk.batch import as_image_list, map_images
-from fersk.cache import FeatureCache, resolve_cache
-from fersk.clarity import LaplacianVariance
+from fersk._core.batch import as_image_list, map_images
+from fersk._core.cache import FeatureCache, resolve_cache
+from fersk.features.clarity import LaplacianVariance
 
 
 def test_as_image_list_accepts_the_usual_containers(face_crop):

@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 
 from fersk import ClarityBinner, laplacian_variance
-from fersk.batch import SampleError
+from fersk._core.batch import SampleError
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fersk._core.pipeline_tools import iter_estimators
 from fersk.cli import main
-from fersk.datasets.sample import make_sample_faces
+from fersk.datasets.synthetic import make_sample_faces
 from fersk.demo import CLIP_MODELS, run_demo
-from fersk.pipeline_tools import iter_estimators
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import sklearn
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from fersk import ClipLandmarkExtractor, LandmarkExtractor, MotionDelta, SubjectNeutralizer
-from fersk.crossval import cross_val_war_uar
 from fersk.datasets import make_sample_clips
-from fersk.metrics import GROUP_SCORING
+from fersk.evaluation.crossval import cross_val_war_uar
+from fersk.evaluation.metrics import GROUP_SCORING
 from fersk.study import find_steps, make_clip_pipeline
 
 N_FRAMES = 8

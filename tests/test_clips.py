@@ -1,4 +1,4 @@
-"""Tests of clip reading and sampling (fersk.clips) and ClipLandmarkExtractor."""
+"""Tests of clip reading and sampling (fersk.io.clips) and ClipLandmarkExtractor."""
 
 from __future__ import annotations
 
@@ -14,19 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fersk._sklearn_compat import InvalidParameterError
-from fersk.base import MissingFeaturesWarning
-from fersk.batch import Failure, SampleError
-from fersk.clips import (
-    ClipReadError,
-    clip_feature_names,
-    from_sequences,
-    read_clip,
-    sample_frame_indices,
-    to_sequences,
-    write_video,
-)
+from fersk._core._sklearn_compat import InvalidParameterError
+from fersk._core.base import MissingFeaturesWarning
+from fersk._core.batch import Failure, SampleError
+from fersk._core.layout import clip_feature_names, from_sequences, to_sequences
 from fersk.io import ImageReadError
+from fersk.io.clips import ClipReadError, read_clip, sample_frame_indices
+from fersk.io.video import write_video
 from fersk.landmarks import LandmarkExtractor
 from fersk.landmarks import clip_extractor as clip_module
 from fersk.landmarks.clip_extractor import ClipFailure, ClipLandmarkExtractor

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from torch import nn
 
-from fersk.batch import SampleError
+from fersk._core.batch import SampleError
 from fersk.cnn import (
     CONV_BLOCKS,
     DENSE_UNITS,
@@ -24,8 +24,8 @@ from fersk.cnn import (
     make_cnn_pipeline,
     state_dict_nbytes,
 )
+from fersk.features.preprocess import CNNPreprocessor
 from fersk.io import read_image
-from fersk.preprocess import CNNPreprocessor
 
 SIZE = 48
 

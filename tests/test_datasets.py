@@ -19,11 +19,11 @@ from fersk.datasets import (
 )
 from fersk.datasets._base import (
     canonical_emotion,
-    natural_sorted,
     split_from_filename,
     split_from_folder,
     subjects_from_filenames,
 )
+from fersk.io import natural_sorted
 
 
 def write_image(path: Path, value: int = 0) -> None:

@@ -13,8 +13,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from fersk.datasets._base import EMOTIONS, canonical_emotion, natural_sorted
+from fersk.datasets._base import EMOTIONS, canonical_emotion
 from fersk.datasets.dfew import DFEW_FOLDS, DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
+from fersk.io import natural_sorted
 
 # DFEW's README: 1 Happy, 2 Sad, 3 Neutral, 4 Angry, 5 Surprise, 6 Disgust, 7 Fear.
 OFFICIAL_NAMES = ["Happy", "Sad", "Neutral", "Angry", "Surprise", "Disgust", "Fear"]

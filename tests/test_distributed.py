@@ -14,9 +14,9 @@ import pytest
 distributed = pytest.importorskip("distributed")  # the test extra installs it
 
 from fersk import ClarityBinner, ClipLandmarkExtractor, LandmarkExtractor  # noqa: E402
-from fersk.cache import FeatureCache  # noqa: E402
+from fersk._core.cache import FeatureCache  # noqa: E402
+from fersk._core.distributed import cluster  # noqa: E402
 from fersk.datasets import make_sample_faces  # noqa: E402
-from fersk.distributed import cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_a_search_on_the_cluster_routes_subjects_and_extracts_each_image_once(
     import sklearn
     from sklearn.model_selection import GridSearchCV, GroupKFold
 
-    from fersk.metrics import SCORING
+    from fersk.evaluation.metrics import SCORING
     from fersk.study import make_study_pipeline
 
     cache = tmp_path / "cache"

@@ -10,7 +10,7 @@ import pytest
 from sklearn.ensemble import VotingClassifier
 from sklearn.neural_network import MLPClassifier
 
-from fersk.fit_progress import MLP_EPOCH, MLP_QUIET, printed_progress, verbose_mlps
+from fersk._core.fit_progress import MLP_EPOCH, MLP_QUIET, printed_progress, verbose_mlps
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fersk import LandmarkExtractor, PairwiseDistance
-from fersk.landmarks import FIVE_FROM_68
+from fersk._core.layout import FIVE_FROM_68
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 from sklearn.base import clone
 
 from fersk import LandmarkExtractor
-from fersk.base import MissingFeaturesWarning
-from fersk.batch import SampleError
-from fersk.landmarks import FIVE_FROM_68, REGIONS_68
+from fersk._core.base import MissingFeaturesWarning
+from fersk._core.batch import SampleError
+from fersk._core.layout import FIVE_FROM_68, REGIONS_68
 from fersk.landmarks.dlib_backend import DlibLandmarker
 
 from .conftest import ASTRONAUT_FACE_BOX
@@ -130,7 +130,7 @@ def test_cache_is_keyed_on_content_and_survives_an_interrupt(tmp_path, face_crop
     with pytest.raises(KeyboardInterrupt):
         extractor.transform(images)
     # Every sample finished before the interrupt is in the cache.
-    from fersk.cache import resolve_cache
+    from fersk._core.cache import resolve_cache
 
     assert len(resolve_cache(tmp_path / "cache")) == 35
 

@@ -1,8 +1,16 @@
-"""The package's layers import only downwards, and ``import fersk`` stays light."""
+"""The folders are the layers: each imports only its own layer and the ones below.
+
+The layers are the package's folders, from the bottom up (:data:`LAYERS`); the
+modules at the package's top and the ``recipes`` folder are the apps, which may
+import anything. Every module belongs to a layer or to the apps, no module
+imports a layer above its own, the import graph has no circle, and only
+``_core/_sklearn_compat.py`` touches scikit-learn's private modules.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,42 +19,29 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fersk"
 
-#: Layers from the bottom up; a module may import its own layer and the ones below.
-LAYERS = [
-    ("io", {"io"}),
-    (
-        "core",
-        {
-            "batch",
-            "cache",
-            "base",
-            "layout",
-            "pipeline_tools",
-            "fit_progress",
-            "_sklearn_compat",
-            "environment",
-        },
-    ),
-    ("landmarks", {"landmarks"}),
-    (
-        "features",
-        {"geometry", "clarity", "routing", "subject", "temporal", "preprocess", "metrics"},
-    ),
-    ("datasets", {"datasets"}),
-    ("video", {"video"}),
-]
+#: The folders of the package, from the bottom up.
+LAYERS = ["io", "_core", "evaluation", "landmarks", "features", "cnn", "datasets", "models", "video"]
+#: The apps on top: the package's loose modules and these folders.
+APP_FOLDERS = {"recipes"}
+#: At most this many loose modules (``__init__`` included) at the package's top.
+MAX_LOOSE = 6
 
 
-def _layer(module: str) -> int | None:
+def _modules() -> dict[str, Path]:
+    return {
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts): path
+        for path in PACKAGE.rglob("*.py")
+    }
+
+
+def _rank(module: str) -> int:
+    """The layer of a module (``len(LAYERS)`` for the apps)."""
     top = module.split(".")[0]
-    for rank, (_, members) in enumerate(LAYERS):
-        if top in members:
-            return rank
-    return None  # the top of the package (study, cli, demo, ...): may import anything
+    return LAYERS.index(top) if top in LAYERS else len(LAYERS)
 
 
 def _imports(path: Path) -> list[str]:
-    """The fersk modules a source file imports (absolute names without 'fersk.')."""
+    """The fersk modules a source file imports, anywhere in it (names without 'fersk.')."""
     tree = ast.parse(path.read_text())
     package = path.relative_to(PACKAGE).with_suffix("").parts[:-1]
     found = []
@@ -59,31 +54,89 @@ def _imports(path: Path) -> list[str]:
                 name = node.module[len("fersk.") :]
             else:
                 continue
-            found.append(name or "")
+            found.append(name or "__init__")
         elif isinstance(node, ast.Import):
             found += [a.name[len("fersk.") :] for a in node.names if a.name.startswith("fersk.")]
     return [name for name in found if name]
 
 
+def _resolve(name: str, modules: dict[str, Path]) -> str:
+    """The module an imported name is: itself, or its package's ``__init__``."""
+    if name in modules:
+        return name
+    if f"{name}.__init__" in modules:
+        return f"{name}.__init__"
+    return name.rpartition(".")[0] or "__init__"
+
+
+def test_every_module_is_in_a_layer_and_few_are_loose():
+    modules = _modules()
+    folders = {m.split(".")[0] for m in modules if "." in m}
+    assert folders <= set(LAYERS) | APP_FOLDERS, folders - set(LAYERS) - APP_FOLDERS
+    loose = sorted(m for m in modules if "." not in m)
+    assert len(loose) <= MAX_LOOSE, loose
+
+
 def test_no_module_imports_a_layer_above_its_own():
     upward = []
-    for path in PACKAGE.rglob("*.py"):
-        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-        own = _layer(module)
-        if own is None:
-            continue
+    for module, path in _modules().items():
+        own = _rank(module)
         for target in _imports(path):
-            rank = _layer(target)
-            rank = len(LAYERS) if rank is None else rank  # the package's top: above all
-            if rank > own:
+            if _rank(target) > own:
                 upward.append(f"{module} -> {target}")
     assert not upward, upward
+
+
+def test_the_import_graph_has_no_circle():
+    modules = _modules()
+    graph = {
+        m: {_resolve(t, modules) for t in _imports(p)} - {m}
+        for m, p in modules.items()
+        if not m.endswith("__init__")
+    }
+    # A package's __init__ only gathers names: its edges are its members'.
+    state: dict[str, int] = {}
+    circles = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append(" -> ".join(trail[trail.index(nxt) :] + [nxt]))
+            elif nxt in graph and nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not circles, circles
+
+
+def test_only_sklearn_compat_imports_private_sklearn():
+    private = re.compile(r"^\s*(from|import)\s+sklearn(\.\w+)*\._", re.M)
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "_sklearn_compat.py" and private.search(path.read_text())
+    ]
+    assert not offenders, offenders
 
 
 def test_the_io_layer_imports_no_estimator():
     for path in (PACKAGE / "io").glob("*.py"):
         source = path.read_text()
         assert "sklearn" not in source and "torch" not in source, path.name
+
+
+def test_a_planted_upward_import_is_caught(tmp_path, monkeypatch):
+    """The checks above can fail: an io module importing a feature step is found."""
+    fake = tmp_path / "fersk"
+    (fake / "io").mkdir(parents=True)
+    (fake / "io" / "bad.py").write_text("from ..features.geometry import PairwiseDistance\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    with pytest.raises(AssertionError, match="io.bad -> features.geometry"):
+        test_no_module_imports_a_layer_above_its_own()
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,13 @@ import numpy as np
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import cross_validate
 
-from fersk.metrics import SCORING, grouped_war_uar, per_class_recall, uar_score, war_score
+from fersk.evaluation.metrics import (
+    SCORING,
+    grouped_war_uar,
+    per_class_recall,
+    uar_score,
+    war_score,
+)
 
 
 def test_war_and_uar_differ_on_imbalanced_data():

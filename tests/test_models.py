@@ -16,9 +16,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fersk import CNNPreprocessor, LandmarkExtractor, PairwiseDistance, SubjectNeutralizer
+from fersk._core.pipeline_tools import combine_fitted
 from fersk.cnn import CNNClassifier, CompactCNN, TrainAugmentation
 from fersk.datasets import make_sample_faces
-from fersk.fusion import combine_fitted
 from fersk.models import (
     DEFAULT_MODEL,
     list_models,
@@ -165,8 +165,9 @@ def test_predict_faces_one_row_per_face_and_per_bad_image(tmp_path):
     import cv2
     from skimage.data import astronaut
 
-    from fersk.io import write_image
-    from fersk.predict import face_crop, find_faces, predict_faces
+    from fersk.io import face_crop, write_image
+    from fersk.landmarks import find_faces
+    from fersk.predict import predict_faces
 
     photo = astronaut()
     (box,), _ = find_faces(photo)
@@ -200,8 +201,8 @@ def photos(tmp_path_factory):
     import cv2
     from skimage.data import astronaut
 
-    from fersk.io import write_image
-    from fersk.predict import face_crop, find_faces
+    from fersk.io import face_crop, write_image
+    from fersk.landmarks import find_faces
 
     folder = tmp_path_factory.mktemp("photos")
     photo = astronaut()
@@ -256,8 +257,8 @@ def test_fersk_predict_rows_per_face_resumable_csv_and_annotations(photos, tmp_p
 
 
 def test_fersk_video_uses_the_default_model(tmp_path, capsys):
-    from fersk.clips import write_video
     from fersk.datasets import make_sample_video
+    from fersk.io.video import write_video
 
     video = make_sample_video(size=(240, 180), fps=10, script=[("neutral", 0.5)], face_size=110)
     path = write_video(tmp_path / "v.avi", video.frames, fps=10)

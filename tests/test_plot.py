@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from fersk.plot import (  # noqa: E402
+from fersk.evaluation.plot import (  # noqa: E402
     plot_confusion_matrix,
     plot_groups,
     plot_history,
@@ -15,7 +15,7 @@ from fersk.plot import (  # noqa: E402
     plot_recall,
     plot_timeline,
 )
-from fersk.report import Report  # noqa: E402
+from fersk.evaluation.report import Report  # noqa: E402
 
 
 def test_confusion_matrix_counts_and_recall():

@@ -20,8 +20,8 @@ from fersk import (
     PairwiseDistance,
     SubjectNeutralizer,
 )
-from fersk.batch import as_image_list, map_images
-from fersk.clarity import LaplacianVariance
+from fersk._core.batch import as_image_list, map_images
+from fersk.features.clarity import LaplacianVariance
 from fersk.io import ImageReadError, read_image, to_uint8
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -126,7 +126,7 @@ def test_routed_classifier_routes_groups_to_a_subject_neutralizer_in_a_search():
     from sklearn.model_selection import GridSearchCV, GroupKFold
 
     from fersk import SubjectNeutralizer
-    from fersk.metrics import GROUP_SCORING
+    from fersk.evaluation.metrics import GROUP_SCORING
 
     rng = np.random.default_rng(0)
     subjects = np.repeat(np.arange(6), 20)

@@ -1,4 +1,4 @@
-"""Tests of the synthetic sample faces (fersk.datasets.sample)."""
+"""Tests of the synthetic sample faces (fersk.datasets.synthetic.faces)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from fersk.batch import FaceNotFoundError
-from fersk.datasets.sample import SAMPLE_EMOTIONS, make_sample_faces
+from fersk._core.batch import FaceNotFoundError
+from fersk._core.layout import interocular_distance
+from fersk.datasets.synthetic import SAMPLE_EMOTIONS, make_sample_faces
 from fersk.datasets.synthetic.clips import generate_clips
 from fersk.datasets.synthetic.faces import generate_faces
 from fersk.landmarks.dlib_backend import DlibLandmarker
-from fersk.landmarks.layouts import interocular_distance
 
 #: A small configuration: 2 subjects x 7 emotions x 2 intensities x 2 blurs.
 SMALL = dict(n_subjects=2, n_intensities=2, blur_sigmas=(0.0, 2.0), image_size=96)
@@ -376,14 +376,14 @@ NEUTRAL = SAMPLE_EMOTIONS.index("neutral")
 
 def _clip_points(rows: np.ndarray) -> np.ndarray:
     """Clip landmark rows ``(n, T * 136)`` as ``(n, T, 68, 2)``."""
-    from fersk.clips import to_sequences
+    from fersk._core.layout import to_sequences
 
     return to_sequences(np.asarray(rows, dtype=np.float64), 68)
 
 
 @pytest.fixture(scope="module")
 def default_clips():
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     return make_sample_clips()
 
@@ -476,7 +476,7 @@ def test_clip_expression_grows_with_the_intensity(default_clips):
 
 def test_clip_frames_show_the_expression_to_dlib():
     """dlib finds the intended landmarks in the frames, and sees the mouth open over time."""
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
     from fersk.landmarks import LandmarkExtractor
     from fersk.landmarks.clip_extractor import ClipLandmarkExtractor
 
@@ -495,8 +495,8 @@ def test_clip_frames_show_the_expression_to_dlib():
 
 @pytest.mark.parametrize("color", [False, True])
 def test_clips_out_dir_writes_frame_folders(tmp_path, color):
-    from fersk.clips import read_clip
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
+    from fersk.io.clips import read_clip
 
     in_memory = make_sample_clips(color=color, **CLIPS_SMALL)
     clips = make_sample_clips(color=color, out_dir=tmp_path / "clips", **CLIPS_SMALL)
@@ -513,7 +513,7 @@ def test_clips_out_dir_writes_frame_folders(tmp_path, color):
 
 
 def test_clips_color_has_the_gray_geometry():
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     color = make_sample_clips(color=True, **CLIPS_SMALL)
     gray = make_sample_clips(**CLIPS_SMALL)
@@ -524,7 +524,7 @@ def test_clips_color_has_the_gray_geometry():
 
 
 def test_clips_blur_and_determinism():
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     sharp = make_sample_clips(**CLIPS_SMALL)
     blurred = make_sample_clips(blur_sigma=2.0, **CLIPS_SMALL)
@@ -547,7 +547,7 @@ def test_clips_blur_and_determinism():
 
 
 def test_clip_subjects_do_not_depend_on_the_other_arguments(default_clips):
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     small = make_sample_clips(n_subjects=2, emotions=["anger"])
     k = 7 + SAMPLE_EMOTIONS.index("anger")  # subject s01, anger in the default set
@@ -571,7 +571,7 @@ def test_clip_subjects_do_not_depend_on_the_other_arguments(default_clips):
     ],
 )
 def test_clips_invalid_arguments(kwargs, error):
-    from fersk.datasets.sample import make_sample_clips
+    from fersk.datasets.synthetic import make_sample_clips
 
     with pytest.raises(error):
         make_sample_clips(**kwargs)

@@ -1,4 +1,4 @@
-"""Tests of the synthetic test videos (fersk.datasets.sample_video)."""
+"""Tests of the synthetic test videos (fersk.datasets.synthetic.video)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
-from fersk.datasets.sample import SAMPLE_EMOTIONS
-from fersk.datasets.sample_video import (
+from fersk._core.layout import interocular_distance
+from fersk.datasets.synthetic import (
     DEFAULT_RAMP,
     DEFAULT_VIDEO_SCRIPT,
+    SAMPLE_EMOTIONS,
     VideoSegment,
     make_sample_video,
 )
 from fersk.landmarks.detection import detect_faces
 from fersk.landmarks.dlib_backend import DlibLandmarker
-from fersk.landmarks.layouts import interocular_distance
 
 #: A small, fast configuration: one 96-px face in a 200 x 150 frame at 10 fps.
 SMALL = dict(size=(200, 150), fps=10.0, face_size=96)

@@ -9,9 +9,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fersk import ClarityBinner, ClarityRoutedClassifier, LandmarkExtractor, PairwiseDistance
-from fersk.datasets.sample import make_sample_faces
+from fersk.datasets.synthetic import make_sample_faces
+from fersk.evaluation.metrics import SCORING
 from fersk.landmarks.dlib_backend import DlibLandmarker
-from fersk.metrics import SCORING
 from fersk.study import evaluate, find_steps, make_study_pipeline, param_grid
 
 

@@ -17,8 +17,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from fersk import SubjectNeutralizer
-from fersk.crossval import cross_val_war_uar
-from fersk.metrics import GROUP_SCORING, GroupScorer, fold_summary, per_subject_accuracy
+from fersk.evaluation.crossval import cross_val_war_uar
+from fersk.evaluation.metrics import GROUP_SCORING, GroupScorer, fold_summary, per_subject_accuracy
 
 # Two subjects with very different resting faces, each showing two expressions.
 X4 = np.array([[1.0, 10.0], [3.0, 10.0], [11.0, 0.0], [13.0, 2.0]])

@@ -11,8 +11,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fersk.landmarks import FIVE_FROM_68
-from fersk.temporal import MotionDelta
+from fersk._core.layout import FIVE_FROM_68
+from fersk.features.temporal import MotionDelta
 
 # A 5-point face (dlib's layout): left eye outer/inner corner, right eye outer/inner
 # corner, nose. Eye centres (11, 0) and (1, 0): inter-ocular distance 10 px, eye
@@ -397,7 +397,7 @@ def test_clip_steps_read_the_layout_from_the_extractor_output(face_rgb):
     from sklearn.pipeline import make_pipeline
 
     from fersk import ClipLandmarkExtractor, LandmarkExtractor
-    from fersk.temporal import SelectFrames
+    from fersk.features.temporal import SelectFrames
 
     face = face_rgb[40:250, 120:330]
     clips = [np.stack([np.roll(face, k, axis=1) for k in range(0, 12, 2)]) for _ in range(2)]

@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from fersk.datasets.sample import make_sample_faces
-from fersk.landmarks.layouts import FIVE_FROM_68
+from fersk._core.layout import FIVE_FROM_68
+from fersk.datasets.synthetic import make_sample_faces
 from fersk.video.motion import MotionDetector, MotionState
 
 #: Lower lip, outer (55-59) and inner (65-67) contour: what moves when the mouth opens.

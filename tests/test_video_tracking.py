@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from fersk._sklearn_compat import InvalidParameterError
+from fersk._core._sklearn_compat import InvalidParameterError
 from fersk.landmarks.detection import detect_faces
 from fersk.landmarks.dlib_backend import DlibLandmarker
 from fersk.video.tracking import FaceTracker, Track, box_iou

@@ -18,14 +18,6 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..io import (  # noqa: F401  (re-exported for the loaders)
-    IMAGE_EXTENSIONS,
-    is_image_file,
-    list_image_files,
-    natural_sort_key,
-    natural_sorted,
-)
-
 EMOTIONS: tuple[str, ...] = (
     "anger",
     "disgust",

@@ -26,17 +26,15 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..io import IMAGE_EXTENSIONS, list_image_files, natural_sort_key
 from ._base import (
     EMOTION_ALIASES,
-    IMAGE_EXTENSIONS,
     UNKNOWN_SPLIT,
     canonical_emotion,
     check_subset,
     compile_pattern,
     first_examples,
-    list_image_files,
     make_bunch,
-    natural_sort_key,
     resolve_dir,
 )
 

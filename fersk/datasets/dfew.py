@@ -522,7 +522,7 @@ def dfew_cv(bunch: Bunch) -> list[tuple[np.ndarray, np.ndarray]]:
     --------
     fersk.datasets.load_dfew : ``fold=None`` loads the union this function needs.
     fersk.datasets.dfew_folds : The folds as (train, test) Bunches.
-    fersk.crossval.cross_val_war_uar : WAR and UAR over these folds (``cv=``).
+    fersk.evaluation.crossval.cross_val_war_uar : WAR and UAR over these folds (``cv=``).
 
     Examples
     --------

@@ -10,16 +10,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..io import IMAGE_EXTENSIONS, list_image_files, natural_sorted
 from ._base import (
     EMOTION_ALIASES,
-    IMAGE_EXTENSIONS,
     RAFDB_LABELS,
     canonical_emotion,
     check_subset,
     compile_pattern,
-    list_image_files,
     make_bunch,
-    natural_sorted,
     resolve_dir,
     split_from_filename,
     split_from_folder,

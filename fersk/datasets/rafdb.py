@@ -8,15 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import (
-    RAFDB_LABELS,
-    check_subset,
-    list_image_files,
-    make_bunch,
-    natural_sort_key,
-    resolve_dir,
-    split_from_filename,
-)
+from ..io import list_image_files, natural_sort_key
+from ._base import RAFDB_LABELS, check_subset, make_bunch, resolve_dir, split_from_filename
 
 LABEL_FILE = Path("EmoLabel") / "list_patition_label.txt"
 """Label list of RAF-DB basic, relative to the root (the typo is official)."""

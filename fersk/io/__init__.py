@@ -48,7 +48,7 @@ from .images import (
     to_uint8,
     write_image,
 )
-from .outputs import AtomicOutput, check_output_path
+from .outputs import AtomicFolder, AtomicOutput, check_output_path, swap_folder
 from .video import (
     VIDEO_EXTENSIONS,
     CapturedFrame,
@@ -64,6 +64,7 @@ from .video import (
 __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
+    "AtomicFolder",
     "AtomicOutput",
     "CapturedFrame",
     "ChannelOrder",

@@ -364,7 +364,7 @@ def face_crop(image: np.ndarray, box) -> np.ndarray:
     See Also
     --------
     face_crop_window : Where the crop is cut.
-    fersk.predict.find_faces : The face boxes of a photo.
+    fersk.landmarks.find_faces : The face boxes of a photo.
     fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
 
     Examples

@@ -10,16 +10,16 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from .._sklearn_compat import Interval, _fit_context
-from ..base import ImageInputMixin, MissingFeaturesWarning
-from ..batch import (
+from .._core._sklearn_compat import Interval, _fit_context
+from .._core.base import ImageInputMixin, MissingFeaturesWarning
+from .._core.batch import (
     Failure,
     SampleError,
     as_sample_list,
     progress_bar,
 )
+from .._core.layout import ClipLayout
 from ..io.clips import ClipReadError, ClipSource, clip_name, read_indexed_frames
-from ..layout import ClipLayout
 from .extractor import LandmarkExtractor
 
 __all__ = ["ClipFailure", "ClipLandmarkExtractor"]
@@ -56,19 +56,19 @@ class ClipLandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Landmarks of uniformly sampled frames of each clip: one row per clip.
 
     Each clip (a frame folder, a video file, an array ``(T, H, W[, C])`` or a
-    list of frame paths/arrays; see :mod:`fersk.clips`) is sampled to
+    list of frame paths/arrays; see :mod:`fersk.io.clips`) is sampled to
     ``n_frames`` frames spread uniformly over it; the frames of many clips go
     through one :class:`LandmarkExtractor` batch (so its cache, workers and
     detector apply), and each clip's coordinates are laid out frame-major in
     one row of ``n_frames * 2 * n_landmarks`` columns ``t0_x0, t0_y0, ...``
-    (use :func:`fersk.clips.to_sequences` for the ``(n, T, L, 2)`` view).
+    (use :func:`fersk._core.layout.to_sequences` for the ``(n, T, L, 2)`` view).
 
     One row per clip, in input order. A frame without a face gives NaN in
     that frame's block only; a clip that cannot be read (a missing file, an
     undecodable video) gives an all-NaN row, or an error naming the clip when
     the extractor's ``on_failure="raise"``. ``failures_`` lists each failed
     frame with its clip and frame position, and a
-    :class:`~fersk.base.MissingFeaturesWarning` says so (counting failed
+    :class:`~fersk._core.base.MissingFeaturesWarning` says so (counting failed
     frames and clips out of ``n_clips * n_frames`` frame slots).
 
     The transformer is stateless (``fit`` only validates parameters). Video

@@ -7,21 +7,23 @@ the image given. When several faces are found, one is chosen by a policy.
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import Literal
 
 import cv2
 import numpy as np
 
-from ..batch import FaceNotFoundError, SampleError
+from .._core.batch import FaceNotFoundError, SampleError
 from .models import dlib_model_path
 
 __all__ = [
     "DETECTORS",
     "FACE_POLICIES",
     "MIN_RELATIVE_SCORE",
+    "SURE_FACE_SCORE",
     "choose_face",
     "detect_faces",
+    "find_faces",
+    "keep_faces",
     "upscale_small",
 ]
 
@@ -44,29 +46,18 @@ DETECTORS: tuple[str, ...] = ("hog", "mmod", "none")
 FACE_POLICIES: tuple[str, ...] = ("largest", "confident", "center", "raise")
 
 #: A box is a face candidate only if its detector score is at least this
-#: fraction of the best box's score (when the best score is positive).
+#: fraction of the best box's score (when the best score is positive)...
 MIN_RELATIVE_SCORE = 0.25
+
+#: ...or if it scores at least this much: a sure face whatever the best score (the
+#: faces of a group photo differ in confidence).
+SURE_FACE_SCORE = 0.3
 
 
 class MultipleFacesError(SampleError):
     """Several faces were found and the policy asks for exactly one."""
 
     reason = "multiple_faces"
-
-
-def _renamed(deprecated: dict, old: str, new: str, value):
-    """The value of a keyword renamed from ``old`` to ``new`` (the old one warns)."""
-    unknown = set(deprecated) - {old}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
-    if old in deprecated:
-        warnings.warn(
-            f"{old}= is deprecated; use {new}= (one name for one idea across fersk)",
-            FutureWarning,
-            stacklevel=3,
-        )
-        return deprecated[old]
-    return value
 
 
 @functools.cache
@@ -110,7 +101,6 @@ def detect_faces(
     detector: Detector = "hog",
     upsample: int = 0,
     detection_threshold: float = 0.0,
-    **deprecated,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return face boxes ``(n_faces, 4)`` as ``left, top, right, bottom``, and their scores.
 
@@ -126,9 +116,7 @@ def detect_faces(
     detection_threshold : float
         Minimum detector score (dlib's ``adjust_threshold``; 0 is dlib's
         default). The same name as :class:`~fersk.LandmarkExtractor`'s
-        parameter (``threshold=`` still works, with a ``FutureWarning``).
-    **deprecated
-        ``threshold=``, the old name of ``detection_threshold``.
+        parameter.
 
     Returns
     -------
@@ -140,14 +128,12 @@ def detect_faces(
     ------
     ValueError
         If ``detector`` is not one of :data:`DETECTORS`.
-    TypeError
-        For an unknown keyword argument.
 
     See Also
     --------
     fersk.landmarks.choose_face : Pick one of the boxes.
     fersk.landmarks.DlibLandmarker : Detect a face, then place its landmarks.
-    fersk.predict.find_faces : Every face of a photo, with its landmarks.
+    fersk.landmarks.find_faces : Every face of a photo, kept by :func:`keep_faces`.
     fersk.video.FaceTracker : Detect and follow the faces of a video.
 
     Examples
@@ -159,9 +145,6 @@ def detect_faces(
     >>> detect_faces(np.zeros((100, 100), dtype=np.uint8), "hog")[0].shape
     (0, 4)
     """
-    detection_threshold = _renamed(
-        deprecated, "threshold", "detection_threshold", detection_threshold
-    )
     if detector == "none":
         height, width = gray.shape[:2]
         return np.array([[0.0, 0.0, width - 1.0, height - 1.0]]), np.array([np.inf])
@@ -184,12 +167,11 @@ def choose_face(
     shape: tuple[int, ...],
     multiple_faces: FacePolicy = "largest",
     scores: np.ndarray | None = None,
-    **deprecated,
 ) -> np.ndarray:
     """Pick one box from ``boxes`` by ``multiple_faces`` (see :data:`FACE_POLICIES`); raise if none.
 
-    ``multiple_faces`` is named as :class:`~fersk.LandmarkExtractor`'s
-    parameter (``policy=`` still works, with a ``FutureWarning``).
+    The candidates are the faces :func:`keep_faces` keeps (the one policy for
+    photos, clips and video); ``multiple_faces`` then picks one of them.
 
     Parameters
     ----------
@@ -201,11 +183,8 @@ def choose_face(
     multiple_faces : {"largest", "confident", "center", "raise"}, default="largest"
         Which box to pick when several remain.
     scores : ndarray of shape (n_faces,) or None, default=None
-        Detector scores of ``boxes``. When given (and the best is positive),
-        boxes scoring below :data:`MIN_RELATIVE_SCORE` of the best are dropped
-        first. ``"confident"`` needs them.
-    **deprecated
-        ``policy=``, the old name of ``multiple_faces``.
+        Detector scores of ``boxes``, for :func:`keep_faces`. ``"confident"``
+        needs them.
 
     Returns
     -------
@@ -214,15 +193,13 @@ def choose_face(
 
     Raises
     ------
-    fersk.batch.FaceNotFoundError
+    fersk._core.batch.FaceNotFoundError
         If ``boxes`` is empty.
     MultipleFacesError
         With ``multiple_faces="raise"``, when several boxes remain.
     ValueError
         For an unknown policy, or ``"confident"`` without ``scores``, when
         several boxes remain.
-    TypeError
-        For an unknown keyword argument.
 
     See Also
     --------
@@ -246,15 +223,11 @@ def choose_face(
     >>> choose_face(boxes, (100, 100), "largest", scores=np.array([1.57, 0.01])).tolist()
     [0.0, 0.0, 10.0, 10.0]
     """
-    policy = _renamed(deprecated, "policy", "multiple_faces", multiple_faces)
+    policy = multiple_faces
+    if scores is not None:
+        boxes, scores = keep_faces(boxes, scores)
     if len(boxes) == 0:
         raise FaceNotFoundError("no face found")
-    if scores is not None and len(boxes) > 1:
-        scores = np.asarray(scores, dtype=np.float64)
-        best = float(np.max(scores))
-        if np.isfinite(best) and best > 0:
-            keep = scores >= MIN_RELATIVE_SCORE * best
-            boxes, scores = boxes[keep], scores[keep]
     if len(boxes) == 1:
         return boxes[0]
     if policy == "largest":
@@ -271,3 +244,100 @@ def choose_face(
     if policy == "raise":
         raise MultipleFacesError(f"{len(boxes)} faces found; multiple_faces='raise'")
     raise ValueError(f"multiple_faces must be one of {FACE_POLICIES}, got {policy!r}")
+
+
+def keep_faces(
+    boxes: np.ndarray, scores: np.ndarray, max_faces: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The faces worth keeping of a detector's boxes, largest first: fersk's one policy.
+
+    Photos (:func:`find_faces`), landmark extraction (:func:`choose_face`) and
+    video (:class:`fersk.video.FaceTracker`) all keep faces this way: boxes
+    that are not finite or are empty are dropped, then boxes scoring under
+    :data:`MIN_RELATIVE_SCORE` of the best score, unless they score at least
+    :data:`SURE_FACE_SCORE`; the rest are sorted by area, largest first (ties
+    keep the detector's order), and cut to ``max_faces``.
+
+    Parameters
+    ----------
+    boxes : ndarray of shape (n, 4)
+        ``left, top, right, bottom``.
+    scores : ndarray of shape (n,)
+        The detector's scores.
+    max_faces : int or None, default=None
+        Keep at most this many (the largest).
+
+    Returns
+    -------
+    boxes : ndarray of shape (k, 4)
+    scores : ndarray of shape (k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> boxes = np.array([[0, 0, 10, 10], [20, 20, 80, 80], [0, 0, 90, 90]], dtype=float)
+    >>> kept, scores = keep_faces(boxes, np.array([1.0, 0.5, 0.05]))
+    >>> kept.tolist(), scores.tolist()  # the weak large box goes; the largest first
+    ([[20.0, 20.0, 80.0, 80.0], [0.0, 0.0, 10.0, 10.0]], [0.5, 1.0])
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    valid = (
+        np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    )
+    boxes, scores = boxes[valid], scores[valid]
+    if len(boxes):
+        best = float(np.max(scores))
+        if np.isfinite(best) and best > 0:
+            keep = (scores >= MIN_RELATIVE_SCORE * best) | (scores >= SURE_FACE_SCORE)
+            boxes, scores = boxes[keep], scores[keep]
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    order = np.argsort(-areas, kind="stable")[:max_faces]
+    return boxes[order], scores[order]
+
+
+def find_faces(
+    image, *, detector: Detector = "hog", upsample: int = 1, max_faces: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every face in an image: boxes ``(n, 4)`` and detector scores, largest first.
+
+    :func:`detect_faces` on the image read as gray, then :func:`keep_faces`.
+
+    Parameters
+    ----------
+    image : path or ndarray
+        A photo, gray or colour.
+    detector : {"hog", "mmod", "none"}, default="hog"
+        The face detector (see :data:`DETECTORS`).
+    upsample : int, default=1
+        Times the image is doubled before detection (finds smaller faces,
+        about 4 times slower each).
+    max_faces : int or None, default=None
+        Keep at most this many faces (the largest).
+
+    Returns
+    -------
+    boxes : ndarray of shape (n_faces, 4)
+        ``left, top, right, bottom`` in the image's pixels, the largest box first.
+    scores : ndarray of shape (n_faces,)
+        The detector's score of each box.
+
+    See Also
+    --------
+    fersk.io.face_crop : The crop of a box that the models take.
+    fersk.predict.predict_faces : Finds, crops and classifies every face of photos.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> find_faces(np.zeros((80, 80), np.uint8))[0].shape
+    (0, 4)
+    >>> from skimage.data import astronaut
+    >>> find_faces(astronaut())[0].shape
+    (1, 4)
+    """
+    from ..io import read_image
+
+    gray = read_image(image, color="gray")
+    boxes, scores = detect_faces(gray, detector, upsample, 0.0)
+    return keep_faces(boxes, scores, max_faces)

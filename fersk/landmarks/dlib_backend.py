@@ -43,7 +43,7 @@ class DlibLandmarker(FaceLandmarker):
     detects the faces, keeps one (see :func:`choose_face`) and returns its
     points as one flat array ``x0, y0, x1, y1, ...`` of ``2 * n_landmarks``
     floats in the image's pixel coordinates. An image without a face raises
-    :class:`fersk.batch.FaceNotFoundError`. The object is a small frozen
+    :class:`fersk._core.batch.FaceNotFoundError`. The object is a small frozen
     dataclass (picklable, hashable); the model file is loaded at the first
     call or :meth:`load`, once per process.
 
@@ -84,7 +84,7 @@ class DlibLandmarker(FaceLandmarker):
     >>> DlibLandmarker(n_landmarks=5)(np.zeros((200, 200), np.uint8))
     Traceback (most recent call last):
     ...
-    fersk.batch.FaceNotFoundError: no face found
+    fersk._core.batch.FaceNotFoundError: no face found
     """
 
     predictor_path: str | None = None

@@ -8,9 +8,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._sklearn_compat import Interval, Options, StrOptions, _fit_context
-from ..base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
-from ..layout import landmark_feature_names
+from .._core._sklearn_compat import Interval, Options, StrOptions, _fit_context
+from .._core.base import IMAGE_PARAM_CONSTRAINTS, ImageInputMixin
+from .._core.layout import landmark_feature_names
 from .detection import DETECTORS, FACE_POLICIES
 from .dlib_backend import DlibLandmarker
 from .fan_backend import FanLandmarker
@@ -24,7 +24,7 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
     Columns are ``x0, y0, x1, y1, ...`` in the pixel coordinates of each input
     image. One row per input, in input order: an image with no face (or that
     cannot be read) gives a NaN row, is counted in ``n_failures_`` and listed
-    in ``failures_``, and a :class:`~fersk.base.MissingFeaturesWarning` says so;
+    in ``failures_``, and a :class:`~fersk._core.base.MissingFeaturesWarning` says so;
     ``on_failure="raise"`` raises instead, naming the sample.
 
     The transformer is stateless (``fit`` only validates parameters), so it can
@@ -81,7 +81,7 @@ class LandmarkExtractor(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    failures_ : list of fersk.batch.Failure
+    failures_ : list of fersk._core.batch.Failure
         Samples of the last ``transform`` that gave NaN rows.
     n_failures_ : int
         ``len(failures_)``.

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..layout import FIVE_FROM_68
+from .._core.layout import FIVE_FROM_68
 from .base import FaceLandmarker
 
 __all__ = ["FanLandmarker", "fan_weights_cache_path"]
@@ -111,7 +111,7 @@ class FanLandmarker(FaceLandmarker):
     """face-alignment's 2D-FAN-4 on one detected (or whole-image) face box.
 
     68 points natively; ``n_landmarks=5`` takes dlib's 5-point subset
-    (:data:`~fersk.layout.FIVE_FROM_68`).
+    (:data:`~fersk._core.layout.FIVE_FROM_68`).
 
     Faces are found by fersk's detector (dlib, as for
     :class:`DlibLandmarker`) and their boxes passed to FAN; called on a

@@ -1,19 +1,25 @@
-"""Trained models shipped with fersk, and saving your own models the same way.
+"""fersk's one model format, and the models shipped inside the package.
 
-Each shipped model is a folder here: ``model.json`` (the estimator tree and
-its parameters), ``model.npz`` (the fitted arrays), ``card.md`` (its model
-card: data, protocol, measured accuracy, limits, licences) and
-``reference.json`` (its predictions on built-in inputs, recorded when it was
-trained; a test checks that loading reproduces them). No pickle of library
-internals is involved, so a scikit-learn, skorch or torch upgrade does not
-break them (see :mod:`fersk.models.format`). ``benchmarks/train_models.py``
-regenerates them.
+A model is saved as a folder (:func:`save_model`) that :func:`load_model`,
+``fersk predict``, ``fersk video`` and ``fersk evaluate`` read: ``model.json``
+(the estimator tree, data only), ``model.npz`` (the fitted arrays), and
+optionally a model card and recorded predictions. Reading one never runs
+code: it may only name classes from a fixed allow-list
+(:mod:`fersk.models.allowlist`), parameters that touch files or processes are
+pinned, and every array is checked against the model before use
+(:mod:`fersk.models.tree`, :mod:`fersk.models.store`).
+
+The shipped models live in ``fersk/models/shipped/``, each with its card
+(:func:`model_card`); :mod:`fersk.recipes` regenerates them. A pickle
+(``joblib.dump``) of any fitted pipeline keeps working as scikit-learn users
+expect, but loading one runs code: :func:`load_model` unpickles only a file
+whose name ends in ``.joblib`` or ``.pkl``, and warns.
 
 Examples
 --------
 >>> from fersk.models import list_models, load_model
->>> sorted(m["name"] for m in list_models())
-['cnn-fer2013', 'fusion-fer2013', 'landmarks-fer2013']
+>>> "cnn-fer2013" in [m["name"] for m in list_models()]
+True
 >>> model = load_model()  # the default model: an ordinary fitted scikit-learn estimator
 >>> model.classes_.tolist()[:3]
 ['anger', 'disgust', 'fear']
@@ -21,18 +27,20 @@ Examples
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import warnings
 from pathlib import Path
 
-import numpy as np
-
-from .format import FORMAT_VERSION, digest, load_estimator, save_model_files
+from .store import ModelFileError, read_model_folder, write_model_folder
+from .tree import dump_estimator, load_estimator
 
 __all__ = [
     "DEFAULT_MODEL",
     "MODELS_DIR",
+    "PICKLE_SUFFIXES",
+    "ModelFileError",
+    "PickleWarning",
     "list_models",
     "load_model",
     "model_card",
@@ -41,36 +49,57 @@ __all__ = [
 ]
 
 #: Where the shipped models live (inside the installed package).
-MODELS_DIR = Path(__file__).parent
+MODELS_DIR = Path(__file__).parent / "shipped"
 
 #: The model fersk uses when none is named (``fersk predict``, ``fersk video``).
 DEFAULT_MODEL = "fusion-fer2013"
 
+#: The only file names :func:`load_model` unpickles (explicitly given paths only).
+PICKLE_SUFFIXES = (".joblib", ".pkl")
 
-def _folder(name_or_path: str | os.PathLike) -> Path:
+
+class PickleWarning(UserWarning):
+    """Loading a pickle runs the code it names: load only files you trust."""
+
+
+def _shipped_names() -> list[str]:
+    return sorted(p.parent.name for p in MODELS_DIR.glob("*/model.json"))
+
+
+def _is_bare_name(text: str) -> bool:
+    return text not in ("", ".", "..") and "/" not in text and os.sep not in text
+
+
+def _locate(name_or_path) -> tuple[str, Path]:
+    """``("shipped" | "folder" | "pickle", path)`` for a model name or path, or a clear error."""
     text = os.fspath(name_or_path)
-    shipped = MODELS_DIR / text
-    if "/" not in text and "\\" not in text and (shipped / "model.json").is_file():
-        return shipped
+    if _is_bare_name(text) and (MODELS_DIR / text / "model.json").is_file():
+        return "shipped", MODELS_DIR / text  # a shipped name is always the shipped model
     path = Path(text).expanduser()
-    if path.is_file() and path.name == "model.json":
-        return path.parent
-    if (path / "model.json").is_file():
-        return path
-    names = ", ".join(m["name"] for m in list_models()) or "none"
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        if not path.is_file():
+            raise ValueError(f"no fersk model {text!r}: {str(path)!r} does not exist")
+        return "pickle", path
+    if path.name == "model.json" and path.is_file():
+        return "folder", path.parent
+    if path.is_dir() and (path / "model.json").is_file():
+        return "folder", path
+    names = ", ".join(_shipped_names()) or "none"
     if not path.exists():
-        raise ValueError(
-            f"no fersk model {text!r}: not a shipped model ({names}), and {str(path)!r} "
-            "does not exist"
+        where = "does not exist"
+    elif path.is_dir():
+        where = "is a folder without model.json"
+    else:
+        where = (
+            "is a file that is not a fersk model folder (pickles load only from files named "
+            f"{' or '.join('*' + s for s in PICKLE_SUFFIXES)})"
         )
-    raise ValueError(
-        f"no fersk model {text!r}: not a shipped model ({names}) nor a folder holding "
-        "model.json and model.npz"
-    )
+    raise ValueError(f"no fersk model {text!r}: not a shipped model ({names}), and {str(path)!r} "
+                     f"{where}")  # fmt: skip
 
 
 def list_models() -> list[dict]:
-    """The shipped models: name, description, and the accuracy their card reports.
+    """The shipped models: name, description, classes, and the accuracy their card reports.
 
     Returns
     -------
@@ -88,11 +117,11 @@ def list_models() -> list[dict]:
     True
     """
     models = []
-    for path in sorted(MODELS_DIR.glob("*/model.json")):
-        document = json.loads(path.read_text())
+    for name in _shipped_names():
+        document = json.loads((MODELS_DIR / name / "model.json").read_text())
         models.append(
             {
-                "name": path.parent.name,
+                "name": name,
                 "description": document.get("description", ""),
                 "classes": document.get("classes", []),
                 "metrics": document.get("metrics", {}),
@@ -102,13 +131,17 @@ def list_models() -> list[dict]:
 
 
 def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
-    """Load a shipped model by name, or a model folder saved with :func:`save_model`.
+    """Load a shipped model by name, a model folder, or (explicitly) a pickle.
 
     Parameters
     ----------
     name_or_path : str or path-like, default=DEFAULT_MODEL
-        A shipped model's name (:func:`list_models`), or a folder (or its
-        ``model.json``).
+        A shipped model's name (:func:`list_models`; a bare name always means
+        the shipped model, never a file in the working folder), a folder
+        written by :func:`save_model` or ``fersk train`` (or its
+        ``model.json``), or a path ending in ``.joblib`` / ``.pkl``: a pickle,
+        which runs the code it names when loaded, so load only files you
+        trust (a :class:`PickleWarning` says so).
 
     Returns
     -------
@@ -122,7 +155,9 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
     Raises
     ------
     ValueError
-        An unknown name, or a folder without a fersk model, naming it.
+        An unknown name, or a path that is not a model, naming it;
+        :class:`ModelFileError` (a ``ValueError``) for a model folder that is
+        malformed, naming the folder and the problem.
 
     See Also
     --------
@@ -137,62 +172,121 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL):
     ...
     ValueError: no fersk model 'no-such-model': ...
     """
-    folder = _folder(name_or_path)
-    document = json.loads((folder / "model.json").read_text())
-    if document.get("format", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{folder} was written by a newer fersk (format {document['format']}); upgrade fersk"
-        )
-    data = (folder / "model.npz").read_bytes()  # read once: hashed, then loaded
-    expected = document.get("arrays_sha256")
-    if expected is not None and digest(data) != expected:
-        raise ValueError(
-            f"{folder}: model.npz does not match model.json (an interrupted save, or files "
-            "from two different saves); save the model again"
-        )
-    arrays = dict(np.load(io.BytesIO(data), allow_pickle=False))
+    kind, path = _locate(name_or_path)
+    if kind == "pickle":
+        return _load_pickle(path)
+    return _load_folder(path, loading=())
+
+
+def _load_pickle(path: Path):
+    import joblib
+
+    warnings.warn(
+        f"{path} is a pickle: loading it runs the code it names. Load only files you trust; "
+        "fersk's own format (save_model, fersk train) holds data only",
+        PickleWarning,
+        stacklevel=3,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # version notes of pickled estimators
+            model = joblib.load(path)
+    except Exception as exc:  # joblib raises anything from IndexError to UnpicklingError
+        raise ValueError(f"{path} cannot be unpickled ({type(exc).__name__}: {exc})") from None
+    if not (hasattr(model, "predict") and hasattr(model, "classes_")):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a fitted classifier")
+    return model
+
+
+def _load_folder(folder: Path, loading: tuple[str, ...]):
+    document, arrays = read_model_folder(folder)
 
     def resolve(name: str):
-        sibling = folder.parent / name  # a model saved beside this one, else a shipped one
-        return load_model(sibling if (sibling / "model.json").is_file() else name)
+        if name in loading or not (_is_bare_name(name) and name in _shipped_names()):
+            raise ModelFileError(
+                f"{folder}: refers to {name!r}, which is not a shipped model"
+                + (" (a circle of references)" if name in loading else "")
+            )
+        return _load_folder(MODELS_DIR / name, (*loading, name))
 
-    return load_estimator(document["model"], arrays, resolve_ref=resolve)
+    try:
+        return load_estimator(document["model"], arrays, resolve_ref=resolve)
+    except ModelFileError as exc:
+        if str(exc).startswith(str(folder)):
+            raise
+        raise ModelFileError(f"{folder}: {exc}") from None
 
 
-def reference_inputs() -> list:
-    """The built-in inputs each shipped model's predictions are recorded on (``reference.json``).
+def save_model(
+    model,
+    folder: str | os.PathLike,
+    *,
+    description: str = "",
+    metrics: dict | None = None,
+    references: dict | None = None,
+    files: dict[str, str] | None = None,
+) -> Path:
+    """Save a fitted model as a folder (arrays + JSON, no pickle) for :func:`load_model`.
 
-    The astronaut's face (scikit-image's public-domain photo), cropped as
-    :func:`fersk.predict.face_crop` crops faces, then the 7 sample faces of
-    subject 0 (48 px, one per emotion). Loading a shipped model must reproduce
-    its recorded predictions on them (``tests/test_models.py``).
+    Parameters
+    ----------
+    model : fitted estimator
+        Any composition of fersk's estimators and the scikit-learn pieces they
+        compose with (see :mod:`fersk.models.allowlist`).
+    folder : str or path-like
+        The model folder: new, empty, or holding a model (which is replaced
+        only once the new one is complete).
+    description : str
+        One line, shown by :func:`list_models`.
+    metrics : dict, optional
+        Measured accuracy to record (shown by :func:`list_models`).
+    references : dict, optional
+        ``{id(member): shipped model name}``: members stored as a reference to
+        a shipped model instead of a copy of its arrays.
+    files : dict, optional
+        ``{file name: text}`` written beside it (a model card, ``card.md``).
 
     Returns
     -------
-    list of ndarray
-        The astronaut's face crop (RGB, ``uint8``), then the 7 grayscale
-        48 x 48 sample faces.
+    Path
+        The folder.
+
+    Raises
+    ------
+    TypeError
+        A part the format cannot hold, naming it.
 
     See Also
     --------
-    fersk.predict.face_crop : How the astronaut's face is cropped.
-    fersk.datasets.make_sample_faces : The synthetic sample faces.
-    fersk.models.load_model : Loads the models whose predictions are recorded.
+    fersk.models.load_model : Load the saved model.
+    fersk.models.tree.dump_estimator : The JSON description and arrays written.
 
     Examples
     --------
-    >>> [x.shape for x in reference_inputs()][:2]
-    [(117, 117, 3), (48, 48)]
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3))
+    >>> y = np.where(X[:, 0] > 0, "happiness", "sadness")
+    >>> mlp = MLPClassifier((8,), max_iter=2000, random_state=0)
+    >>> model = make_pipeline(StandardScaler(), mlp).fit(X, y)
+    >>> folder = save_model(model, os.path.join(tempfile.mkdtemp(), "toy"))
+    >>> sorted(p.name for p in folder.iterdir())
+    ['model.json', 'model.npz']
+    >>> bool(np.allclose(load_model(folder).predict_proba(X), model.predict_proba(X)))
+    True
     """
-    from skimage.data import astronaut
-
-    from ..datasets import make_sample_faces
-    from ..predict import face_crop, find_faces
-
-    photo = astronaut()
-    boxes, _ = find_faces(photo)
-    faces = make_sample_faces(n_subjects=1, n_intensities=1, blur_sigmas=(0.0,), image_size=48)
-    return [face_crop(photo, boxes[0])] + list(faces.data)
+    arrays: dict = {}
+    tree = dump_estimator(model, arrays, references=references)
+    metadata = {
+        "description": description,
+        "classes": [str(c) for c in getattr(model, "classes_", [])],
+        "metrics": metrics or {},
+    }
+    return write_model_folder(folder, tree, arrays, metadata, files)
 
 
 def model_card(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
@@ -209,84 +303,44 @@ def model_card(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
     str
         The text of the model's ``card.md``; ``""`` when its folder has none.
 
-    Raises
-    ------
-    ValueError
-        An unknown name, or a folder without a fersk model.
-
-    See Also
-    --------
-    fersk.models.list_models : Every shipped model, with the accuracy its card reports.
-    fersk.models.load_model : Load the model itself.
-
     Examples
     --------
-    >>> model_card().startswith("# fusion-fer2013")
+    >>> model_card().startswith(f"# {DEFAULT_MODEL}")
     True
     """
-    card = _folder(name_or_path) / "card.md"
+    kind, path = _locate(name_or_path)
+    if kind == "pickle":
+        return ""
+    card = path / "card.md"
     return card.read_text() if card.is_file() else ""
 
 
-def save_model(
-    model,
-    folder: str | os.PathLike,
-    *,
-    description: str = "",
-    metrics: dict | None = None,
-    references: dict | None = None,
-) -> Path:
-    """Save a fitted model as arrays + JSON (as the shipped ones are), for :func:`load_model`.
+def reference_inputs() -> list:
+    """The built-in inputs each shipped model's predictions are recorded on (``reference.json``).
 
-    Parameters
-    ----------
-    model : fitted estimator
-        A ``Pipeline`` of supported steps, or a soft ``VotingClassifier`` of
-        such pipelines (see :func:`fersk.models.format.dump_estimator`).
-    folder : str or path-like
-        Created if needed; ``model.json`` and ``model.npz`` are written into
-        it atomically.
-    description : str
-        One line, shown by :func:`list_models`.
-    metrics : dict, optional
-        Measured accuracy to record (shown by :func:`list_models`).
-    references : dict, optional
-        ``{id(member): model name}``: members of a voting model stored as a
-        reference to another saved model instead of a copy of its arrays.
+    The astronaut's face (scikit-image's public-domain photo), cropped as
+    :func:`fersk.io.face_crop` crops faces, then the 7 sample faces of
+    subject 0 (48 px, one per emotion). Loading a shipped model must reproduce
+    its recorded predictions on them.
 
     Returns
     -------
-    Path
-        The folder.
-
-    See Also
-    --------
-    fersk.models.load_model : Load the saved model.
-    fersk.models.format.dump_estimator : The JSON description and arrays written.
-    fersk.fusion.combine_fitted : A fusion of saved models, to save with ``references``.
+    list of ndarray
+        The astronaut's face crop (RGB, ``uint8``), then the 7 grayscale
+        48 x 48 sample faces.
 
     Examples
     --------
-    >>> import tempfile
-    >>> import numpy as np
-    >>> from sklearn.neural_network import MLPClassifier
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 3))
-    >>> y = np.where(X[:, 0] > 0, "happiness", "sadness")
-    >>> mlp = MLPClassifier((8,), max_iter=2000, random_state=0)
-    >>> model = make_pipeline(StandardScaler(), mlp).fit(X, y)
-    >>> folder = save_model(model, tempfile.mkdtemp(), description="a toy model")
-    >>> sorted(p.name for p in folder.iterdir())
-    ['model.json', 'model.npz']
-    >>> restored = load_model(folder)
-    >>> bool(np.allclose(restored.predict_proba(X), model.predict_proba(X)))
-    True
+    >>> [x.shape for x in reference_inputs()][:2]
+    [(117, 117, 3), (48, 48)]
     """
-    metadata = {
-        "description": description,
-        "classes": [str(c) for c in getattr(model, "classes_", [])],
-        "metrics": metrics or {},
-    }
-    return save_model_files(model, folder, metadata, references=references)
+    from skimage.data import astronaut
+
+    from ..datasets import make_sample_faces
+    from ..io import face_crop
+    from ..landmarks.detection import find_faces
+
+    photo = astronaut()
+    boxes, _ = find_faces(photo)
+    faces = make_sample_faces(n_subjects=1, n_intensities=1, blur_sigmas=(0.0,), image_size=48)
+    return [face_crop(photo, boxes[0])] + list(faces.data)

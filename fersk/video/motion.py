@@ -22,9 +22,9 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._sklearn_compat import Interval
-from ..layout import REGIONS_68
-from ..temporal import normalize_landmarks
+from .._core._sklearn_compat import Interval
+from .._core.layout import REGIONS_68
+from ..features.temporal import normalize_landmarks
 from .source import check_frame_time
 
 __all__ = ["MotionDetector", "MotionState"]
@@ -95,8 +95,8 @@ class MotionDetector(BaseEstimator):
     """Per-track landmark motion energy with an adaptive threshold and hysteresis.
 
     **Energy.** Each frame's landmarks are put in a head-centred frame of
-    reference exactly as :class:`fersk.temporal.MotionDelta` does (through
-    :func:`fersk.temporal.normalize_landmarks` with ``mode="similarity"``):
+    reference exactly as :class:`fersk.features.temporal.MotionDelta` does (through
+    :func:`fersk.features.temporal.normalize_landmarks` with ``mode="similarity"``):
     the eye midpoint moves to the origin, the eye line becomes horizontal and
     lengths are divided by the inter-ocular distance, so head translation,
     in-plane rotation and zoom give (close to) zero energy. With ``q_i`` these
@@ -180,7 +180,7 @@ class MotionDetector(BaseEstimator):
     min_still_s : float, default=0.3
         Seconds the energy must stay below the release level to end a segment.
     exclude : iterable of str, default=("jaw",)
-        Regions of :data:`fersk.layout.REGIONS_68` left out of the
+        Regions of :data:`fersk._core.layout.REGIONS_68` left out of the
         68-point energy. The jaw contour is the least stable part of a landmark
         fit and moves with speech and head turns; a single string names one
         region.
@@ -206,7 +206,7 @@ class MotionDetector(BaseEstimator):
     See Also
     --------
     fersk.MotionDelta : Motion features of whole clips, in the same head frame.
-    fersk.temporal.normalize_landmarks : The head-centred normalisation.
+    fersk.features.temporal.normalize_landmarks : The head-centred normalisation.
     fersk.video.VideoAnalyzer : Flags each face's motion with this class.
     fersk.video.FaceTracker : The per-track landmarks it is fed.
 

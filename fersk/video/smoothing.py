@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._sklearn_compat import Interval
+from .._core._sklearn_compat import Interval
 from .source import check_frame_time
 
 __all__ = [

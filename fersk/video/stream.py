@@ -11,7 +11,7 @@ row with ``face_found=False`` for a frame without a face), in frame order:
    still / moving flag (:class:`~fersk.video.motion.MotionDetector`, the
    normalisation of :class:`~fersk.MotionDelta`);
 3. the model sees what it was trained on, each step handed what the stream
-   already has (:func:`fersk.pipeline_tools.predict_proba_with`): the
+   already has (:func:`fersk._core.pipeline_tools.predict_proba_with`): the
    tracker's landmarks take the place of the model's
    :class:`~fersk.LandmarkExtractor` wherever it sits (first, or inside a
    feature union beside a clarity binner, as ``fersk train`` builds it), the
@@ -45,10 +45,11 @@ import cv2
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator
-from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from .._sklearn_compat import HasMethods, Interval, StrOptions
+from .._core._sklearn_compat import HasMethods, Interval, StrOptions
+from .._core.pipeline_tools import class_names, find_steps, predict_proba_with
+from ..features.subject import SubjectNeutralizer
 from ..io import (
     VIDEO_EXTENSIONS,
     AtomicOutput,
@@ -60,8 +61,6 @@ from ..io import (
     sample_frame_indices,
 )
 from ..landmarks import ClipLandmarkExtractor, LandmarkExtractor
-from ..pipeline_tools import class_names, find_steps, predict_proba_with
-from ..subject import SubjectNeutralizer
 from .annotate import annotate_frame
 from .motion import MotionDetector
 from .smoothing import ProbabilitySmoother
@@ -73,7 +72,6 @@ __all__ = [
     "default_motion_detector",
     "landmark_step",
     "model_kind",
-    "split_extractor",
 ]
 
 BOX = ("x0", "y0", "x1", "y1")
@@ -122,34 +120,6 @@ def model_kind(model) -> str:
     return landmark_step(model)[0]
 
 
-def split_extractor(model) -> tuple[str, object, object]:
-    """Deprecated: use :func:`landmark_step` (the stream no longer cuts pipelines apart).
-
-    Returns ``(kind, extractor, rest)`` as fersk 0.1 did, for a pipeline that
-    *starts* (possibly inside leading nested pipelines) with an extractor.
-    """
-    import warnings
-
-    warnings.warn(
-        "split_extractor is deprecated; use fersk.video.stream.landmark_step and "
-        "fersk.pipeline_tools.predict_proba_with",
-        FutureWarning,
-        stacklevel=2,
-    )
-    if isinstance(model, Pipeline) and model.steps:
-        first = model.steps[0][1]
-        if isinstance(first, ClipLandmarkExtractor):
-            return "clip", first, model[1:]
-        if isinstance(first, LandmarkExtractor):
-            return "landmarks", first, model[1:]
-        if isinstance(first, Pipeline):
-            kind, extractor, head = split_extractor(first)
-            if kind != "image":
-                steps = ([(model.steps[0][0], head)] if head.steps else []) + model.steps[1:]
-                return kind, extractor, Pipeline(steps)
-    return "image", None, model
-
-
 def default_motion_detector() -> MotionDetector:
     """The stream's motion detector: energy over ~0.2 s, from the fastest 30% of landmarks.
 
@@ -183,7 +153,7 @@ class VideoAnalyzer(BaseEstimator):
     target_names : list of str, optional
         Names of integer class codes (indexed by code); default: the model's
         string ``classes_``, or ``target_names_`` for fersk 0.1 models (see
-        :func:`fersk.pipeline_tools.class_names`).
+        :func:`fersk._core.pipeline_tools.class_names`).
     detector : {"hog", "mmod"} or None, default=None
         Face detector; None uses the model's own extractor's detector (HOG
         for a model trained on face crops with ``detector="none"``). The
@@ -552,8 +522,8 @@ class VideoAnalyzer(BaseEstimator):
         # Outputs are written under temporary names and moved into place at the
         # end (or on Ctrl-C, keeping every finished frame); a failed run leaves
         # any earlier file at csv_path / annotate untouched.
-        csv_out = AtomicOutput(csv_path) if csv_path is not None else None
-        video_out = AtomicOutput(annotate) if annotate is not None else None
+        csv_out = AtomicOutput(csv_path, keep_partial=True) if csv_path is not None else None
+        video_out = AtomicOutput(annotate, keep_partial=True) if annotate is not None else None
         handle, writer, video = None, None, None
         try:
             if csv_out is not None:

@@ -33,9 +33,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 
-from .._sklearn_compat import Interval, StrOptions
+from .._core._sklearn_compat import Interval, StrOptions
 from ..io import ImageReadError, describe_source, read_image
-from ..landmarks.detection import DETECTORS, detect_faces
+from ..landmarks.detection import DETECTORS, detect_faces, keep_faces
 
 __all__ = ["FaceTracker", "Track", "box_iou"]
 
@@ -675,14 +675,7 @@ class FaceTracker(BaseEstimator):
         self._since_detection = 0
         self._pending_loss = False
         boxes, scores = detect_faces(gray, self.detector, self.upsample, self.detection_threshold)
-        keep = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0])
-        keep &= boxes[:, 3] > boxes[:, 1]
-        boxes, scores = boxes[keep], scores[keep]
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        order = np.argsort(-areas, kind="stable")
-        if self.max_faces is not None:
-            order = order[: self.max_faces]
-        boxes, scores = boxes[order], scores[order]
+        boxes, scores = keep_faces(boxes, scores, self.max_faces)
 
         matches = self._associate(boxes)
         matched_tracks = set(matches.values())

@@ -48,7 +48,7 @@ Fields: data (uint8 arrays (T, H, W[, 3]) or frame folders), target,
 target_names, subject, split (the last ~25% of subjects are "test", as in
 make_sample_faces), intensity (n, T) per frame, landmarks (n, T * 136): the
 intended 68 points of every frame, frame-major (t0_x0, t0_y0, ..., in
-output pixel coordinates; see fersk.clips.to_sequences).
+output pixel coordinates; see fersk._core.layout.to_sequences).
 
 The clips carry one identity's texture: use them for demos and tests of
 the pipeline, not to estimate real-world accuracy.
@@ -196,7 +196,7 @@ def make_sample_clips(
         If given, write every clip as a folder of PNG frames
         ``out_dir/<emotion>/<subject>_<emotion>/frame_000.png, ...`` and
         return the folders' absolute paths in ``data``: clips that
-        :func:`fersk.clips.read_clip` and
+        :func:`fersk.io.clips.read_clip` and
         :class:`~fersk.landmarks.clip_extractor.ClipLandmarkExtractor` read.
 
     Returns
@@ -210,7 +210,7 @@ def make_sample_clips(
         ``intensity``: float array ``(n, T)``, the expression strength of
         each frame; ``landmarks``: float array ``(n, T * 136)``, the intended
         68 points of each frame, frame-major (``t0_x0, t0_y0, ..., t0_y67,
-        t1_x0, ...``; see :func:`fersk.clips.to_sequences`); ``DESCR``.
+        t1_x0, ...``; see :func:`fersk._core.layout.to_sequences`); ``DESCR``.
         Clips are ordered by subject, then emotion.
 
     Raises

@@ -274,7 +274,7 @@ def make_sample_video(
     path : str or path-like, optional
         If given, stream the frames to this video file (its folder must
         exist; ``.avi`` is written as Motion-JPEG, other extensions as MPEG-4,
-        as :func:`fersk.clips.write_video` does) and keep none in memory.
+        as :func:`fersk.io.video.write_video` does) and keep none in memory.
     size : (int, int), default=(640, 360)
         Frame ``(width, height)`` in pixels; it must hold ``n_faces`` crops
         side by side.

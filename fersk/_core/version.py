@@ -1,0 +1,3 @@
+"""The version of fersk (one place: the package metadata reads it from here)."""
+
+__version__ = "0.3.0.dev0"
