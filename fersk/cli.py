@@ -3,20 +3,24 @@
 Every mistake on the command line (a missing input, an output that cannot be
 written, a value out of range, a file that is not a fersk model) is reported
 as one line on stderr with exit code 2, before any work starts; set
-``FERSK_DEBUG=1`` to see the traceback instead.
+``FERSK_DEBUG=1`` to see the traceback instead. The work itself is fersk's
+Python API: :func:`fersk.datasets.split_dataset`,
+:func:`fersk.recipes.study.train_study_model`, :class:`fersk.io.ResumableCSV`,
+:func:`fersk.models.load_model` and :func:`fersk.models.save_model`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import io
 import json
 import math
 import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +30,6 @@ import numpy as np
 __all__ = ["CLIError", "main"]
 
 EXTRACT_BLOCK = 256
-#: Folds of ``fersk train --tune``'s GridSearchCV.
-TUNE_FOLDS = 3
 
 
 class CLIError(Exception):
@@ -97,150 +99,41 @@ def _output(path: str, what: str, inputs: tuple = ()) -> str:
         raise CLIError(str(exc)) from None
 
 
-def _load_model(path: str):
-    """Load a saved fersk model, or fail in one line naming the file."""
-    import joblib
-
-    file = _existing(path, "--model")
-    if not file.is_file():
-        raise CLIError(f"--model {path!r} is a folder, not a saved model file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # version notes of pickled estimators
-            model = joblib.load(file)
-    except Exception as exc:  # joblib raises anything from IndexError to UnpicklingError
-        raise CLIError(
-            f"--model {path!r} is not a fersk model: joblib cannot load it "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
-    if not (hasattr(model, "predict") and hasattr(model, "classes_")):
-        raise CLIError(
-            f"--model {path!r} holds a {type(model).__name__}, not a fitted fersk classifier "
-            "(save one with `fersk train` or joblib.dump(pipeline))"
-        )
+def _load_model(name: str | None):
+    """``--model``: the model (one that reads images), and its name as settings record it."""
     from ._core.base import ImageInputMixin
     from ._core.pipeline_tools import find_steps
+    from .models import DEFAULT_MODEL, MODELS_DIR, PickleWarning, load_model
 
+    name = DEFAULT_MODEL if name is None else name
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PickleWarning)
+        try:
+            model = load_model(name)
+        except ValueError as exc:
+            raise CLIError(f"--model {name!r}: {exc}") from None
+        finally:
+            for w in caught:  # said once, in one line; other warnings go on as they were
+                if issubclass(w.category, PickleWarning):
+                    print(
+                        f"fersk: note: --model {name!r} is a pickle, and loading it runs the "
+                        "code it holds: load only files you trust",
+                        file=sys.stderr,
+                    )
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not find_steps(model, ImageInputMixin):
         raise CLIError(
-            f"--model {path!r} holds a {type(model).__name__} that does not read images (no "
+            f"--model {name!r} holds a {type(model).__name__} that does not read images (no "
             "landmark extractor, clarity binner or CNN input step); fersk commands give it "
             "images"
         )
-    return model
-
-
-def _save_model(model, path: str) -> None:
-    import joblib
-
-    from .io import AtomicOutput
-
-    with AtomicOutput(path) as tmp:
-        joblib.dump(model, tmp)
-
-
-def _demo(args) -> int:
-    from .demo import run_demo
-
-    run_demo(args.out, quick=args.quick, n_jobs=args.n_jobs)
-    return 0
-
-
-def _list_images(root: Path) -> list[Path]:
-    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, absolute.
-
-    The folder is resolved (any spelling of it gives the same paths); the files
-    are not (a symlinked image keeps its own name, so it is one row, once).
-    """
-    from .io import list_image_files
-
-    if root.is_file():
-        return [Path(os.path.abspath(root))]
-    if not root.is_dir():
-        raise CLIError(f"input {str(root)!r} does not exist")
-    base = root.resolve()
-    return [base / rel for rel in list_image_files(base)]
-
-
-def _extract_settings(args) -> dict:
-    return {
-        "command": "fersk extract",
-        "n_landmarks": args.n_landmarks,
-        "detector": args.detector,
-        "backend": "dlib",
-    }
-
-
-def _settings_path(out: Path) -> Path:
-    return out.with_name(out.name + ".settings.json")
-
-
-def _write_settings(out: Path, settings: dict) -> None:
-    """Record the settings a resumable CSV is written with (see :func:`_resume_state`)."""
-    from .io import AtomicOutput
-
-    with AtomicOutput(_settings_path(out)) as tmp:
-        Path(tmp).write_text(json.dumps(settings, indent=2))
-
-
-def _resume_state(
-    out: Path, header: list[str], settings: dict, key: str = "path", option: str = "--out"
-) -> tuple[set[str], bool]:
-    """Files already in ``out`` (column ``key``) and whether it has its header.
-
-    Repairs a torn last line. Refuses (one-line error) a file that is not a
-    CSV of this command, or one written with other settings.
-    """
-    if not out.exists() or out.stat().st_size == 0:
-        return set(), False
-    with out.open("rb") as fh:
-        data = fh.read()
-    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
-    if next(csv.reader([first]), []) != header:
-        got = next(csv.reader([first]), [])
-        what = (
-            "was written with other settings"
-            if got[:3] == header[:3]
-            else f"is not a `{settings['command']}` CSV"
-        )
-        raise CLIError(
-            f"{option} {str(out)!r} {what} (its columns: {', '.join(got[:4])}, ... "
-            f"{len(got)} in all; this run writes {len(header)}); give another {option} file"
-        )
-    recorded = None
-    if _settings_path(out).is_file():
-        try:
-            recorded = json.loads(_settings_path(out).read_text())
-        except (OSError, ValueError):
-            recorded = None
-    if recorded != settings:
-        differ = (
-            ", ".join(
-                f"{k}={recorded.get(k)!r} there, {v!r} now"
-                for k, v in settings.items()
-                if recorded.get(k) != v
-            )
-            if isinstance(recorded, dict)
-            else f"its settings file {str(_settings_path(out))!r} is missing or unreadable"
-        )
-        raise CLIError(
-            f"{option} {str(out)!r} was written with other settings ({differ}); resume with "
-            f"the same settings, or give another {option} file"
-        )
-    if not data.endswith(b"\n"):  # a torn last line (killed mid-write): drop it
-        keep = data.rfind(b"\n") + 1
-        with out.open("r+b") as fh:
-            fh.truncate(keep)
-        print(f"{out}: dropped a torn last line; it is extracted again", file=sys.stderr)
-    with out.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
-        done = {row[key] for row in csv.DictReader(fh) if row.get(key)}
-    return {os.path.abspath(p) for p in done}, True
+    shipped = "/" not in name and (MODELS_DIR / name / "model.json").is_file()
+    return model, name if shipped else os.path.abspath(name)
 
 
 def _on_cluster(args):
     """The Dask cluster the command runs on (``--scheduler``, ``--n-workers``), or nothing."""
-    import contextlib
-
     if getattr(args, "scheduler", None) is None and getattr(args, "n_workers", None) is None:
         return contextlib.nullcontext()
     from ._core.distributed import cluster
@@ -251,30 +144,73 @@ def _on_cluster(args):
         raise CLIError(str(exc)) from None
 
 
+def _list_images(root: Path) -> list[Path]:
+    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, absolute.
+
+    Folders are resolved (any spelling of a folder gives the same paths); the
+    files are not (a symlinked image keeps its own name, so it is one row, once).
+    """
+    from .io import list_image_files
+
+    if root.is_file():
+        return [root.parent.resolve() / root.name]
+    base = root.resolve()
+    return [base / rel for rel in list_image_files(base)]
+
+
+@contextlib.contextmanager
+def _resumed(out: Path, header: list[str], settings: dict, key: str, option: str):
+    """The resumable CSV ``out``, locked for this run, and the input paths already in it."""
+    from .io import ResumableCSV
+
+    with ResumableCSV(out, header, settings, key=key, what=option) as table:
+        if table.dropped_torn_line:
+            print(f"{out}: dropped a torn last line; its input is done again", file=sys.stderr)
+        yield table, {os.path.abspath(p) for p in table.done}
+
+
+# --------------------------------------------------------------------------
+# The commands
+# --------------------------------------------------------------------------
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, quick=args.quick, n_jobs=args.n_jobs)
+    return 0
+
+
 def _extract(args) -> int:
     """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
-    with _on_cluster(args):
-        return _extract_here(args)
-
-
-def _extract_here(args) -> int:
-    from tqdm.auto import tqdm
-
     from ._core.layout import landmark_feature_names
-    from .landmarks import LandmarkExtractor
 
     root = _existing(args.input, "input")
     out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
     _check_cache(args.cache)
     paths = _list_images(root)
     header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
-    settings = _extract_settings(args)
-    done, has_header = _resume_state(out, header, settings)
-    todo = [p for p in paths if str(p) not in done]
-    print(
-        f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting {len(todo)}",
-        file=sys.stderr,
-    )
+    settings = {
+        "command": "fersk extract",
+        "n_landmarks": args.n_landmarks,
+        "detector": args.detector,
+        "backend": "dlib",
+    }
+    with _on_cluster(args), _resumed(out, header, settings, "path", "--out") as (table, done):
+        todo = [p for p in paths if str(p) not in done]
+        print(
+            f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting "
+            f"{len(todo)}",
+            file=sys.stderr,
+        )
+        return _extract_rows(args, todo, table, out)
+
+
+def _extract_rows(args, todo: list[Path], table, out: Path) -> int:
+    from tqdm.auto import tqdm
+
+    from .landmarks import LandmarkExtractor
+
     extractor = LandmarkExtractor(
         args.n_landmarks,
         detector=args.detector,
@@ -283,41 +219,30 @@ def _extract_here(args) -> int:
         progress=False,
     )
     extractor.fit()  # checks the settings (and loads the models) before the CSV is touched
-    if not has_header:
-        _write_settings(out, settings)
-    written, no_face, unreadable = 0, 0, 0
-    # surrogateescape: a file name that is not valid UTF-8 is written byte for byte.
-    with (
-        out.open("a", newline="", encoding="utf-8", errors="surrogateescape") as fh,
-        tqdm(total=len(todo), unit="img") as bar,
-    ):
-        writer = csv.writer(fh)
-        if not has_header:
-            writer.writerow(header)
-            fh.flush()
-        try:
+    table.write_rows([])  # a new CSV: its settings and header
+    written = no_face = unreadable = 0
+    try:
+        with tqdm(total=len(todo), unit="img") as bar:
             for start in range(0, len(todo), EXTRACT_BLOCK):
                 block = todo[start : start + EXTRACT_BLOCK]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     X = extractor.transform([str(p) for p in block])
-                reasons = {f.index: f.reason for f in extractor.failures_}
-                for i, (path, row) in enumerate(zip(block, X)):
-                    ok = i not in reasons
-                    writer.writerow(
-                        [str(path), int(ok), reasons.get(i, ""), *(f"{v:.2f}" for v in row)]
-                    )
-                fh.flush()
+                why = {f.index: f.reason for f in extractor.failures_}
+                table.write_rows(
+                    [str(p), int(i not in why), why.get(i, ""), *(f"{v:.2f}" for v in x)]
+                    for i, (p, x) in enumerate(zip(block, X))
+                )
                 written += len(block)
-                unreadable += sum(r == "unreadable" for r in reasons.values())
-                no_face += sum(r != "unreadable" for r in reasons.values())
+                unreadable += sum(r == "unreadable" for r in why.values())
+                no_face += sum(r != "unreadable" for r in why.values())
                 bar.update(len(block))
-        except KeyboardInterrupt:
-            print(
-                f"\ninterrupted: {written} rows kept in {out}; run the same command to resume",
-                file=sys.stderr,
-            )
-            return 130
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: {written} rows kept in {out}; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
     print(
         f"wrote {written} rows to {out} ({no_face} without a face, {unreadable} unreadable)",
         file=sys.stderr,
@@ -325,319 +250,280 @@ def _extract_here(args) -> int:
     return 0
 
 
-def _model_or_default(name: str | None):
-    """A shipped model by name, a saved model folder, a joblib file, or the default model."""
-    from .models import DEFAULT_MODEL, MODELS_DIR, load_model
+def _photo_inputs(items: list[str]) -> dict[str, str]:
+    """Every image under ``items`` once (by resolved path), with a unique annotated-copy name.
 
-    if name is None:
-        name = DEFAULT_MODEL
-    path = Path(name)
-    if path.is_file() and path.name != "model.json":
-        return _load_model(name), os.path.abspath(name)
-    try:
-        model = load_model(name)
-    except ValueError as exc:
-        raise CLIError(f"--model {name!r}: {exc}") from None
-    shipped = (MODELS_DIR / name / "model.json").is_file()
-    return model, name if shipped else os.path.abspath(name)
+    The name is the path below its input, ``/`` as ``__``, extension kept, then
+    ``.jpg`` (``p/q.png`` -> ``p__q.png.jpg``); a name taken already (or
+    differing only in case) gets a counter: ``p__q.png-2.jpg``.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for item in items:
+        root = _existing(item, "input")
+        for path in _list_images(root):
+            if str(path) in names:
+                continue
+            stem = path.name if root.is_file() else str(path.relative_to(root.resolve()))
+            stem, name, k = stem.replace(os.sep, "__"), "", 1
+            while not name or name.casefold() in taken:
+                name, k = (f"{stem}.jpg" if k == 1 else f"{stem}-{k}.jpg"), k + 1
+            taken.add(name.casefold())
+            names[str(path)] = name
+    if not names:
+        raise CLIError("no image files in " + ", ".join(items))
+    return names
+
+
+def _annotate_folder(folder: str | None, items: list[str]) -> Path | None:
+    """``--annotate``: a folder apart from the photos, made now."""
+    if folder is None:
+        return None
+    target = Path(folder).resolve()
+    if target.exists() and not target.is_dir():
+        raise CLIError(f"--annotate {folder!r} is a file; give a folder")
+    for item in items:  # the copies never land among (or replace) the inputs
+        source = Path(item).resolve()
+        source = source if source.is_dir() else source.parent
+        if target == source or target.is_relative_to(source) or source.is_relative_to(target):
+            raise CLIError(
+                f"--annotate {folder!r} overlaps the input folder {str(source)!r}; "
+                "give a folder apart from the photos"
+            )
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _write_annotated(path: str, rows: list[dict], target: Path) -> None:
+    """A copy of the photo at ``path`` with each face's box and label, written to ``target``."""
+    from .io import AtomicOutput, read_image, write_image
+    from .video.annotate import annotate_frame
+
+    image = annotate_frame(read_image(path, color="rgb"), [{**r, "track": r["face"]} for r in rows])
+    with AtomicOutput(target) as tmp:
+        write_image(tmp, image)
 
 
 def _predict(args) -> int:
     """Every face of every image: label and probabilities, to CSV (resumable) or the screen."""
-    from tqdm.auto import tqdm
-
-    from .io import write_image
-    from .predict import predict_faces
-    from .video.annotate import annotate_frame
-
-    files, marked_names = [], {}
-    for item in args.inputs:
-        root = _existing(item, "input")
-        for path in _list_images(root):
-            files.append(str(path))
-            # The annotated copy keeps the path below its input (unique names).
-            rel = path.name if root.is_file() else path.relative_to(root.resolve()).as_posix()
-            marked_names[str(path)] = (
-                f"{Path(rel).with_suffix('').as_posix().replace('/', '__')}.jpg"
-            )
-    if not files:
-        raise CLIError("no image files in " + ", ".join(args.inputs))
-    inputs = tuple(files)
-    out = Path(_output(args.csv, "--csv", inputs=inputs)) if args.csv else None
-    if args.annotate is not None:
-        folder = Path(args.annotate).resolve()
-        if folder.exists() and not folder.is_dir():
-            raise CLIError(f"--annotate {args.annotate!r} is a file; give a folder")
-        for item in args.inputs:  # the copies never land among (or replace) the inputs
-            source = Path(item).resolve()
-            source = source if source.is_dir() else source.parent
-            if folder == source or folder.is_relative_to(source) or source.is_relative_to(folder):
-                raise CLIError(
-                    f"--annotate {args.annotate!r} overlaps the input folder {str(source)!r}; "
-                    "give a folder apart from the photos"
-                )
-        folder.mkdir(parents=True, exist_ok=True)
-    model, model_name = _model_or_default(args.model)
     from ._core.pipeline_tools import class_names
 
-    names = class_names(model)
+    marked = _photo_inputs(args.inputs)
+    out = Path(_output(args.csv, "--csv", inputs=tuple(marked))) if args.csv else None
+    folder = _annotate_folder(args.annotate, args.inputs)
+    model, model_name = _load_model(args.model)
+    if out is None:
+        screen = csv.writer(sys.stdout)
+        screen.writerow(["file", "face", "label", "confidence", "error"])
+        return _predict_files(args, list(marked), model, screen.writerows, marked, folder)
     header = [
-        "file", "face", "face_found", "error", "x0", "y0", "x1", "y1", "score", "label",
-        "confidence", *(f"p_{n}" for n in names),
-    ]  # fmt: skip
+        "file",
+        "face",
+        "face_found",
+        "error",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "label",
+        "confidence",
+        *(f"p_{n}" for n in class_names(model)),
+    ]
     settings = {
         "command": "fersk predict",
         "model": model_name,
         "detector": args.detector,
         "upsample": args.upsample,
     }
-    done, has_header = (
-        _resume_state(out, header, settings, key="file", option="--csv") if out else (set(), False)
-    )
-    todo = [f for f in files if f not in done]
-    if out is not None:
+    with _resumed(out, header, settings, "file", "--csv") as (table, done):
+        todo = [f for f in marked if f not in done]
         print(
-            f"{len(files)} images; {len(done)} already in {out}; {len(todo)} to do", file=sys.stderr
+            f"{len(marked)} images; {len(done)} already in {out}; {len(todo)} to do",
+            file=sys.stderr,
         )
-        if not has_header:
-            _write_settings(out, settings)
+        table.write_rows([])  # a new CSV: its settings and header
+
+        def write(rows: list[dict]) -> None:
+            table.write_rows([row.get(k, "") for k in header] for row in rows)
+
+        return _predict_files(args, todo, model, write, marked, folder, f"; rows in {out}")
+
+
+def _predict_files(args, todo, model, write, marked, folder, where: str = "") -> int:
+    from tqdm.auto import tqdm
+
+    from .predict import predict_faces
+
     n_faces = n_without = n_unreadable = 0
-    handle = out.open("a", newline="", encoding="utf-8", errors="surrogateescape") if out else None
-    writer = csv.writer(handle if handle else sys.stdout)
     try:
-        if handle is not None and not has_header:
-            writer.writerow(header)
-        elif handle is None:
-            writer.writerow(["file", "face", "label", "confidence", "error"])
         with tqdm(total=len(todo), unit="img", disable=len(todo) < 2) as bar:
             for path in todo:
                 rows = predict_faces(
                     [path], model, detector=args.detector, upsample=args.upsample, progress=False
                 ).to_dict("records")
-                # All of an image's rows in one write: a kill never leaves half an image
-                # (which a resumed run would count as done).
-                block = io.StringIO()
-                lines = csv.writer(block)
-                for row in rows:
-                    if handle is not None:
-                        lines.writerow([row.get(k, "") for k in header])
-                    else:
-                        confidence = row["confidence"]
-                        shown = "" if confidence != confidence else f"{confidence:.3f}"
-                        lines.writerow([path, row["face"], row["label"], shown, row["error"]])
-                (handle if handle is not None else sys.stdout).write(block.getvalue())
+                if folder is not None and rows[0]["face_found"]:
+                    _write_annotated(path, rows, folder / marked[path])
+                if where:  # an image's rows in one write: a kill never leaves half an image
+                    write(rows)
+                else:
+                    write(
+                        [
+                            [
+                                path,
+                                r["face"],
+                                r["label"],
+                                ""
+                                if r["confidence"] != r["confidence"]
+                                else f"{r['confidence']:.3f}",
+                                r["error"],
+                            ]
+                            for r in rows
+                        ]
+                    )
                 n_faces += sum(bool(r["face_found"]) for r in rows)
                 n_without += sum(r["error"] == "no face found" for r in rows)
                 n_unreadable += sum(r["error"].startswith("unreadable") for r in rows)
-                if handle is not None:
-                    handle.flush()
-                if args.annotate is not None and rows[0]["face_found"]:
-                    from .io import AtomicOutput, read_image
-
-                    marked = [{**r, "track": r["face"]} for r in rows]
-                    image = annotate_frame(read_image(path, color="rgb"), marked)
-                    with AtomicOutput(Path(args.annotate) / marked_names[path]) as tmp:
-                        write_image(tmp, image)
                 bar.update(1)
     except KeyboardInterrupt:
         print("\ninterrupted: rows of finished images kept; run again to resume", file=sys.stderr)
         return 130
-    finally:
-        if handle is not None:
-            handle.close()
     print(
         f"{len(todo)} images: {n_faces} faces, {n_without} without a face, {n_unreadable} "
-        f"unreadable (skipped){f'; rows in {out}' if out else ''}",
+        f"unreadable (skipped){where}",
         file=sys.stderr,
     )
     return 0
 
 
 def _load_split(args, subset: str):
-    """Load ``args.root``'s ``subset`` ("train" or "test"); say which split was used.
-
-    A dataset with its own train/test split uses it unless ``--test-size`` is
-    given; one without (CK+48, a plain folder per class) is split here:
-    subject-independent (``GroupShuffleSplit``) when the loader knows the
-    subjects, stratified by class otherwise, seeded by ``--split-seed``.
-    """
-    from .datasets import load_dataset
+    """``args.root``'s ``subset`` (:func:`fersk.datasets.split_dataset`); says which split."""
+    from .datasets import load_dataset, split_dataset
 
     root = _existing(args.root, "dataset")
     data = load_dataset(root)
-    n = len(data.target)
-    if n and isinstance(data.data[0], (str, os.PathLike)) and os.path.isdir(data.data[0]):
+    if (
+        len(data.target)
+        and isinstance(data.data[0], (str, os.PathLike))
+        and os.path.isdir(data.data[0])
+    ):
         raise CLIError(
             f"{root} holds video clips (one folder per clip); fersk train/evaluate fit and score "
             "image models. Use fersk.study.make_clip_pipeline in Python for clips"
         )
-    labels = np.asarray(data.target)
-    predefined = {"train", "test"} <= set(np.asarray(data.split).tolist())
-    test_size = args.test_size
-    if predefined and test_size is None:
-        keep = np.asarray(data.split) == subset
-        how = "the dataset's own train/test split"
-        unused = int(np.isin(np.asarray(data.split), ["train", "test"], invert=True).sum())
-        if unused:
-            how += f"; {unused} images of other splits (val, unknown) not used"
-    else:
-        from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
-
-        test_size = 0.2 if test_size is None else test_size
-        seed = args.split_seed
-        if data.subject is not None:
-            splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-            train, test = next(splitter.split(np.zeros(n), labels, groups=data.subject))
-            how = f"a subject-independent {1 - test_size:.0%}/{test_size:.0%} split"
-        else:
-            splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-            train, test = next(splitter.split(np.zeros(n), labels))
-            how = f"a stratified {1 - test_size:.0%}/{test_size:.0%} split (no subject ids)"
-        how += f" (--test-size {test_size} --split-seed {seed}"
-        how += "; evaluate with the same values)" if subset == "train" else ")"
-        keep = np.zeros(n, dtype=bool)
-        keep[train if subset == "train" else test] = True
-    index = np.flatnonzero(keep)
-    if index.size == 0:
-        raise CLIError(f"the {subset} split of {root} is empty")
     option = "--max-train" if subset == "train" else "--max-test"
-    max_samples = getattr(args, option[2:].replace("-", "_"), None)
-    n_classes = len(np.unique(labels[index]))
-    if max_samples is not None and max_samples < n_classes:
+    names = {"test_size": "--test-size", "seed": "--split-seed", "max_samples": option}
+    try:
+        X, y, groups, target_names, how = split_dataset(
+            data,
+            subset,
+            test_size=args.test_size,
+            seed=args.split_seed,
+            max_samples=getattr(args, option[2:].replace("-", "_")),
+            names=names,
+        )
+    except ValueError as exc:
+        raise CLIError(f"{root}: {exc}") from None
+    print(f"{subset}: {how} ({root})", file=sys.stderr)
+    return X, y, groups, target_names
+
+
+def _model_folder(path: str, dataset: str) -> str:
+    """``fersk train --model``: a new, empty or model folder apart from the data; checked first."""
+    from .models import PICKLE_SUFFIXES
+
+    folder, data = Path(path), Path(dataset).resolve()
+    where = folder.resolve()
+    if where == data or data in where.parents:
+        what = "is the input" if where == data else "is inside the dataset"
+        raise CLIError(f"--model {path!r} {what} {dataset!r}; give a folder apart from the data")
+    if not where.parent.is_dir():
+        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} does not exist")
+    if folder.is_file():
         raise CLIError(
-            f"{option} {max_samples} is fewer than the {n_classes} classes of the {subset} split"
+            f"--model {path!r} is a file; fersk train writes a model folder "
+            "(model.json, model.npz): give a new folder name"
         )
-    if max_samples is not None and max_samples < index.size:
-        from sklearn.model_selection import train_test_split
-
-        counts = np.bincount(np.unique(labels[index], return_inverse=True)[1])
-        stratify = labels[index] if counts.min() >= 2 else None
-        index, _ = train_test_split(
-            index, train_size=max_samples, stratify=stratify, random_state=0
+    if folder.suffix.lower() in PICKLE_SUFFIXES:
+        raise CLIError(
+            f"--model {path!r}: a name ending in {folder.suffix} is read as a pickle; "
+            f"give the model folder a name without it ({folder.stem!r})"
         )
-        index = np.sort(index)
-    X = [data.data[i] for i in index]
-    X = np.stack(X) if isinstance(X[0], np.ndarray) else np.array(X, dtype=object)
-    y = labels[index]
-    groups = None if data.subject is None else np.asarray(data.subject)[index]
-    subjects = "" if groups is None else f" of {len(set(groups.tolist()))} subjects"
-    print(f"{subset}: {len(y)} images{subjects} of {root}, from {how}", file=sys.stderr)
-    return X, y, groups, list(data.target_names)
-
-
-def _check_some_faces(model, n_samples: int) -> None:
-    """Refuse to save a model whose every training sample gave a NaN row."""
-    from ._core.base import ImageInputMixin
-    from ._core.pipeline_tools import find_steps
-
-    for step in find_steps(model, ImageInputMixin):
-        failures = getattr(step, "failures_", [])
-        if n_samples and len(failures) >= n_samples:
-            raise CLIError(
-                f"{type(step).__name__} found nothing usable in any of the {n_samples} training "
-                f"images (first: {failures[0].source}: {failures[0].message}); not saving a "
-                "model. Try --detector none for face crops"
-            )
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
+        raise CLIError(
+            f"--model {path!r} is a folder of other files, not a fersk model folder; "
+            "give a new or empty folder (a model folder is replaced)"
+        )
+    if not os.access(where.parent, os.W_OK):
+        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} is not writable")
+    return path
 
 
 def _train(args) -> int:
-    with _on_cluster(args):
-        return _train_here(args)
+    """Fit the study pipeline on the train split; save it as a model folder."""
+    from .models import save_model
+    from .recipes.study import NothingUsableError, train_study_model
 
-
-def _train_here(args) -> int:
-    from ._core.fit_progress import MLP_EPOCH, MLP_QUIET, SEARCH_FIT, printed_progress, verbose_mlps
-    from .study import make_study_pipeline, tune
-
-    # Checked now, not after an hour of training; never the dataset itself.
-    out = _output(args.model, "--model", inputs=(args.root,))
+    out = _model_folder(args.model, args.root)  # checked now, not after an hour of training
     _check_cache(args.cache)
     X, y, groups, names = _load_split(args, "train")
-    pipe = make_study_pipeline(
-        args.n_landmarks,
-        routed=not args.single,
-        detector=args.detector,
-        memory=args.cache,
-        n_jobs=args.n_jobs,
-    )
-    import time
-
     start = time.perf_counter()
 
     def phase(text: str) -> None:
         print(f"[{time.perf_counter() - start:7.1f} s] {text}", file=sys.stderr, flush=True)
 
     phase(f"training on {len(y)} images ({', '.join(names)})")
-    y = np.asarray(names)[y]  # the model's classes_ are the emotion names
-    if args.tune:
-        from sklearn.model_selection import ParameterGrid
-
-        from .study import param_grid
-
-        on_cluster = args.scheduler is not None or args.n_workers is not None
-        n_fits = len(ParameterGrid(param_grid(pipe))) * TUNE_FOLDS
-        phase(
-            f"tuning: a GridSearchCV over the MLP's solver and learning rate ({n_fits} fits, "
-            "then a refit of the best)"
-        )
-        # On a cluster the fits print on the workers: the scheduler's dashboard shows them.
-        with printed_progress(SEARCH_FIT, desc="GridSearchCV", total=n_fits, unit="fit"):
-            search = tune(
-                pipe,
+    on_cluster = args.scheduler is not None or args.n_workers is not None
+    try:
+        with _on_cluster(args):
+            model = train_study_model(
                 X,
-                y,
-                groups=groups,
-                cv=TUNE_FOLDS,
-                n_jobs=-1 if on_cluster else 1,
-                verbose=2,
+                np.asarray(names)[y],
+                groups,
+                n_landmarks=args.n_landmarks,
+                routed=not args.single,
+                detector=args.detector,
+                memory=args.cache,
+                n_jobs=args.n_jobs,
+                tune=args.tune,
+                on_cluster=on_cluster,
+                say=phase,
             )
-        pipe = search.best_estimator_
-        phase(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})")
-    else:
-        phase("fitting: landmarks of every image (a bar for long runs), then the classifier")
-        try:
-            with (
-                verbose_mlps(pipe),
-                printed_progress(MLP_EPOCH, desc="classifier", unit="epoch", drop=MLP_QUIET),
-            ):
-                pipe.fit(X, y)
-        except ValueError:
-            _check_some_faces(pipe, len(y))  # the likely cause, named
-            raise
-    _check_some_faces(pipe, len(y))
-    _save_model(pipe, out)
+    except NothingUsableError as exc:
+        raise CLIError(f"{exc}; not saving a model. Try --detector none for face crops") from None
+    kind = "one MLP" if args.single else "an MLP per clarity level"
+    description = f"fersk train on {args.root}: {len(y)} images, {args.n_landmarks} landmarks, "
+    try:
+        save_model(model, out, description=description + kind + (", tuned" if args.tune else ""))
+    except TypeError as exc:
+        raise CLIError(f"--model {out!r}: the fitted pipeline cannot be saved ({exc})") from None
     phase(f"saved {out}")
     return 0
 
 
 def _evaluate(args) -> int:
-    from ._core.pipeline_tools import class_names, find_steps
-    from .features.clarity import ClarityBinner
+    """WAR/UAR of a model on a dataset's test split: JSON on stdout, optionally a report."""
+    from ._core.pipeline_tools import find_steps
     from .landmarks import ClipLandmarkExtractor
-    from .study import evaluate
+    from .recipes.study import evaluate_model, write_evaluation_report
 
     if args.json:
         _output(args.json, "--json", inputs=(args.root, args.model))
     _check_report(args.report)
-    model, _ = _model_or_default(args.model)
+    model, _ = _load_model(args.model)
     if find_steps(model, ClipLandmarkExtractor):
         raise CLIError(f"--model {args.model!r} reads clips; fersk evaluate scores image models")
-    X, y, _, names_in_data = _load_split(args, "test")
-    names = class_names(model, getattr(model, "target_names_", None))
-    unknown = sorted(set(names) - set(names_in_data))
-    if unknown:
-        raise CLIError(
-            f"the model was trained on classes {names}; the data has {names_in_data} "
-            f"(the model's {unknown} are not in it)"
-        )
-    if all(isinstance(c, str) for c in model.classes_):
-        y = np.asarray(names_in_data)[y]  # the model's classes_ are names
-    elif list(getattr(model, "target_names_", [])) != names_in_data:  # fersk 0.1: int codes
-        raise CLIError(f"the model's class codes do not match the data's {names_in_data}")
-    binners = list(find_steps(model, ClarityBinner))
-    levels = binners[0].transform(X).ravel() if binners else None
-    y_pred = model.predict(X)
-    report = evaluate(model, X, y, clarity_levels=levels, target_names=names_in_data, y_pred=y_pred)
+    X, y, _, names = _load_split(args, "test")
+    try:
+        report, y, y_pred = evaluate_model(model, X, y, names)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    for key in ("model_classes_not_in_data", "data_classes_not_in_model"):
+        if key in report:
+            print(
+                f"note: {key.replace('_', ' ')}: {', '.join(report[key])} (all errors)",
+                file=sys.stderr,
+            )
     text = json.dumps(report, indent=2)
     if args.json:
         from .io import AtomicOutput
@@ -646,9 +532,9 @@ def _evaluate(args) -> int:
             Path(tmp).write_text(text)
     print(text)
     if args.report is not None:
-        if np.asarray(y).dtype.kind in "iu":  # a fersk 0.1 model: codes index the names
-            y, y_pred = np.asarray(names_in_data)[y], np.asarray(names_in_data)[y_pred]
-        _evaluation_report(args, report, y, y_pred, names_in_data)
+        title = f"fersk evaluate: {args.model} on {args.root}"
+        folder = write_evaluation_report(args.report, title, report, y, y_pred, str(args.model))
+        print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
     return 0
 
 
@@ -662,40 +548,6 @@ def _check_report(folder: str | None) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise CLIError("--report draws pictures: pip install 'fersk[plot]'") from None
-
-
-def _evaluation_report(args, result: dict, y, y_pred, names: list[str]) -> None:
-    """``--report DIR``: Markdown with pictures and one HTML file."""
-    from .evaluation.plot import plot_confusion_matrix, plot_groups, plot_recall
-    from .evaluation.report import Report
-
-    overall = result["overall"]
-    report = Report(f"fersk evaluate: {args.model} on {args.root}")
-    report.table(
-        ["test images", "WAR", "UAR", "faces not found", "unreadable"],
-        [
-            [
-                overall["n"],
-                f"{overall['war']:.3f}",
-                f"{overall['uar']:.3f}",
-                result["faces_not_found"],
-                result["unreadable"],
-            ]
-        ],
-    )
-    labels = [
-        n for n in names if n in set(np.asarray(y).tolist()) | set(np.asarray(y_pred).tolist())
-    ]
-    report.figure("confusion", plot_confusion_matrix(y, y_pred, labels=labels), "where it fails")
-    report.figure("recall", plot_recall({str(args.model): result.get("per_class_recall", {})}))
-    if "levels" in result:
-        report.figure(
-            "levels",
-            plot_groups(result["levels"], xlabel="clarity level (0 = blurriest)"),
-            "WAR and UAR per clarity level",
-        )
-    folder = report.write(args.report)
-    print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
 
 
 def _video(args) -> int:
@@ -719,7 +571,7 @@ def _video(args) -> int:
             )
         if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
             raise CLIError("--csv and --annotate are the same file")
-    model, _ = _model_or_default(args.model)
+    model, _ = _load_model(args.model)
     analyzer = VideoAnalyzer(
         model,
         detector=args.detector,
@@ -738,46 +590,26 @@ def _video(args) -> int:
         progress=args.camera is None,
     )
     print(
-        f"{summary['frames']} frames, {summary['faces']} face rows, tracks "
-        f"{summary['tracks']}, {summary['fps']:.1f} frames/s -> {args.csv}"
+        f"{summary['frames']} frames, {summary['faces']} face rows, tracks {summary['tracks']}, "
+        f"{summary['fps']:.1f} frames/s -> {args.csv}"
         + (f", {args.annotate}" if summary["annotated"] else ""),
         file=sys.stderr,
     )
     if args.report is not None:
-        _video_report(args, summary)
+        from .recipes.study import write_video_report
+
+        title = f"fersk video: {args.input if args.camera is None else args.camera}"
+        folder = write_video_report(args.report, title, args.csv, summary)
+        print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
     if summary["interrupted"]:
         print(f"interrupted: the {summary['frames']} frames done are kept", file=sys.stderr)
         return 130
     return 0
 
 
-def _video_report(args, summary: dict) -> None:
-    """``--report DIR``: a timeline per face track, in Markdown and one HTML file."""
-    import pandas as pd
-
-    from .evaluation.plot import plot_timeline
-    from .evaluation.report import Report
-    from .video import count_flips
-
-    rows = pd.read_csv(args.csv)
-    faces = rows[rows["face_found"].astype(bool)]
-    report = Report(f"fersk video: {args.input if args.camera is None else args.camera}")
-    report.table(
-        ["frames", "face rows", "tracks", "frames/s"],
-        [[summary["frames"], summary["faces"], len(summary["tracks"]), f"{summary['fps']:.1f}"]],
-    )
-    tracks = faces["track"].value_counts().index[:4]
-    for track in tracks:
-        one = faces[faces["track"] == track]
-        report.heading(f"Track {track}")
-        report.text(
-            f"{len(one)} frames with this face; label flips {count_flips(one['raw_label'])} raw, "
-            f"{count_flips(one['label'])} smoothed; shown most: "
-            f"{one['label'].value_counts().index[0] if len(one) else '-'}."
-        )
-        report.figure(f"timeline_track{track}", plot_timeline(rows, track=int(track)))
-    folder = report.write(args.report)
-    print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
+# --------------------------------------------------------------------------
+# The parser and the entry point
+# --------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import default_collate
 
-__all__ = ["TrainAugmentation", "augment_batch"]
+__all__ = ["TrainAugmentation", "augment_batch", "mix_batch"]
 
 
 def augment_batch(
@@ -159,3 +159,59 @@ class TrainAugmentation:
             X, self.flip, self.max_rotation, self.max_scale, self.max_shift, self.erase
         )
         return X, y
+
+
+def mix_batch(
+    X: torch.Tensor, y: torch.Tensor, n_classes: int, mixup: float = 0.0, cutmix: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup or CutMix of a training batch; the targets become class distributions.
+
+    A ratio ``lam`` is drawn from Beta(alpha, alpha) and each image is paired
+    with another of the batch (a random permutation): mixup blends the two
+    images, CutMix pastes a rectangle of ``1 - lam`` of the area of one into
+    the other; the targets (class indices, made one-hot, or distributions) mix
+    in the same ratio. With both on, each batch uses one of them at random.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, C, H, W)
+    y : torch.Tensor of shape (n,) or (n, n_classes)
+        Class indices or class distributions.
+    n_classes : int
+    mixup, cutmix : float, default=0.0
+        The alpha of each; 0 turns it off.
+
+    Returns
+    -------
+    X : torch.Tensor of float, shape (n, C, H, W)
+    y : torch.Tensor of float, shape (n, n_classes)
+        Rows summing to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> X, y = mix_batch(torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 0]), 3, mixup=0.4)
+    >>> tuple(y.shape), torch.allclose(y.sum(1), torch.ones(4))
+    ((4, 3), True)
+    """
+    use_cutmix = cutmix > 0 and (mixup <= 0 or bool(torch.rand(()) < 0.5))
+    alpha = float(cutmix if use_cutmix else mixup)
+    if alpha <= 0:
+        raise ValueError("mix_batch needs mixup > 0 or cutmix > 0")
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    order = torch.randperm(len(X))
+    X = X.float()
+    if use_cutmix:
+        height, width = X.shape[-2:]
+        h, w = int(round(height * math.sqrt(1 - lam))), int(round(width * math.sqrt(1 - lam)))
+        top = int(torch.randint(0, height - h + 1, ()))
+        left = int(torch.randint(0, width - w + 1, ()))
+        X = X.clone()
+        X[..., top : top + h, left : left + w] = X[order][..., top : top + h, left : left + w]
+        lam = 1 - h * w / (height * width)
+    else:
+        X = lam * X + (1 - lam) * X[order]
+    if y.ndim == 1:
+        y = F.one_hot(y.long(), n_classes).float()
+    return X, lam * y + (1 - lam) * y[order]

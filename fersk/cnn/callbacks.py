@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
 from skorch.callbacks import Callback, Checkpoint
 
-__all__ = ["AtomicCheckpoint", "OneCycle"]
+__all__ = ["CHECKPOINT_FILES", "AtomicCheckpoint", "OneCycle", "checkpoint_epochs"]
+
+#: What a checkpoint holds; an epoch counts as saved once all are written.
+CHECKPOINT_FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json")
 
 
 class AtomicCheckpoint(Checkpoint):
@@ -104,3 +108,50 @@ class OneCycle(Callback):
         for group in net.optimizer_.param_groups:
             group["lr"] = rate
         self.step_ += 1
+
+
+def checkpoint_epochs(folder: str, run: dict) -> int:
+    """Epochs of the training ``run`` saved in ``folder`` (0 when none are).
+
+    The first call records ``run`` (the data's digest and the settings) in
+    ``fersk-run.json``; a later call with another ``run`` is refused, since
+    resuming another training would return the wrong model.
+
+    Raises
+    ------
+    ValueError
+        When ``folder`` holds another training, naming what differs.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> checkpoint_epochs(folder, {"lr": 0.01}), checkpoint_epochs(folder, {"lr": 0.01})
+    (0, 0)
+    >>> checkpoint_epochs(folder, {"lr": 0.1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: checkpoint_dir ... holds another training (it differs in lr); ...
+    """
+    marker = os.path.join(folder, "fersk-run.json")
+    if os.path.isfile(marker):
+        with open(marker) as fh:
+            recorded = json.load(fh)
+        differ = sorted(k for k in run if recorded.get(k) != run[k])
+        if differ:
+            raise ValueError(
+                f"checkpoint_dir {folder!r} holds another training (it differs in "
+                f"{', '.join(differ)}); give another folder, or delete it to start over"
+            )
+    else:
+        os.makedirs(folder, exist_ok=True)
+        with open(marker + ".partial", "w") as fh:
+            json.dump(run, fh, indent=1)
+        os.replace(marker + ".partial", marker)
+    if not all(os.path.isfile(os.path.join(folder, f)) for f in CHECKPOINT_FILES):
+        return 0
+    try:
+        with open(os.path.join(folder, "history.json")) as fh:
+            return len(json.load(fh))
+    except (OSError, ValueError):
+        return 0

@@ -12,21 +12,15 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import inspect
-import json
-import math
-import os
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
     EarlyStopping,
@@ -38,45 +32,30 @@ from skorch.callbacks import (
     PrintLog,
 )
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import TeeGenerator, is_dataset, to_numpy
+from skorch.utils import TeeGenerator, is_dataset
 from torch import nn
 
 from .._core.environment import environment_info
 from ..features.preprocess import CNNPreprocessor
-from .augmentation import TrainAugmentation
-from .callbacks import AtomicCheckpoint, OneCycle
+from .augmentation import TrainAugmentation, mix_batch
+from .callbacks import AtomicCheckpoint, OneCycle, checkpoint_epochs
+from .compression import quantize
+from .labels import check_classes, check_soft_targets, encode_labels, hard_codes
 from .nets import BaselineCNN, state_dict_nbytes  # noqa: F401  (state_dict_nbytes: doctest)
 
 __all__ = ["CNNClassifier", "make_cnn_pipeline"]
 
 
-def _hard_codes(y) -> np.ndarray:
-    """Encoded targets as class indices: soft targets ``(n, n_classes)`` by their argmax."""
-    y = to_numpy(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y
-
-
 def _valid_accuracy(net, X, y) -> float:
     """WAR on the validation split, against the *encoded* targets."""
-    return float(accuracy_score(_hard_codes(y), net.predict_proba(X).argmax(axis=1)))
+    return float(accuracy_score(hard_codes(y), net.predict_proba(X).argmax(axis=1)))
 
 
 def _valid_uar(net, X, y) -> float:
     """UAR on the validation split, against the *encoded* targets."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a class missing from a small split
-        return float(balanced_accuracy_score(_hard_codes(y), net.predict_proba(X).argmax(axis=1)))
-
-
-def _as_labels(y) -> np.ndarray:
-    if isinstance(y, torch.Tensor):
-        y = y.detach().cpu().numpy()
-    y = np.asarray(y)
-    if y.ndim != 1:
-        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one label per image), got shape {y.shape}")
-    return y
+        return float(balanced_accuracy_score(hard_codes(y), net.predict_proba(X).argmax(axis=1)))
 
 
 def _auto_device() -> str:
@@ -301,8 +280,6 @@ class CNNClassifier(NeuralNetClassifier):
         callbacks += [("print_log", PrintLog())]
         return callbacks
 
-    _CHECKPOINT_FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json")
-
     def _epochs_done(self, X, y, soft_targets=None) -> int:
         """Epochs of this training saved in ``checkpoint_dir`` (0 without a checkpoint).
 
@@ -316,7 +293,6 @@ class CNNClassifier(NeuralNetClassifier):
                 "checkpoint_dir resumes a fixed-length schedule: use schedule='onecycle' (the "
                 "plateau schedule's early stopping and learning-rate state are not saved)"
             )
-        folder = str(self.checkpoint_dir)
         run = {
             "n_samples": int(len(X)),
             "input_shape": [int(d) for d in np.shape(X)[1:]],
@@ -330,28 +306,7 @@ class CNNClassifier(NeuralNetClassifier):
             "batch_size": int(self.batch_size),
             "module": getattr(self.module, "__name__", str(self.module)),
         }
-        marker = os.path.join(folder, "fersk-run.json")
-        if os.path.isfile(marker):
-            with open(marker) as fh:
-                recorded = json.load(fh)
-            differ = sorted(k for k in run if recorded.get(k) != run[k])
-            if differ:
-                raise ValueError(
-                    f"checkpoint_dir {folder!r} holds another training (it differs in "
-                    f"{', '.join(differ)}); give another folder, or delete it to start over"
-                )
-        else:
-            os.makedirs(folder, exist_ok=True)
-            with open(marker + ".partial", "w") as fh:
-                json.dump(run, fh, indent=1)
-            os.replace(marker + ".partial", marker)
-        if not all(os.path.isfile(os.path.join(folder, f)) for f in self._CHECKPOINT_FILES):
-            return 0
-        try:
-            with open(os.path.join(folder, "history.json")) as fh:
-                return len(json.load(fh))
-        except (OSError, ValueError):
-            return 0
+        return checkpoint_epochs(str(self.checkpoint_dir), run)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Carve the validation split from the data given to ``fit``."""
@@ -361,7 +316,7 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError(f"valid_size must be in (0, 1), got {self.valid_size}")
         dataset = self.get_dataset(X, y)
         split = ValidSplit(float(self.valid_size), stratified=True, random_state=self.random_state)
-        strata = _hard_codes(y) if y is not None else y  # soft targets: by their top class
+        strata = hard_codes(y) if y is not None else y  # soft targets: by their top class
         try:
             return split(dataset, strata, **fit_params)
         except ValueError as exc:  # too few samples per class to stratify
@@ -442,63 +397,19 @@ class CNNClassifier(NeuralNetClassifier):
         return np.ascontiguousarray(X, dtype=np.float32)
 
     def _set_classes(self, y, classes=None) -> None:
-        if y is None:
-            raise ValueError(f"{type(self).__name__} needs labels y to fit")
-        if not isinstance(y, (np.ndarray, torch.Tensor)) or y.dtype == object:
-            values = np.asarray(y, dtype=object).ravel().tolist()
-            if any(v is None for v in values):
-                raise ValueError(
-                    f"{type(self).__name__}: y holds None labels; every image needs one"
-                )
-            if len({isinstance(v, str) for v in values}) > 1:  # numpy would make 1 into "1"
-                raise ValueError(
-                    f"{type(self).__name__}: y mixes string and number labels; use one type"
-                )
-        y = _as_labels(y)
-        if y.dtype.kind == "f" and np.isnan(y).any():
-            raise ValueError(f"{type(self).__name__}: y holds NaN labels; every image needs one")
-        check_classification_targets(y)  # refuses mixed label types, continuous values
-        if classes is None:
-            classes = self.classes
-        labels = np.unique(y) if classes is None else np.asarray(classes)
-        if len(np.unique(labels)) != len(labels):
-            raise ValueError(f"{type(self).__name__}: classes has repeated labels: {labels}")
-        if len(labels) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 classes, got {labels}")
-        self.label_classes_ = labels
+        self.label_classes_ = check_classes(
+            y, self.classes if classes is None else classes, type(self).__name__
+        )
 
     def _encode(self, y) -> np.ndarray:
-        index = {label: i for i, label in enumerate(self.label_classes_.tolist())}
-        try:
-            return np.fromiter(
-                (index[v] for v in _as_labels(y).tolist()), dtype=np.int64, count=len(y)
-            )
-        except KeyError as exc:
-            raise ValueError(
-                f"y contains the label {exc.args[0]!r}, which is not among "
-                f"the classes {self.label_classes_.tolist()}"
-            ) from None
+        return encode_labels(y, self.label_classes_)
 
     def _targets(self, y, soft_targets=None) -> np.ndarray:
         """What the loss sees: class indices, or each row of ``soft_targets`` normalised."""
         codes = self._encode(y)
         if soft_targets is None:
             return codes
-        soft = np.asarray(soft_targets, dtype=np.float64)
-        shape = (len(codes), len(self.label_classes_))
-        if soft.shape != shape:
-            raise ValueError(
-                f"soft_targets must have shape (n_samples, n_classes) = {shape}, one column "
-                f"per class in the order {self.label_classes_.tolist()}; got {soft.shape}"
-            )
-        bad = ~np.isfinite(soft).all(axis=1) | (soft < 0).any(axis=1) | ~(soft.sum(axis=1) > 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"soft_targets row {i} is {soft[i].tolist()}: every row must be finite and "
-                f"non-negative with a positive sum ({int(bad.sum())} rows are not)"
-            )
-        return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+        return check_soft_targets(soft_targets, len(codes), self.label_classes_)
 
     def _prepare(self, X, y, classes=None) -> None:
         """Set the classes and the network's shape from the training data."""
@@ -608,29 +519,11 @@ class CNNClassifier(NeuralNetClassifier):
         return bool(self.amp) and str(self.device).startswith("cuda")
 
     def _mixed(self, batch):
-        """Mixup or CutMix of a training batch (targets become class distributions)."""
-        alphas = [a for a in (float(self.mixup), float(self.cutmix)) if a > 0]
-        if not alphas:
+        """Mixup or CutMix of a training batch (:func:`~fersk.cnn.augmentation.mix_batch`)."""
+        if not (self.mixup > 0 or self.cutmix > 0):
             return batch
         Xi, yi = unpack_data(batch)
-        use_cutmix = self.cutmix > 0 and (self.mixup <= 0 or bool(torch.rand(()) < 0.5))
-        alpha = float(self.cutmix if use_cutmix else self.mixup)
-        lam = float(torch.distributions.Beta(alpha, alpha).sample())
-        order = torch.randperm(len(Xi))
-        Xi = Xi.float()
-        if use_cutmix:
-            height, width = Xi.shape[-2:]
-            h, w = int(round(height * math.sqrt(1 - lam))), int(round(width * math.sqrt(1 - lam)))
-            top = int(torch.randint(0, height - h + 1, ()))
-            left = int(torch.randint(0, width - w + 1, ()))
-            Xi = Xi.clone()
-            Xi[..., top : top + h, left : left + w] = Xi[order][..., top : top + h, left : left + w]
-            lam = 1 - h * w / (height * width)
-        else:
-            Xi = lam * Xi + (1 - lam) * Xi[order]
-        if yi.ndim == 1:
-            yi = F.one_hot(yi.long(), len(self.label_classes_)).float()
-        return Xi, lam * yi + (1 - lam) * yi[order]
+        return mix_batch(Xi, yi, len(self.label_classes_), self.mixup, self.cutmix)
 
     def train_step(self, batch, **fit_params):
         """One optimisation step; float16 autocast with gradient scaling on CUDA (``amp``)."""
@@ -720,22 +613,7 @@ class CNNClassifier(NeuralNetClassifier):
         >>> q.predict_proba(X).shape, state_dict_nbytes(q.module_) < state_dict_nbytes(net.module_)
         ((12, 3), True)
         """
-        self.check_is_fitted()
-        from torch.ao.quantization import quantize_dynamic
-
-        net = copy.deepcopy(self)
-        net.device = "cpu"
-        module = net.module_.to("cpu").eval()
-        with warnings.catch_warnings():
-            # torch >= 2.10 announces the move of quantized tensors to torchao
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
-            net.module_ = quantize_dynamic(module, {nn.Linear}, dtype=dtype)
-        if getattr(net, "criterion_", None) is not None:
-            net.criterion_ = net.criterion_.to("cpu")
-        net.optimizer_ = None  # the float weights it held are gone
-        net.quantized_ = True
-        return net
+        return quantize(self, dtype)
 
 
 def make_cnn_pipeline(

@@ -20,6 +20,7 @@ from .fer2013 import load_fer2013_csv
 from .ferplus import FERPLUS_VOTES, ferplus_labels, load_ferplus, vote_distribution
 from .folder import load_image_folder
 from .rafdb import LABEL_FILE, load_rafdb
+from .split import DEFAULT_TEST_SIZE, split_dataset
 from .synthetic import (
     DEFAULT_VIDEO_SCRIPT,
     SAMPLE_EMOTIONS,
@@ -31,6 +32,7 @@ from .synthetic import (
 
 __all__ = [
     "CKPLUS_LABELS",
+    "DEFAULT_TEST_SIZE",
     "DFEW_LABELS",
     "EMOTIONS",
     "FERPLUS_VOTES",
@@ -50,6 +52,7 @@ __all__ = [
     "load_ferplus",
     "load_image_folder",
     "load_rafdb",
+    "split_dataset",
     "vote_distribution",
 ]
 

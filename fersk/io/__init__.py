@@ -11,7 +11,9 @@ Nothing in this package imports an estimator. Its modules:
 * :mod:`fersk.io.clips`: a clip's frames from a folder, a video, an array or
   a list, sampled uniformly;
 * :mod:`fersk.io.outputs`: outputs checked before work starts and written
-  atomically.
+  atomically;
+* :mod:`fersk.io.resumable`: CSVs appended block by block, resumed by a rerun,
+  locked while a run writes them.
 """
 
 from .clips import (
@@ -49,6 +51,7 @@ from .images import (
     write_image,
 )
 from .outputs import AtomicFolder, AtomicOutput, check_output_path, swap_folder
+from .resumable import CSVInUseError, ResumableCSV
 from .video import (
     VIDEO_EXTENSIONS,
     CapturedFrame,
@@ -66,6 +69,7 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "AtomicFolder",
     "AtomicOutput",
+    "CSVInUseError",
     "CapturedFrame",
     "ChannelOrder",
     "ClipReadError",
@@ -73,6 +77,7 @@ __all__ = [
     "Color",
     "ImageReadError",
     "ImageSource",
+    "ResumableCSV",
     "VideoFileWriter",
     "VideoReadError",
     "capture_frames",

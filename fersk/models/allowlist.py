@@ -162,11 +162,15 @@ def parameter_types() -> dict[str, type]:
 @functools.cache
 def dataclass_types() -> dict[str, type]:
     """Name -> frozen dataclass a parameter may hold as an instance (plain-data fields)."""
+    from .._core.layout import ClipLayout
+
+    table: dict[str, type] = {"fersk.ClipLayout": ClipLayout}
     try:
         from ..cnn.augmentation import TrainAugmentation
     except ImportError:  # pragma: no cover - torch missing
-        return {}
-    return {"fersk.TrainAugmentation": TrainAugmentation}
+        return table
+    table["fersk.TrainAugmentation"] = TrainAugmentation
+    return table
 
 
 def class_name(cls: type, table: dict[str, type]) -> str | None:

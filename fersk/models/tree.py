@@ -118,23 +118,25 @@ def dump_estimator(est, arrays: dict, path: str = "model", references: Mapping |
             if k not in pinned and not k.startswith("_")
         }
         adapter = _ADAPTERS.get(name)
-        if adapter is not None:
-            state = adapter.dump(value, sink.at(where), node, where)
+        if adapter is not None and adapter.fitted(value):
+            state = adapter.dump(value, sink, node, where)
+        elif adapter is not None:
+            state = {}  # an unfitted template (a meta-estimator's estimator=)
         else:
-            state = _dump_state(value, sink.at(where), node, where)
+            state = _dump_state(value, sink, node, where)
         return {"class": name, "params": params, "state": state}
 
     return node(est, path)
 
 
-def _dump_state(est, put, node, where: str) -> dict:
+def _dump_state(est, sink: _Sink, node, where: str) -> dict:
     params = set(est.get_params(deep=False))
     state = {}
     for key, value in vars(est).items():
         if key in params or key in TRANSIENT or key.startswith("__"):
             continue
         try:
-            state[key] = encode(value, put, node, f"{where}.{key}")
+            state[key] = encode(value, sink.at(f"{where}/{key}"), node, f"{where}.{key}")
         except TypeError:
             if key.startswith("_"):  # training state: a random generator, an optimizer, a lock
                 continue
@@ -209,8 +211,10 @@ def load_estimator(node, arrays: Mapping[str, np.ndarray], resolve_ref: Callable
         except TypeError as exc:
             raise ModelFileError(f"{where}: {name} does not take these parameters ({exc})") from None
         adapter = _ADAPTERS.get(name)
-        if adapter is not None:
+        if adapter is not None and state:
             return adapter.load(est, state, arrays, build, where, depth)
+        if adapter is not None:
+            return est
         return _load_state(est, state, arrays, build, where, depth)
 
     return build(node, "model")
@@ -273,12 +277,14 @@ class _MLP:
     """The weights of an MLP; rebuilt by a one-step fit on dummy rows, then the weights."""
 
     @staticmethod
-    def dump(est, put, node, where):
+    def fitted(est) -> bool:
+        return hasattr(est, "coefs_")
+
+    @staticmethod
+    def dump(est, sink, node, where):
         return {
-            "coefs_": encode(list(est.coefs_), put, None, f"{where}.coefs_"),
-            "intercepts_": encode(list(est.intercepts_), put, None, f"{where}.intercepts_"),
-            "classes_": encode(est.classes_, put, None, f"{where}.classes_"),
-            "n_features_in_": int(est.n_features_in_),
+            key: encode(getattr(est, key), sink.at(f"{where}/{key}"), None, f"{where}.{key}")
+            for key in ("coefs_", "intercepts_", "classes_", "n_features_in_")
         }
 
     @staticmethod
@@ -317,12 +323,17 @@ class _Voting:
     """A soft vote of fitted members."""
 
     @staticmethod
-    def dump(est, put, node, where):
+    def fitted(est) -> bool:
+        return hasattr(est, "estimators_")
+
+    @staticmethod
+    def dump(est, sink, node, where):
         if est.voting != "soft":
             raise TypeError(f"{where}: only soft-voting VotingClassifier models can be stored")
         if len(est.estimators_) != len(est.estimators):
             raise TypeError(f"{where}: cannot store a VotingClassifier with dropped members")
         return {
+            "classes_": encode(est.classes_, sink.at(f"{where}/classes_"), None, where),
             "members": {
                 "__list__": [
                     {"__tuple__": [name, {"__estimator__": node(m, f"{where}.{name}")}]}
@@ -333,6 +344,8 @@ class _Voting:
 
     @staticmethod
     def load(est, state, arrays, build, where, depth):
+        from sklearn.preprocessing import LabelEncoder
+
         from .._core.pipeline_tools import combine_fitted
 
         members = decode(state.get("members"), arrays, build, f"{where}.members", depth + 1)
@@ -340,26 +353,39 @@ class _Voting:
                 and all(isinstance(m, tuple) and len(m) == 2 for m in members)):  # fmt: skip
             raise ModelFileError(f"{where}: malformed voting members")
         try:
-            return combine_fitted(members, weights=est.weights)
+            vote = combine_fitted(members, weights=est.weights)
         except ValueError as exc:
             raise ModelFileError(f"{where}: {exc}") from None
+        classes = decode(state.get("classes_"), arrays, None, f"{where}.classes_", depth + 1)
+        if not isinstance(classes, np.ndarray) or len(classes) != len(vote.classes_):
+            raise ModelFileError(f"{where}: the vote's classes do not match its members'")
+        # Fitted by VotingClassifier.fit, the members learned encoded labels 0..k-1.
+        vote.le_ = LabelEncoder().fit(classes)
+        vote.classes_ = vote.le_.classes_
+        return vote
 
 
 class _CNN:
     """The network's state dict, checked against the network the parameters build."""
 
-    NAMES = ("module", "criterion", "optimizer")
+    @staticmethod
+    def fitted(est) -> bool:
+        return bool(getattr(est, "initialized_", False)) and hasattr(est, "label_classes_")
 
     @staticmethod
-    def dump(est, put, node, where):
-        state = est.module_.state_dict()
-        weights = {k: v.detach().cpu().numpy() for k, v in state.items()}
+    def dump(est, sink, node, where):
+        weights = {k: v.detach().cpu().numpy() for k, v in est.module_.state_dict().items()}
         return {
-            "state_dict": {"__dict__": {k: {"__npz__": put(v)} for k, v in weights.items()}},
-            "label_classes_": encode(est.classes_, put, None, f"{where}.classes_"),
-            "input_shape_": encode(tuple(int(d) for d in est.input_shape_), put),
-            "module_shape_": encode(dict(est.module_shape_), put),
-            "versions_": encode(dict(getattr(est, "versions_", {})), put),
+            "state_dict": {
+                "__dict__": {
+                    k: {"__npz__": sink.at(f"{where}/state_dict/{k}")(v)}
+                    for k, v in weights.items()
+                }
+            },
+            "label_classes_": encode(est.classes_, sink.at(f"{where}/classes_"), None, where),
+            "input_shape_": encode(tuple(int(d) for d in est.input_shape_), None),
+            "module_shape_": encode(dict(est.module_shape_), None),
+            "versions_": encode(dict(getattr(est, "versions_", {})), None),
         }
 
     @classmethod

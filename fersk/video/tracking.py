@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
-import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
@@ -36,6 +35,7 @@ from sklearn.base import BaseEstimator
 from .._core._sklearn_compat import Interval, StrOptions
 from ..io import ImageReadError, describe_source, read_image
 from ..landmarks.detection import DETECTORS, detect_faces, keep_faces
+from .boxes import box_centre, box_iou, box_size, inside_fraction, landmark_frame, patch, similarity
 
 __all__ = ["FaceTracker", "Track", "box_iou"]
 
@@ -95,88 +95,6 @@ class Track:
     score: float
     detected: bool
     age: int
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in ``a`` with every box in ``b``.
-
-    Parameters
-    ----------
-    a : ndarray of shape (n, 4)
-    b : ndarray of shape (m, 4)
-        Boxes as ``left, top, right, bottom``.
-
-    Returns
-    -------
-    ndarray of shape (n, m)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 15, 10], [20, 20, 30, 30]]))
-    array([[0.33333333, 0.        ]])
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
-
-
-def _box_size(box: np.ndarray) -> tuple[float, float]:
-    return float(box[2] - box[0]), float(box[3] - box[1])
-
-
-def _box_centre(box: np.ndarray) -> np.ndarray:
-    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-
-
-def _inside_fraction(box: np.ndarray, shape: tuple[int, int]) -> float:
-    height, width = shape
-    w, h = _box_size(box)
-    if not (w > 0 and h > 0):
-        return 0.0
-    inside_w = min(box[2], width - 1.0) - max(box[0], 0.0)
-    inside_h = min(box[3], height - 1.0) - max(box[1], 0.0)
-    return max(inside_w, 0.0) * max(inside_h, 0.0) / (w * h)
-
-
-#: Side of the gray patch a followed face is compared with its last detection by.
-PATCH_SIZE = 24
-
-
-def _patch(gray: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-    """The box's gray pixels at ``PATCH_SIZE``, zero-mean and unit-norm (None: no pixels)."""
-    height, width = gray.shape
-    x0, y0 = max(int(box[0]), 0), max(int(box[1]), 0)
-    x1, y1 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
-    patch = cv2.resize(gray[y0:y1, x0:x1], (PATCH_SIZE, PATCH_SIZE), interpolation=cv2.INTER_AREA)
-    patch = patch.astype(np.float32) - patch.mean()
-    norm = float(np.linalg.norm(patch))
-    return patch / norm if norm > 1e-6 else None
-
-
-def _similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """Normalised correlation of two patches (-1 to 1; -1 when one is missing)."""
-    return -1.0 if a is None or b is None else float((a * b).sum())
-
-
-def _landmark_frame(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """The landmarks' centre and extent: centroid and RMS distance from it.
-
-    The RMS spread is the landmarks' extent measured robustly: one stray
-    point moves it by a fraction of what it moves the min/max extent.
-    """
-    centre = points.mean(axis=0)
-    spread = float(np.sqrt(((points - centre) ** 2).sum(axis=1).mean()))
-    return centre, spread
 
 
 @dataclass
@@ -553,7 +471,7 @@ class FaceTracker(BaseEstimator):
         return self._landmarker.predict(gray, box)
 
     def _box_from_landmarks(self, state: _State, points: np.ndarray) -> np.ndarray:
-        centre, spread = _landmark_frame(points)
+        centre, spread = landmark_frame(points)
         if not state.relation:  # no usable detection yet: nothing to map the landmarks with
             return np.full(4, np.nan)
         dx, dy, width, height = np.median(np.asarray(state.relation), axis=0)
@@ -564,16 +482,16 @@ class FaceTracker(BaseEstimator):
     @staticmethod
     def _learn_relation(state: _State, box: np.ndarray, points: np.ndarray) -> None:
         """Record where the detector's box sits relative to the landmarks."""
-        centre, spread = _landmark_frame(points)
+        centre, spread = landmark_frame(points)
         if not (np.isfinite(spread) and spread > 1e-6):
             return
-        width, height = _box_size(box)
-        offset = (_box_centre(box) - centre) / spread
+        width, height = box_size(box)
+        offset = (box_centre(box) - centre) / spread
         state.relation.append((offset[0], offset[1], width / spread, height / spread))
 
     def _new_tracker(self, gray: np.ndarray, box: np.ndarray):
         if self.follow == "landmarks":
-            return _patch(gray, box)  # the face's appearance at its detection
+            return patch(gray, box)  # the face's appearance at its detection
         import dlib
 
         tracker = dlib.correlation_tracker()
@@ -602,15 +520,15 @@ class FaceTracker(BaseEstimator):
         points = self._landmarks(gray, box)
         implied = self._box_from_landmarks(state, points)
         ok = self._consistent(implied, box)
-        ok = ok and _inside_fraction(implied, gray.shape) >= MIN_INSIDE_FRACTION
+        ok = ok and inside_fraction(implied, gray.shape) >= MIN_INSIDE_FRACTION
         # The landmark model finds "a face" in any box: the face must still look
         # like the one detected (normalised correlation of small gray patches).
-        similarity = _similarity(state.tracker, _patch(gray, implied)) if ok else -1.0
-        if not (ok and similarity >= self.min_similarity):
+        likeness = similarity(state.tracker, patch(gray, implied)) if ok else -1.0
+        if not (ok and likeness >= self.min_similarity):
             state.live = False
             return False
         state.box, state.landmarks = implied, points
-        state.score, state.detected = similarity, False
+        state.score, state.detected = likeness, False
         return True
 
     def _follow_correlation(self, state: _State, gray: np.ndarray, *, with_landmarks: bool) -> bool:
@@ -622,7 +540,7 @@ class FaceTracker(BaseEstimator):
         box = np.array([position.left(), position.top(), position.right(), position.bottom()])
         ok = bool(np.isfinite(quality) and quality >= self.min_quality)
         ok = ok and bool(np.isfinite(box).all())
-        ok = ok and _inside_fraction(box, gray.shape) >= MIN_INSIDE_FRACTION
+        ok = ok and inside_fraction(box, gray.shape) >= MIN_INSIDE_FRACTION
         points = state.landmarks
         if ok and with_landmarks:
             points = self._landmarks(gray, box)
@@ -630,7 +548,7 @@ class FaceTracker(BaseEstimator):
             ok = self._consistent(implied, box)
             if ok and self.refine_with_landmarks:
                 box = implied
-                ok = _inside_fraction(box, gray.shape) >= MIN_INSIDE_FRACTION
+                ok = inside_fraction(box, gray.shape) >= MIN_INSIDE_FRACTION
         if not ok:
             state.live = False
             return False
@@ -643,14 +561,14 @@ class FaceTracker(BaseEstimator):
         """Whether the box the landmarks imply agrees with the tracked box."""
         if not np.isfinite(implied).all():
             return False
-        width, height = _box_size(box)
-        imp_width, imp_height = _box_size(implied)
+        width, height = box_size(box)
+        imp_width, imp_height = box_size(implied)
         if not (imp_width > 0 and imp_height > 0 and width > 0 and height > 0):
             return False
         scale = np.sqrt(imp_width * imp_height / (width * height))
         if not (1 / MAX_SCALE_CHANGE <= scale <= MAX_SCALE_CHANGE):
             return False
-        shift = np.linalg.norm(_box_centre(implied) - _box_centre(box))
+        shift = np.linalg.norm(box_centre(implied) - box_centre(box))
         return bool(shift <= MAX_CENTRE_SHIFT * width)
 
     def _drop_duplicates(self) -> bool:

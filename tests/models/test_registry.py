@@ -1,0 +1,128 @@
+"""The shipped models, names and folders, and saves that never damage an earlier model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fersk.models import (
+    DEFAULT_MODEL,
+    MODELS_DIR,
+    list_models,
+    load_model,
+    model_card,
+    reference_inputs,
+    save_model,
+)
+
+SHIPPED = [m["name"] for m in list_models()]
+X = np.random.default_rng(0).normal(size=(30, 4))
+Y = np.where(X[:, 0] > 0, "happiness", "sadness")
+
+
+def test_models_are_shipped_and_the_default_is_one_of_them():
+    assert len(SHIPPED) >= 2 and DEFAULT_MODEL in SHIPPED
+    assert all((MODELS_DIR / name / "card.md").is_file() for name in SHIPPED)
+    assert model_card(DEFAULT_MODEL).startswith(f"# {DEFAULT_MODEL}")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_reproduce_their_recorded_predictions(name):
+    recorded = json.loads((MODELS_DIR / name / "reference.json").read_text())
+    model = load_model(name)
+    assert [str(c) for c in model.classes_] == recorded["classes"]
+    np.testing.assert_allclose(
+        model.predict_proba(reference_inputs()), recorded["predict_proba"], atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_read_the_astronauts_smile(name):
+    assert load_model(name).predict(reference_inputs()[:1]).tolist() == ["happiness"]
+
+
+def test_a_model_loads_from_its_folder_or_its_model_json(tmp_path):
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y)
+    folder = save_model(model, tmp_path / "m", files={"card.md": "# m\n"})
+    for where in (folder, folder / "model.json", str(folder)):
+        np.testing.assert_array_equal(load_model(where).predict(X), model.predict(X))
+    assert model_card(folder) == "# m\n"
+
+
+def test_unknown_names_and_folders_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="no fersk model 'nope'.*does not exist"):
+        load_model("nope")
+    with pytest.raises(ValueError, match="folder without model.json"):
+        load_model(tmp_path)
+
+
+def test_saving_over_a_model_replaces_it_whole_and_refuses_other_folders(tmp_path):
+    first = make_pipeline(StandardScaler(), LogisticRegression(C=0.01)).fit(X, Y)
+    second = make_pipeline(StandardScaler(), LogisticRegression(C=100)).fit(X, Y)
+    folder = save_model(first, tmp_path / "m", files={"card.md": "first"})
+    save_model(second, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "model.npz"]
+    np.testing.assert_allclose(load_model(folder).predict_proba(X), second.predict_proba(X))
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "keep.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="holds no fersk model"):
+        save_model(second, other)
+    assert (other / "keep.jpg").read_bytes() == b"x"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_a_save_that_fails_midway_leaves_the_earlier_model(tmp_path, monkeypatch):
+    first = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y)
+    folder = save_model(first, tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM while the arrays are written
+
+    monkeypatch.setattr(np, "savez_compressed", fail)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(first, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_killing_a_save_at_any_moment_never_damages_the_model(tmp_path):
+    """A child saves two models alternately into one folder; SIGKILL it at random moments."""
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from fersk.models import save_model
+        X = np.random.default_rng(0).normal(size=(30, 4))
+        y = np.where(X[:, 0] > 0, "a", "b")
+        models = [LogisticRegression(C=c).fit(X, y) for c in (0.01, 100.0)]
+        save_model(models[0], {str(tmp_path / "m")!r})
+        print("ready", flush=True)
+        i = 0
+        while True:
+            save_model(models[i % 2], {str(tmp_path / "m")!r})
+            i += 1
+        """
+    )
+    choices = [LogisticRegression(C=c).fit(X, np.where(X[:, 0] > 0, "a", "b")) for c in (0.01, 100)]
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(float(rng.uniform(0.05, 0.4)))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        proba = load_model(tmp_path / "m").predict_proba(X)
+        assert any(np.allclose(proba, m.predict_proba(X)) for m in choices)
