@@ -3,10 +3,9 @@
 Every mistake on the command line (a missing input, an output that cannot be
 written, a value out of range, a file that is not a fersk model) is reported
 as one line on stderr with exit code 2, before any work starts; set
-``FERSK_DEBUG=1`` to see the traceback instead. The work itself is fersk's
-Python API: :func:`fersk.datasets.split_dataset`,
-:func:`fersk.recipes.study.train_study_model`, :class:`fersk.io.ResumableCSV`,
-:func:`fersk.models.load_model` and :func:`fersk.models.save_model`.
+``FERSK_DEBUG=1`` to see the traceback instead. The work is fersk's Python
+API: :func:`fersk.datasets.split_dataset`, :class:`fersk.io.ResumableCSV`,
+:func:`fersk.models.load_model`, :mod:`fersk.recipes.study`.
 """
 
 from __future__ import annotations
@@ -30,6 +29,11 @@ import numpy as np
 __all__ = ["CLIError", "main"]
 
 EXTRACT_BLOCK = 256
+
+
+def _say(text: str) -> None:
+    """One line on stderr (progress and notes; stdout is for results)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 class CLIError(Exception):
@@ -79,14 +83,13 @@ def _fraction(text: str) -> float:
 
 
 def _existing(path: str, what: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.exists():
+    if not Path(path).exists():
         raise CLIError(f"{what} {path!r} does not exist")
-    return p
+    return Path(path)
 
 
 def _check_cache(cache: str | None) -> None:
-    if cache is not None and Path(cache).expanduser().exists() and not Path(cache).is_dir():
+    if cache is not None and Path(cache).exists() and not Path(cache).is_dir():
         raise CLIError(f"--cache {cache!r} is a file; the landmark cache needs a folder")
 
 
@@ -94,13 +97,50 @@ def _output(path: str, what: str, inputs: tuple = ()) -> str:
     from .io import check_output_path
 
     try:
-        return check_output_path(os.path.expanduser(path), inputs=inputs, what=what)
+        return check_output_path(path, inputs=inputs, what=what)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
 
 
+def _check_report(folder: str | None) -> None:
+    """``--report``: a folder (not a file), and matplotlib to draw with; checked before work."""
+    if folder is None:
+        return
+    if Path(folder).is_file():
+        raise CLIError(f"--report {folder!r} is a file; give a folder")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError("--report draws pictures: pip install 'fersk[plot]'") from None
+
+
+def _model_folder(path: str, dataset: str) -> str:
+    """``fersk train --model``: a new, empty or model folder apart from the data."""
+    from .models import PICKLE_SUFFIXES
+
+    folder, data = Path(path), Path(dataset).resolve()
+    where = folder.resolve()
+    if where == data or data in where.parents:
+        what = "is the input" if where == data else "is inside the dataset"
+        raise CLIError(f"--model {path!r} {what} {dataset!r}; give a folder apart from the data")
+    if not where.parent.is_dir():
+        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} does not exist")
+    if not os.access(where.parent, os.W_OK):
+        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} is not writable")
+    problem = None
+    if folder.is_file():
+        problem = "is a file; fersk train writes a model folder (model.json, model.npz)"
+    elif folder.suffix.lower() in PICKLE_SUFFIXES:
+        problem = f"ends in {folder.suffix}, so it would be read as a pickle"
+    elif folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
+        problem = "is a folder of other files, not a fersk model folder (which it would replace)"
+    if problem:
+        raise CLIError(f"--model {path!r} {problem}; give a new or empty folder, e.g. 'fer-model'")
+    return path
+
+
 def _load_model(name: str | None):
-    """``--model``: the model (one that reads images), and its name as settings record it."""
+    """``--model``: the model (one that reads images), and its name as CSV settings record it."""
     from ._core.base import ImageInputMixin
     from ._core.pipeline_tools import find_steps
     from .models import DEFAULT_MODEL, MODELS_DIR, PickleWarning, load_model
@@ -112,29 +152,51 @@ def _load_model(name: str | None):
             model = load_model(name)
         except ValueError as exc:
             raise CLIError(f"--model {name!r}: {exc}") from None
-        finally:
-            for w in caught:  # said once, in one line; other warnings go on as they were
-                if issubclass(w.category, PickleWarning):
-                    print(
-                        f"fersk: note: --model {name!r} is a pickle, and loading it runs the "
-                        "code it holds: load only files you trust",
-                        file=sys.stderr,
-                    )
-                else:
+        finally:  # the pickle note once, in one line; other warnings go on as they were
+            for w in caught:
+                if not issubclass(w.category, PickleWarning):
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if any(issubclass(w.category, PickleWarning) for w in caught):
+                _say(
+                    f"fersk: note: --model {name!r} is a pickle: loading it runs the code it "
+                    "names, so load only files you trust"
+                )
     if not find_steps(model, ImageInputMixin):
         raise CLIError(
             f"--model {name!r} holds a {type(model).__name__} that does not read images (no "
-            "landmark extractor, clarity binner or CNN input step); fersk commands give it "
-            "images"
+            "landmark extractor, clarity binner or CNN input step); fersk commands give it images"
         )
     shipped = "/" not in name and (MODELS_DIR / name / "model.json").is_file()
     return model, name if shipped else os.path.abspath(name)
 
 
+def _load_split(args, subset: str):
+    """``args.root``'s ``subset`` (:func:`fersk.datasets.split_dataset`); says which split."""
+    from .datasets import load_dataset, split_dataset
+
+    root = _existing(args.root, "dataset")
+    data = load_dataset(root)
+    first = data.data[0] if len(data.target) else None
+    if isinstance(first, (str, os.PathLike)) and os.path.isdir(first):
+        raise CLIError(
+            f"{root} holds video clips (one folder per clip); fersk train/evaluate fit and score "
+            "image models. Use fersk.study.make_clip_pipeline in Python for clips"
+        )
+    option = "--max-train" if subset == "train" else "--max-test"
+    names = {"test_size": "--test-size", "seed": "--split-seed", "max_samples": option}
+    max_samples = getattr(args, option[2:].replace("-", "_"))
+    options = {"test_size": args.test_size, "seed": args.split_seed, "names": names}
+    try:
+        *split, how = split_dataset(data, subset, max_samples=max_samples, **options)
+    except ValueError as exc:
+        raise CLIError(f"{root}: {exc}") from None
+    _say(f"{subset}: {how} ({root})")
+    return split
+
+
 def _on_cluster(args):
     """The Dask cluster the command runs on (``--scheduler``, ``--n-workers``), or nothing."""
-    if getattr(args, "scheduler", None) is None and getattr(args, "n_workers", None) is None:
+    if args.scheduler is None and args.n_workers is None:
         return contextlib.nullcontext()
     from ._core.distributed import cluster
 
@@ -154,108 +216,16 @@ def _list_images(root: Path) -> list[Path]:
 
     if root.is_file():
         return [root.parent.resolve() / root.name]
-    base = root.resolve()
-    return [base / rel for rel in list_image_files(base)]
-
-
-@contextlib.contextmanager
-def _resumed(out: Path, header: list[str], settings: dict, key: str, option: str):
-    """The resumable CSV ``out``, locked for this run, and the input paths already in it."""
-    from .io import ResumableCSV
-
-    with ResumableCSV(out, header, settings, key=key, what=option) as table:
-        if table.dropped_torn_line:
-            print(f"{out}: dropped a torn last line; its input is done again", file=sys.stderr)
-        yield table, {os.path.abspath(p) for p in table.done}
-
-
-# --------------------------------------------------------------------------
-# The commands
-# --------------------------------------------------------------------------
-
-
-def _demo(args) -> int:
-    from .demo import run_demo
-
-    run_demo(args.out, quick=args.quick, n_jobs=args.n_jobs)
-    return 0
-
-
-def _extract(args) -> int:
-    """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
-    from ._core.layout import landmark_feature_names
-
-    root = _existing(args.input, "input")
-    out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
-    _check_cache(args.cache)
-    paths = _list_images(root)
-    header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
-    settings = {
-        "command": "fersk extract",
-        "n_landmarks": args.n_landmarks,
-        "detector": args.detector,
-        "backend": "dlib",
-    }
-    with _on_cluster(args), _resumed(out, header, settings, "path", "--out") as (table, done):
-        todo = [p for p in paths if str(p) not in done]
-        print(
-            f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting "
-            f"{len(todo)}",
-            file=sys.stderr,
-        )
-        return _extract_rows(args, todo, table, out)
-
-
-def _extract_rows(args, todo: list[Path], table, out: Path) -> int:
-    from tqdm.auto import tqdm
-
-    from .landmarks import LandmarkExtractor
-
-    extractor = LandmarkExtractor(
-        args.n_landmarks,
-        detector=args.detector,
-        n_jobs=args.n_jobs,
-        memory=args.cache,
-        progress=False,
-    )
-    extractor.fit()  # checks the settings (and loads the models) before the CSV is touched
-    table.write_rows([])  # a new CSV: its settings and header
-    written = no_face = unreadable = 0
-    try:
-        with tqdm(total=len(todo), unit="img") as bar:
-            for start in range(0, len(todo), EXTRACT_BLOCK):
-                block = todo[start : start + EXTRACT_BLOCK]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    X = extractor.transform([str(p) for p in block])
-                why = {f.index: f.reason for f in extractor.failures_}
-                table.write_rows(
-                    [str(p), int(i not in why), why.get(i, ""), *(f"{v:.2f}" for v in x)]
-                    for i, (p, x) in enumerate(zip(block, X))
-                )
-                written += len(block)
-                unreadable += sum(r == "unreadable" for r in why.values())
-                no_face += sum(r != "unreadable" for r in why.values())
-                bar.update(len(block))
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: {written} rows kept in {out}; run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
-    print(
-        f"wrote {written} rows to {out} ({no_face} without a face, {unreadable} unreadable)",
-        file=sys.stderr,
-    )
-    return 0
+    return [root.resolve() / rel for rel in list_image_files(root.resolve())]
 
 
 def _photo_inputs(items: list[str]) -> dict[str, str]:
-    """Every image under ``items`` once (by resolved path), with a unique annotated-copy name.
+    """Every image under ``items`` once (by resolved path), and its annotated copy's name.
 
-    The name is the path below its input, ``/`` as ``__``, extension kept, then
-    ``.jpg`` (``p/q.png`` -> ``p__q.png.jpg``); a name taken already (or
-    differing only in case) gets a counter: ``p__q.png-2.jpg``.
+    The name is the path below its input with ``/`` as ``__``, and ``.jpg``
+    appended unless it ends in ``.jpg`` (``p/q.png`` -> ``p__q.png.jpg``,
+    ``a.jpg`` -> ``a.jpg``); a name already taken (or one differing only in
+    case) gets a counter: ``p__q.png-2.jpg``.
     """
     names: dict[str, str] = {}
     taken: set[str] = set()
@@ -264,10 +234,13 @@ def _photo_inputs(items: list[str]) -> dict[str, str]:
         for path in _list_images(root):
             if str(path) in names:
                 continue
-            stem = path.name if root.is_file() else str(path.relative_to(root.resolve()))
-            stem, name, k = stem.replace(os.sep, "__"), "", 1
-            while not name or name.casefold() in taken:
-                name, k = (f"{stem}.jpg" if k == 1 else f"{stem}-{k}.jpg"), k + 1
+            below = path.name if root.is_file() else str(path.relative_to(root.resolve()))
+            stem = below.replace(os.sep, "__")
+            stem = stem[:-4] if stem.lower().endswith(".jpg") else stem
+            name, k = f"{stem}.jpg", 1
+            while name.casefold() in taken:
+                k += 1
+                name = f"{stem}-{k}.jpg"
             taken.add(name.casefold())
             names[str(path)] = name
     if not names:
@@ -285,10 +258,10 @@ def _annotate_folder(folder: str | None, items: list[str]) -> Path | None:
     for item in items:  # the copies never land among (or replace) the inputs
         source = Path(item).resolve()
         source = source if source.is_dir() else source.parent
-        if target == source or target.is_relative_to(source) or source.is_relative_to(target):
+        if target.is_relative_to(source) or source.is_relative_to(target):
             raise CLIError(
-                f"--annotate {folder!r} overlaps the input folder {str(source)!r}; "
-                "give a folder apart from the photos"
+                f"--annotate {folder!r} overlaps the input folder {str(source)!r}; give a folder "
+                "apart from the photos"
             )
     target.mkdir(parents=True, exist_ok=True)
     return target
@@ -304,6 +277,85 @@ def _write_annotated(path: str, rows: list[dict], target: Path) -> None:
         write_image(tmp, image)
 
 
+@contextlib.contextmanager
+def _resumed(out: Path, header: list[str], settings: dict, key: str, option: str):
+    """The resumable CSV ``out``, locked for this run, and the input paths already in it."""
+    from .io import ResumableCSV
+
+    with ResumableCSV(out, header, settings, key=key, what=option) as table:
+        if table.dropped_torn_line:
+            _say(f"{out}: dropped a torn last line; its input is done again")
+        table.write_rows([])  # a new CSV gets its settings and header now
+        yield table, {os.path.abspath(p) for p in table.done}
+
+
+# --------------------------------------------------------------------------
+# The commands
+# --------------------------------------------------------------------------
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, quick=args.quick, n_jobs=args.n_jobs)
+    return 0
+
+
+def _extract(args) -> int:
+    """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
+    from tqdm.auto import tqdm
+
+    from ._core.layout import landmark_feature_names
+    from .landmarks import LandmarkExtractor
+
+    root = _existing(args.input, "input")
+    out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
+    _check_cache(args.cache)
+    paths = _list_images(root)
+    extractor = LandmarkExtractor(
+        args.n_landmarks, detector=args.detector, n_jobs=args.n_jobs, memory=args.cache
+    )
+    extractor.set_params(progress=False).fit()  # checks the settings before the CSV is touched
+    header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
+    settings = {
+        "command": "fersk extract",
+        "n_landmarks": args.n_landmarks,
+        "detector": args.detector,
+        "backend": "dlib",
+    }
+    counts = {"written": 0, "no_face": 0, "unreadable": 0}
+    with _on_cluster(args), _resumed(out, header, settings, "path", "--out") as (table, done):
+        todo = [p for p in paths if str(p) not in done]
+        _say(
+            f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting "
+            f"{len(todo)}"
+        )
+        try:
+            with tqdm(total=len(todo), unit="img") as bar:
+                for start in range(0, len(todo), EXTRACT_BLOCK):
+                    block = todo[start : start + EXTRACT_BLOCK]
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        X = extractor.transform([str(p) for p in block])
+                    why = {f.index: f.reason for f in extractor.failures_}
+                    table.write_rows(
+                        [str(p), int(i not in why), why.get(i, ""), *(f"{v:.2f}" for v in x)]
+                        for i, (p, x) in enumerate(zip(block, X))
+                    )
+                    counts["written"] += len(block)
+                    counts["unreadable"] += sum(r == "unreadable" for r in why.values())
+                    counts["no_face"] += sum(r != "unreadable" for r in why.values())
+                    bar.update(len(block))
+        except KeyboardInterrupt:
+            _say(f"\ninterrupted: {counts['written']} rows kept in {out}; run again to resume")
+            return 130
+    _say(
+        f"wrote {counts['written']} rows to {out} ({counts['no_face']} without a face, "
+        f"{counts['unreadable']} unreadable)"
+    )
+    return 0
+
+
 def _predict(args) -> int:
     """Every face of every image: label and probabilities, to CSV (resumable) or the screen."""
     from ._core.pipeline_tools import class_names
@@ -316,20 +368,8 @@ def _predict(args) -> int:
         screen = csv.writer(sys.stdout)
         screen.writerow(["file", "face", "label", "confidence", "error"])
         return _predict_files(args, list(marked), model, screen.writerows, marked, folder)
-    header = [
-        "file",
-        "face",
-        "face_found",
-        "error",
-        "x0",
-        "y0",
-        "x1",
-        "y1",
-        "score",
-        "label",
-        "confidence",
-        *(f"p_{n}" for n in class_names(model)),
-    ]
+    header = ["file", "face", "face_found", "error", "x0", "y0", "x1", "y1", "score", "label"]
+    header += ["confidence", *(f"p_{n}" for n in class_names(model))]
     settings = {
         "command": "fersk predict",
         "model": model_name,
@@ -338,19 +378,12 @@ def _predict(args) -> int:
     }
     with _resumed(out, header, settings, "file", "--csv") as (table, done):
         todo = [f for f in marked if f not in done]
-        print(
-            f"{len(marked)} images; {len(done)} already in {out}; {len(todo)} to do",
-            file=sys.stderr,
-        )
-        table.write_rows([])  # a new CSV: its settings and header
-
-        def write(rows: list[dict]) -> None:
-            table.write_rows([row.get(k, "") for k in header] for row in rows)
-
-        return _predict_files(args, todo, model, write, marked, folder, f"; rows in {out}")
+        _say(f"{len(marked)} images; {len(done)} already in {out}; {len(todo)} to do")
+        return _predict_files(args, todo, model, table.write_rows, marked, folder, header, out)
 
 
-def _predict_files(args, todo, model, write, marked, folder, where: str = "") -> int:
+def _predict_files(args, todo, model, write, marked, folder, header=None, out=None) -> int:
+    """Predict ``todo`` one image at a time: its rows in one write (whole CSV rows or short)."""
     from tqdm.auto import tqdm
 
     from .predict import predict_faces
@@ -364,99 +397,28 @@ def _predict_files(args, todo, model, write, marked, folder, where: str = "") ->
                 ).to_dict("records")
                 if folder is not None and rows[0]["face_found"]:
                     _write_annotated(path, rows, folder / marked[path])
-                if where:  # an image's rows in one write: a kill never leaves half an image
-                    write(rows)
-                else:
-                    write(
-                        [
-                            [
-                                path,
-                                r["face"],
-                                r["label"],
-                                ""
-                                if r["confidence"] != r["confidence"]
-                                else f"{r['confidence']:.3f}",
-                                r["error"],
-                            ]
-                            for r in rows
-                        ]
-                    )
+                write([_predict_line(path, row, header) for row in rows])
                 n_faces += sum(bool(r["face_found"]) for r in rows)
                 n_without += sum(r["error"] == "no face found" for r in rows)
                 n_unreadable += sum(r["error"].startswith("unreadable") for r in rows)
                 bar.update(1)
     except KeyboardInterrupt:
-        print("\ninterrupted: rows of finished images kept; run again to resume", file=sys.stderr)
+        _say("\ninterrupted: rows of finished images kept; run again to resume")
         return 130
-    print(
+    _say(
         f"{len(todo)} images: {n_faces} faces, {n_without} without a face, {n_unreadable} "
-        f"unreadable (skipped){where}",
-        file=sys.stderr,
+        f"unreadable (skipped){f'; rows in {out}' if out else ''}"
     )
     return 0
 
 
-def _load_split(args, subset: str):
-    """``args.root``'s ``subset`` (:func:`fersk.datasets.split_dataset`); says which split."""
-    from .datasets import load_dataset, split_dataset
-
-    root = _existing(args.root, "dataset")
-    data = load_dataset(root)
-    if (
-        len(data.target)
-        and isinstance(data.data[0], (str, os.PathLike))
-        and os.path.isdir(data.data[0])
-    ):
-        raise CLIError(
-            f"{root} holds video clips (one folder per clip); fersk train/evaluate fit and score "
-            "image models. Use fersk.study.make_clip_pipeline in Python for clips"
-        )
-    option = "--max-train" if subset == "train" else "--max-test"
-    names = {"test_size": "--test-size", "seed": "--split-seed", "max_samples": option}
-    try:
-        X, y, groups, target_names, how = split_dataset(
-            data,
-            subset,
-            test_size=args.test_size,
-            seed=args.split_seed,
-            max_samples=getattr(args, option[2:].replace("-", "_")),
-            names=names,
-        )
-    except ValueError as exc:
-        raise CLIError(f"{root}: {exc}") from None
-    print(f"{subset}: {how} ({root})", file=sys.stderr)
-    return X, y, groups, target_names
-
-
-def _model_folder(path: str, dataset: str) -> str:
-    """``fersk train --model``: a new, empty or model folder apart from the data; checked first."""
-    from .models import PICKLE_SUFFIXES
-
-    folder, data = Path(path), Path(dataset).resolve()
-    where = folder.resolve()
-    if where == data or data in where.parents:
-        what = "is the input" if where == data else "is inside the dataset"
-        raise CLIError(f"--model {path!r} {what} {dataset!r}; give a folder apart from the data")
-    if not where.parent.is_dir():
-        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} does not exist")
-    if folder.is_file():
-        raise CLIError(
-            f"--model {path!r} is a file; fersk train writes a model folder "
-            "(model.json, model.npz): give a new folder name"
-        )
-    if folder.suffix.lower() in PICKLE_SUFFIXES:
-        raise CLIError(
-            f"--model {path!r}: a name ending in {folder.suffix} is read as a pickle; "
-            f"give the model folder a name without it ({folder.stem!r})"
-        )
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
-        raise CLIError(
-            f"--model {path!r} is a folder of other files, not a fersk model folder; "
-            "give a new or empty folder (a model folder is replaced)"
-        )
-    if not os.access(where.parent, os.W_OK):
-        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} is not writable")
-    return path
+def _predict_line(path: str, row: dict, header: list[str] | None) -> list:
+    """A CSV row of every column of ``header``, or (None) the screen's short row."""
+    if header is not None:
+        return [row.get(k, "") for k in header]
+    confidence = row["confidence"]
+    shown = "" if confidence != confidence else f"{confidence:.3f}"
+    return [path, row["face"], row["label"], shown, row["error"]]
 
 
 def _train(args) -> int:
@@ -470,40 +432,39 @@ def _train(args) -> int:
     start = time.perf_counter()
 
     def phase(text: str) -> None:
-        print(f"[{time.perf_counter() - start:7.1f} s] {text}", file=sys.stderr, flush=True)
+        _say(f"[{time.perf_counter() - start:7.1f} s] {text}")
 
     phase(f"training on {len(y)} images ({', '.join(names)})")
-    on_cluster = args.scheduler is not None or args.n_workers is not None
+    options = {"n_landmarks": args.n_landmarks, "routed": not args.single, "tune": args.tune}
+    options.update(detector=args.detector, memory=args.cache, n_jobs=args.n_jobs)
+    options["on_cluster"] = args.scheduler is not None or args.n_workers is not None
     try:
         with _on_cluster(args):
-            model = train_study_model(
-                X,
-                np.asarray(names)[y],
-                groups,
-                n_landmarks=args.n_landmarks,
-                routed=not args.single,
-                detector=args.detector,
-                memory=args.cache,
-                n_jobs=args.n_jobs,
-                tune=args.tune,
-                on_cluster=on_cluster,
-                say=phase,
-            )
+            model = train_study_model(X, np.asarray(names)[y], groups, say=phase, **options)
     except NothingUsableError as exc:
         raise CLIError(f"{exc}; not saving a model. Try --detector none for face crops") from None
     kind = "one MLP" if args.single else "an MLP per clarity level"
-    description = f"fersk train on {args.root}: {len(y)} images, {args.n_landmarks} landmarks, "
+    about = f"fersk train on {args.root}: {len(y)} images, {args.n_landmarks} landmarks, {kind}"
     try:
-        save_model(model, out, description=description + kind + (", tuned" if args.tune else ""))
+        save_model(model, out, description=about + (", tuned" if args.tune else ""))
     except TypeError as exc:
         raise CLIError(f"--model {out!r}: the fitted pipeline cannot be saved ({exc})") from None
     phase(f"saved {out}")
     return 0
 
 
+_CLASS_NOTES = {
+    "model_classes_not_in_data": "the model's classes {} are not in the data (answering one is "
+    "an error)",
+    "data_classes_not_in_model": "the data's classes {} are not the model's (their images are "
+    "all errors)",
+}
+
+
 def _evaluate(args) -> int:
     """WAR/UAR of a model on a dataset's test split: JSON on stdout, optionally a report."""
     from ._core.pipeline_tools import find_steps
+    from .io import AtomicOutput
     from .landmarks import ClipLandmarkExtractor
     from .recipes.study import evaluate_model, write_evaluation_report
 
@@ -518,40 +479,24 @@ def _evaluate(args) -> int:
         report, y, y_pred = evaluate_model(model, X, y, names)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    for key in ("model_classes_not_in_data", "data_classes_not_in_model"):
+    for key, note in _CLASS_NOTES.items():
         if key in report:
-            print(
-                f"note: {key.replace('_', ' ')}: {', '.join(report[key])} (all errors)",
-                file=sys.stderr,
-            )
+            _say("fersk evaluate: note: " + note.format(", ".join(report[key])))
     text = json.dumps(report, indent=2)
     if args.json:
-        from .io import AtomicOutput
-
         with AtomicOutput(args.json) as tmp:
             Path(tmp).write_text(text)
     print(text)
     if args.report is not None:
         title = f"fersk evaluate: {args.model} on {args.root}"
         folder = write_evaluation_report(args.report, title, report, y, y_pred, str(args.model))
-        print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
+        _say(f"report: {folder / 'report.md'} and {folder / 'report.html'}")
     return 0
-
-
-def _check_report(folder: str | None) -> None:
-    """``--report``: a folder (not a file), and matplotlib to draw with; checked before work."""
-    if folder is None:
-        return
-    if Path(folder).is_file():
-        raise CLIError(f"--report {folder!r} is a file; give a folder")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CLIError("--report draws pictures: pip install 'fersk[plot]'") from None
 
 
 def _video(args) -> int:
     """Per-face, per-frame predictions on a video file or a camera, to CSV."""
+    from .io import VIDEO_EXTENSIONS, is_video_file
     from .video.stream import VideoAnalyzer
 
     if (args.input is None) == (args.camera is None):
@@ -561,27 +506,18 @@ def _video(args) -> int:
     inputs = (args.model,) if args.camera is not None else (source, args.model)
     _output(args.csv, "--csv", inputs=inputs)
     if args.annotate is not None:
-        from .io import VIDEO_EXTENSIONS, is_video_file
-
         _output(args.annotate, "--annotate", inputs=inputs)
         if not is_video_file(args.annotate):
+            extensions = ", ".join(sorted(VIDEO_EXTENSIONS))
             raise CLIError(
-                f"--annotate {args.annotate!r} must end in a video extension "
-                f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
+                f"--annotate {args.annotate!r} must end in a video extension ({extensions})"
             )
         if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
             raise CLIError("--csv and --annotate are the same file")
     model, _ = _load_model(args.model)
-    analyzer = VideoAnalyzer(
-        model,
-        detector=args.detector,
-        detect_every=args.detect_every,
-        max_faces=args.max_faces,
-        window_s=args.window,
-        tau_s=args.tau,
-        margin=args.margin,
-        min_dwell_s=args.min_dwell,
-    )
+    options = {"detector": args.detector, "detect_every": args.detect_every, "tau_s": args.tau}
+    options.update(max_faces=args.max_faces, window_s=args.window, margin=args.margin)
+    analyzer = VideoAnalyzer(model, min_dwell_s=args.min_dwell, **options)
     summary = analyzer.run(
         source,
         csv_path=args.csv,
@@ -589,22 +525,45 @@ def _video(args) -> int:
         max_frames=args.max_frames,
         progress=args.camera is None,
     )
-    print(
+    written = f"{args.csv}, {args.annotate}" if summary["annotated"] else args.csv
+    _say(
         f"{summary['frames']} frames, {summary['faces']} face rows, tracks {summary['tracks']}, "
-        f"{summary['fps']:.1f} frames/s -> {args.csv}"
-        + (f", {args.annotate}" if summary["annotated"] else ""),
-        file=sys.stderr,
+        f"{summary['fps']:.1f} frames/s -> {written}"
     )
     if args.report is not None:
-        from .recipes.study import write_video_report
-
-        title = f"fersk video: {args.input if args.camera is None else args.camera}"
-        folder = write_video_report(args.report, title, args.csv, summary)
-        print(f"report: {folder / 'report.md'} and {folder / 'report.html'}", file=sys.stderr)
+        _video_report(args, summary)
     if summary["interrupted"]:
-        print(f"interrupted: the {summary['frames']} frames done are kept", file=sys.stderr)
+        _say(f"interrupted: the {summary['frames']} frames done are kept")
         return 130
     return 0
+
+
+def _video_report(args, summary: dict) -> None:
+    """``--report DIR``: a timeline per face track, in Markdown and one HTML file."""
+    import pandas as pd
+
+    from .evaluation.plot import plot_timeline
+    from .evaluation.report import Report
+    from .video import count_flips
+
+    rows = pd.read_csv(args.csv)
+    faces = rows[rows["face_found"].astype(bool)]
+    report = Report(f"fersk video: {args.input if args.camera is None else args.camera}")
+    report.table(
+        ["frames", "face rows", "tracks", "frames/s"],
+        [[summary["frames"], summary["faces"], len(summary["tracks"]), f"{summary['fps']:.1f}"]],
+    )
+    for track in faces["track"].value_counts().index[:4]:
+        one = faces[faces["track"] == track]
+        report.heading(f"Track {track}")
+        report.text(
+            f"{len(one)} frames with this face; label flips {count_flips(one['raw_label'])} raw, "
+            f"{count_flips(one['label'])} smoothed; shown most: "
+            f"{one['label'].value_counts().index[0] if len(one) else '-'}."
+        )
+        report.figure(f"timeline_track{track}", plot_timeline(rows, track=int(track)))
+    folder = report.write(args.report)
+    _say(f"report: {folder / 'report.md'} and {folder / 'report.html'}")
 
 
 # --------------------------------------------------------------------------
@@ -619,6 +578,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+_MODEL_HELP = "a shipped model's name, a model folder, or a .joblib pickle (trusted files only)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fersk",
@@ -626,14 +588,24 @@ def _parser() -> argparse.ArgumentParser:
         "geometry, clarity-routed classifiers. Everything runs offline.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    at_least_1 = _int_at_least(1)
 
     demo = sub.add_parser("demo", help="the study on the built-in sample faces (offline)")
     demo.add_argument("--out", default="fersk-demo", help="output folder (default: fersk-demo)")
     demo.add_argument("--quick", action="store_true", help="smaller sample and grid")
-    demo.add_argument("--n-jobs", type=_n_jobs, default=None, help="GridSearchCV workers")
-    demo.set_defaults(func=_demo)
+    demo.add_argument("--n-jobs", type=_n_jobs, help="GridSearchCV workers")
 
-    def landmark_options(p):
+    extract = sub.add_parser("extract", help="landmarks of every image under a folder, to CSV")
+    extract.add_argument("input", help="an image file or a folder (searched recursively)")
+    extract.add_argument("--out", required=True, help="CSV file (appended to; resumable)")
+
+    train = sub.add_parser("train", help="fit the study pipeline on a dataset's train split")
+    train.add_argument("root", help="dataset folder (RAF-DB, folder per class) or FER2013 csv")
+    train.add_argument("--model", required=True, help="the model folder to write (fer-model)")
+    train.add_argument("--single", action="store_true", help="one MLP instead of per-level")
+    train.add_argument("--tune", action="store_true", help="GridSearchCV over solver and lr")
+    train.add_argument("--max-train", type=at_least_1, help="stratified subsample")
+    for p in (extract, train):
         p.add_argument("--n-landmarks", type=int, choices=(68, 5), default=68)
         p.add_argument(
             "--detector",
@@ -641,122 +613,61 @@ def _parser() -> argparse.ArgumentParser:
             default="hog",
             help="'none' for aligned face crops (FER2013, RAF-DB aligned, CK+48)",
         )
-        p.add_argument(
-            "--n-jobs", type=_n_jobs, default=None, help="extraction workers (-1: all cores)"
-        )
-        p.add_argument(
-            "--cache", default=None, help="landmark cache folder (or fsspec URL: s3://...)"
-        )
+        p.add_argument("--n-jobs", type=_n_jobs, help="extraction workers (-1: all cores)")
+        p.add_argument("--cache", help="landmark cache folder (or fsspec URL: s3://...)")
         p.add_argument(
             "--scheduler",
-            default=None,
             help="run on a Dask cluster: the scheduler's address (tcp://host:8786); "
             "needs fersk[dask] and a --cache every worker can reach",
         )
-        p.add_argument(
-            "--n-workers",
-            type=_int_at_least(1),
-            default=None,
-            help="run on a local Dask cluster of this many worker processes",
-        )
+        p.add_argument("--n-workers", type=at_least_1, help="run on a local Dask cluster")
 
-    def split_options(p):
+    pr = sub.add_parser("predict", help="the emotion of every face in photos: a row per face")
+    pr.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    pr.add_argument("--model", help=_MODEL_HELP + " (default: the shipped default model)")
+    pr.add_argument("--csv", help="write every column here (resumable)")
+    pr.add_argument("--annotate", help="folder for copies with boxes and labels")
+    pr.add_argument("--detector", choices=("hog", "mmod"), default="hog")
+    pr.add_argument("--upsample", type=_int_at_least(0), default=1, help="finds smaller faces")
+
+    ev = sub.add_parser("evaluate", help="WAR/UAR of a saved model on a dataset's test split")
+    ev.add_argument("root", help="dataset folder or FER2013 csv")
+    ev.add_argument("--model", required=True, help=_MODEL_HELP)
+    ev.add_argument("--max-test", type=at_least_1, help="stratified subsample")
+    ev.add_argument("--json", help="also write the report here")
+    ev.add_argument("--report", help="folder: report.md with pictures, and report.html")
+    for p in (train, ev):
         p.add_argument(
             "--test-size",
             type=_fraction,
-            default=None,
             help="split here (by subject when the dataset has subject ids) instead of using "
             "the dataset's own split; default 0.2 for datasets without one (CK+48)",
         )
         p.add_argument("--split-seed", type=int, default=0, help="seed of that split")
 
-    extract = sub.add_parser("extract", help="landmarks of every image under a folder, to CSV")
-    extract.add_argument("input", help="an image file or a folder (searched recursively)")
-    extract.add_argument("--out", required=True, help="CSV file (appended to; resumable)")
-    landmark_options(extract)
-    extract.set_defaults(func=_extract)
-
-    train = sub.add_parser("train", help="fit the study pipeline on a dataset's train split")
-    train.add_argument("root", help="dataset folder (RAF-DB, folder per class) or FER2013 csv")
-    train.add_argument("--model", required=True, help="where to save the fitted pipeline")
-    train.add_argument("--single", action="store_true", help="one MLP instead of per-level")
-    train.add_argument("--tune", action="store_true", help="GridSearchCV over solver and lr")
-    train.add_argument(
-        "--max-train", type=_int_at_least(1), default=None, help="stratified subsample"
-    )
-    split_options(train)
-    landmark_options(train)
-    train.set_defaults(func=_train)
-
-    video = sub.add_parser(
-        "video", help="stable per-face predictions on a video file or camera, to CSV"
-    )
-    video.add_argument("input", nargs="?", default=None, help="video file")
-    video.add_argument(
-        "--camera", type=_int_at_least(0), default=None, help="camera index instead of a file"
-    )
-    video.add_argument(
-        "--model",
-        default=None,
-        help="a shipped model's name, a saved model folder or a .joblib pipeline "
-        "(default: the shipped default model)",
-    )
+    video = sub.add_parser("video", help="stable per-face predictions on a video or camera")
+    video.add_argument("input", nargs="?", help="video file")
+    video.add_argument("--camera", type=_int_at_least(0), help="camera index instead of a file")
+    video.add_argument("--model", help=_MODEL_HELP + " (default: the shipped default model)")
     video.add_argument("--csv", required=True, help="output CSV: one row per face per frame")
-    video.add_argument("--annotate", default=None, help="also write an annotated video here")
+    video.add_argument("--annotate", help="also write an annotated video here")
+    video.add_argument("--report", help="folder: timelines per face (report.md, report.html)")
     video.add_argument(
-        "--report", default=None, help="folder: timelines per face (report.md, report.html)"
+        "--detector", choices=("hog", "mmod"), help="default: the model's own (HOG for crops)"
     )
-    video.add_argument(
-        "--detector",
-        choices=("hog", "mmod"),
-        default=None,
-        help="face detector (default: the model's own, HOG for models trained on crops)",
-    )
-    video.add_argument(
-        "--detect-every", type=_int_at_least(1), default=5, help="frames between detections"
-    )
-    video.add_argument("--max-faces", type=_int_at_least(1), default=None)
-    video.add_argument("--max-frames", type=_int_at_least(1), default=None)
+    video.add_argument("--detect-every", type=at_least_1, default=5, help="frames per detection")
+    video.add_argument("--max-faces", type=at_least_1)
+    video.add_argument("--max-frames", type=at_least_1)
     video.add_argument("--window", type=_seconds, default=1.0, help="clip models: seconds seen")
     video.add_argument("--tau", type=_seconds, default=0.5, help="smoothing time constant (s)")
     video.add_argument("--margin", type=_seconds, default=0.1, help="lead a new label needs")
-    video.add_argument(
-        "--min-dwell", type=_seconds, default=0.5, help="least time a label shows (s)"
-    )
-    video.set_defaults(func=_video)
-
-    pr = sub.add_parser(
-        "predict", help="the emotion of every face in photos: one row per face (no training)"
-    )
-    pr.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
-    pr.add_argument(
-        "--model",
-        default=None,
-        help="a shipped model's name (see `python -c 'import fersk.models as m; "
-        "print(m.list_models())'`), a saved model folder or a .joblib pipeline "
-        "(default: the shipped default model)",
-    )
-    pr.add_argument("--csv", default=None, help="write every column here (resumable)")
-    pr.add_argument("--annotate", default=None, help="folder for copies with boxes and labels")
-    pr.add_argument("--detector", choices=("hog", "mmod"), default="hog")
-    pr.add_argument(
-        "--upsample", type=_int_at_least(0), default=1, help="finds smaller faces (slower)"
-    )
-    pr.set_defaults(func=_predict)
-
-    ev = sub.add_parser("evaluate", help="WAR/UAR of a saved pipeline on a dataset's test split")
-    ev.add_argument("root")
-    ev.add_argument(
-        "--model", required=True, help="a shipped model's name, a saved model folder or a .joblib"
-    )
-    ev.add_argument("--max-test", type=_int_at_least(1), default=None)
-    split_options(ev)
-    ev.add_argument("--json", default=None, help="also write the report here")
-    ev.add_argument(
-        "--report", default=None, help="folder: report.md with pictures, and report.html"
-    )
-    ev.set_defaults(func=_evaluate)
+    video.add_argument("--min-dwell", type=_seconds, default=0.5, help="least time a label shows")
     return parser
+
+
+_COMMANDS = {"demo": _demo, "extract": _extract, "train": _train, "predict": _predict}
+_COMMANDS.update(evaluate=_evaluate, video=_video)
+_PATHS = ("input", "root", "out", "model", "csv", "annotate", "json", "cache", "report")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -768,18 +679,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .io import ImageReadError
 
     args = _parser().parse_args(argv)
-    for option in ("input", "root", "out", "model", "csv", "annotate", "json", "cache", "report"):
-        value = getattr(args, option, None)
-        if isinstance(value, str):  # '--json=~/r.json' reaches us unexpanded
-            setattr(args, option, os.path.expanduser(value))
+    for option in _PATHS:  # '--json=~/r.json' reaches us unexpanded
+        if isinstance(getattr(args, option, None), str):
+            setattr(args, option, os.path.expanduser(getattr(args, option)))
     if getattr(args, "inputs", None):
         args.inputs = [os.path.expanduser(value) for value in args.inputs]
+    on_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread():
-        # `kill`, `timeout` and service managers stop a run like Ctrl-C: what is done is kept.
+    if on_main:  # `kill`, `timeout` and service managers stop a run like Ctrl-C: work is kept
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        return int(args.func(args) or 0)
+        return int(_COMMANDS[args.command](args) or 0)
     except (CLIError, ImageReadError, OSError, ValueError) as exc:
         if os.environ.get("FERSK_DEBUG"):
             raise
@@ -790,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nfersk {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
-        if threading.current_thread() is threading.main_thread():
+        if on_main:
             signal.signal(signal.SIGTERM, previous)
 
 

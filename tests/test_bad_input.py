@@ -24,11 +24,12 @@ from fersk import ClarityBinner, ClipLandmarkExtractor, LandmarkExtractor, Pairw
 from fersk._core._sklearn_compat import InvalidParameterError
 from fersk._core.cache import FeatureCache
 from fersk.cli import main
-from fersk.datasets import load_dataset, make_sample_faces
+from fersk.datasets import load_dataset, make_sample_faces, split_dataset
 from fersk.features.clarity import LaplacianVariance
 from fersk.features.subject import SubjectNeutralizer
 from fersk.io import AtomicOutput, read_image, to_uint8
 from fersk.landmarks.detection import choose_face
+from fersk.models import load_model
 from fersk.video.source import open_source
 
 # --------------------------------------------------------------------------
@@ -378,11 +379,17 @@ def test_3_a_finished_run_replaces_the_outputs(small_video, landmark_model_path,
     assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # not the temp file's mode
 
 
-def test_atomic_output_commits_on_ctrl_c(tmp_path):
+def test_atomic_output_keeps_the_old_file_on_ctrl_c_unless_asked(tmp_path):
+    """A model or report interrupted mid-write never replaces the old one; resumable rows do."""
     path = tmp_path / "rows.csv"
     path.write_text("old")
     with pytest.raises(KeyboardInterrupt):
         with AtomicOutput(path) as tmp:
+            Path(tmp).write_text("partial")
+            raise KeyboardInterrupt
+    assert path.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
+    with pytest.raises(KeyboardInterrupt):
+        with AtomicOutput(path, keep_partial=True) as tmp:
             Path(tmp).write_text("partial but kept")
             raise KeyboardInterrupt
     assert path.read_text() == "partial but kept"
@@ -468,12 +475,12 @@ def test_8_a_corrupt_jpeg_in_a_dataset(fer_root, tmp_path, capsys):
     shutil.copytree(fer_root, root)
     (root / "train" / "happiness" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     (root / "test" / "happiness" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "m"
     code, err = run_cli(capsys, "train", root, "--model", model, "--detector", "none")
     assert code == 0, err
     code, err = run_cli(capsys, "evaluate", root, "--model", model)
     assert code == 0, err
-    fitted = joblib.load(model)
+    fitted = load_model(model)
     paths = [str(p) for p in sorted((root / "test").rglob("*.*"))]
     assert len(fitted.predict(paths)) == len(paths)
     assert ClarityBinner().on_failure == "nan"
@@ -512,9 +519,12 @@ def test_9_cli_mistakes(fer_root, faces_dir, landmark_model_path, not_models, tm
         (["extract", folder, "--out", tmp_path / "a.csv", "--n-jobs", "0"], "--n-jobs"),
         (["extract", folder, "--out", tmp_path / "b.csv", "--cache", cache_file], "--cache"),
         (["extract", folder, "--out", unrelated, "--detector", "none"], "not a `fersk extract`"),
-        (["train", missing, "--model", tmp_path / "m.joblib"], "does not exist"),
-        (["train", fer_root, "--model", missing / "m.joblib"], "does not exist"),
-        (["train", fer_root, "--model", tmp_path], "is a folder"),
+        (["train", missing, "--model", tmp_path / "m"], "does not exist"),
+        (["train", fer_root, "--model", missing / "m"], "does not exist"),
+        (["train", fer_root, "--model", tmp_path], "is a folder of other files"),
+        (["train", fer_root, "--model", unrelated], "is a file"),
+        (["train", fer_root, "--model", tmp_path / "m.joblib"], "read as a pickle"),
+        (["train", fer_root, "--model", fer_root / "train" / "m"], "is inside the dataset"),
         (["train", fer_root, "--model", tmp_path / "m", "--max-train", "0"], "--max-train"),
         (["evaluate", fer_root, "--model", missing], "does not exist"),
         (["video", "x.mp4", "--model", landmark_model_path, "--csv", "o", "--max-frames", "0"], ""),
@@ -526,7 +536,8 @@ def test_9_cli_mistakes(fer_root, faces_dir, landmark_model_path, not_models, tm
     for argv, needle in cases:
         code, err = run_cli(capsys, *argv)
         assert_one_line_error(code, err, needle)
-    assert not (tmp_path / "m.joblib").exists() and not (tmp_path / "o").exists()
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.joblib").exists()
+    assert not (tmp_path / "o").exists() and not (fer_root / "train" / "m").exists()
 
 
 def test_9_a_model_file_that_is_not_a_model_is_named(tmp_path):
@@ -562,21 +573,20 @@ def ck_root(tmp_path_factory):
 
 
 def test_10_train_and_evaluate_on_a_dataset_without_a_split(ck_root, tmp_path, capsys):
-    model = tmp_path / "ck.joblib"
+    model = tmp_path / "ck-model"
     code, err = run_cli(capsys, "train", ck_root, "--model", model, "--detector", "none")
     assert code == 0, err
     assert "subject-independent 80%/20% split" in err
     code, err = run_cli(capsys, "evaluate", ck_root, "--model", model)
     assert code == 0, err
     assert "test:" in err and "subjects" in err
-    # The two commands agree on the split, and no subject is on both sides.
-    from fersk.cli import _load_split, _parser
-
-    args = _parser().parse_args(["evaluate", str(ck_root), "--model", "m"])
-    _, _, train_groups, _ = _load_split(args, "train")
-    _, _, test_groups, _ = _load_split(args, "test")
+    # The commands split as split_dataset does, and no subject is on both sides.
+    data = load_dataset(ck_root)
+    _, _, train_groups, _, _ = split_dataset(data, "train")
+    X_test, _, test_groups, _, _ = split_dataset(data, "test")
+    assert f"test: {len(X_test)} images of {len(set(test_groups))} subjects" in err
     assert not set(train_groups) & set(test_groups)
-    assert len(train_groups) + len(test_groups) == len(load_dataset(ck_root).target)
+    assert len(train_groups) + len(test_groups) == len(data.target)
 
 
 def test_10_test_size_overrides_a_predefined_split(fer_root, capsys):
@@ -829,7 +839,7 @@ def test_split_reports_unused_images_and_refuses_clips(fer_root, tmp_path, capsy
     root = tmp_path / "fer"
     shutil.copytree(fer_root, root)
     shutil.copytree(root / "test", root / "val")
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "m"
     code, err = run_cli(capsys, "train", root, "--model", model, "--detector", "none", "--single")
     assert code == 0 and "images of other splits (val, unknown) not used" in err
     code, err = run_cli(capsys, "train", root, "--model", model, "--max-train", "3")
@@ -843,7 +853,7 @@ def test_a_model_that_finds_nothing_is_not_saved(non_face, tmp_path, capsys):
             (root / split / label).mkdir(parents=True)
             for k in range(8):
                 cv2.imwrite(str(root / split / label / f"{k}.png"), np.roll(non_face, 7 * k))
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "m"
     code, err = run_cli(capsys, "train", root, "--model", model, "--single")
     assert_one_line_error(code, err, "found nothing usable", "--detector none")
     assert not model.exists()

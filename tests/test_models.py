@@ -171,7 +171,7 @@ def test_fersk_predict_rows_per_face_resumable_csv_and_annotations(photos, tmp_p
     assert [r["face"] for r in by_file["two_people.png"]] == ["0", "1"]
     assert by_file["wall.png"][0]["error"] == "no face found"
     assert by_file["broken.jpg"][0]["error"].startswith("unreadable")
-    assert sorted(p.name for p in marked.iterdir()) == ["astronaut.jpg", "two_people.jpg"]
+    assert sorted(p.name for p in marked.iterdir()) == ["astronaut.jpg", "two_people.png.jpg"]
     # A rerun finds everything done; other settings are refused.
     code, _, err = _cli(capsys, *args)
     assert code == 0 and "4 already in" in err and len(out.read_text().splitlines()) == 6

@@ -82,8 +82,8 @@ def split_dataset(
     ------
     ValueError
         For a subset other than "train" or "test", a ``test_size`` outside
-        (0, 1), an empty subset, or ``max_samples`` below the number of its
-        classes.
+        (0, 1), an empty dataset or subset, or ``max_samples`` below the
+        number of the subset's classes.
 
     See Also
     --------
@@ -115,6 +115,8 @@ the test split needs the same values)'
         return f"{parameter}={value}"
 
     labels = np.asarray(data.target)
+    if labels.size == 0:
+        raise ValueError(f"the {subset} split is empty: the dataset holds no images")
     index, how = _subset_index(data, labels, subset, test_size, seed, named)
     if index.size == 0:
         raise ValueError(f"the {subset} split is empty ({how})")

@@ -106,6 +106,7 @@ __all__ = [
     "CROP_SHIFT",
     "sample_frame_indices",
     "source_digest",
+    "swap_folder",
     "to_uint8",
     "write_image",
     "write_video",

@@ -9,7 +9,10 @@ training image. Save the result with :func:`fersk.models.save_model`.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -26,7 +29,14 @@ from .._core.pipeline_tools import find_steps
 from ..study import make_study_pipeline, param_grid
 from ..study import tune as grid_search
 
-__all__ = ["TUNE_FOLDS", "NothingUsableError", "check_some_faces", "train_study_model"]
+__all__ = [
+    "TUNE_FOLDS",
+    "NothingUsableError",
+    "check_some_faces",
+    "evaluate_model",
+    "train_study_model",
+    "write_evaluation_report",
+]
 
 #: Folds of the tuning ``GridSearchCV``.
 TUNE_FOLDS = 3
@@ -184,3 +194,151 @@ def _tuned(pipe: Pipeline, X, y, groups, on_cluster: bool, say) -> Pipeline:
     say(f"best: {search.best_params_} (CV UAR {search.best_score_:.3f})")
     check_some_faces(search.best_estimator_, len(y))
     return search.best_estimator_
+
+
+def evaluate_model(model, X, y, target_names) -> tuple[dict, np.ndarray, np.ndarray]:
+    """WAR/UAR of a fitted image model on labelled test images, whatever classes each side has.
+
+    The model may know classes the data lacks (answering one is an error), and
+    the data may hold classes the model does not know (their images are all
+    errors); the report lists both. Only a model and data that share no class
+    at all are refused.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Its ``classes_`` are emotion names (or, for fersk 0.1 models, the
+        data's integer codes, with ``target_names_``).
+    X : sequence of image paths or arrays
+        The test images.
+    y : array-like of int
+        Their class codes, indices into ``target_names`` (as
+        :func:`fersk.datasets.split_dataset` returns them).
+    target_names : sequence of str
+        The data's class names.
+
+    Returns
+    -------
+    report : dict
+        :func:`fersk.study.evaluate`'s report (per clarity level when the
+        model routes by clarity, per data class), plus
+        ``model_classes_not_in_data`` and ``data_classes_not_in_model`` when
+        not empty.
+    y_true, y_pred : ndarray of str
+        The true and predicted class names.
+
+    Raises
+    ------
+    ValueError
+        When the model and the data share no class, or a fersk 0.1 model's
+        codes name other classes than the data's.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> model = DummyClassifier(strategy="most_frequent")
+    >>> model = model.fit([[0]] * 3, ["happiness", "happiness", "neutral"])
+    >>> data_names = ["contempt", "happiness"]  # no neutral; contempt, which the model lacks
+    >>> report, y_true, y_pred = evaluate_model(model, [[0]] * 4, [0, 0, 1, 1], data_names)
+    >>> report["overall"]["war"], report["per_class_recall"]
+    (0.5, {'contempt': 0.0, 'happiness': 1.0})
+    >>> report["model_classes_not_in_data"], report["data_classes_not_in_model"]
+    (['neutral'], ['contempt'])
+    """
+    from .._core.pipeline_tools import class_names
+    from ..features.clarity import ClarityBinner
+    from ..study import evaluate
+
+    data_names = [str(n) for n in target_names]
+    names = class_names(model, getattr(model, "target_names_", None))
+    codes = not all(isinstance(c, str) for c in model.classes_)
+    if codes and list(getattr(model, "target_names_", [])) != data_names:
+        raise ValueError(f"the model's class codes do not match the data's {data_names}")
+    if not set(names) & set(data_names):
+        raise ValueError(
+            f"the model's classes ({', '.join(names)}) and the data's ({', '.join(data_names)}) "
+            "share none: evaluate it on data labelled with its classes"
+        )
+    y = np.asarray(y) if codes else np.asarray(data_names)[y]
+    binners = find_steps(model, ClarityBinner)
+    levels = binners[0].transform(X).ravel() if binners else None
+    y_pred = model.predict(X)
+    with warnings.catch_warnings():  # the model's extra classes: errors, reported below
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        report = evaluate(
+            model, X, y, clarity_levels=levels, target_names=data_names, y_pred=y_pred
+        )
+    for key, extra in [
+        ("model_classes_not_in_data", [n for n in names if n not in data_names]),
+        ("data_classes_not_in_model", [n for n in data_names if n not in names]),
+    ]:
+        if extra:
+            report[key] = extra
+    if codes:  # a fersk 0.1 model: codes index the names
+        y, y_pred = np.asarray(data_names)[y], np.asarray(data_names)[y_pred]
+    return report, y, np.asarray(y_pred)
+
+
+def write_evaluation_report(
+    folder: str | os.PathLike, title: str, report: dict, y_true, y_pred, model_name: str
+) -> Path:
+    """Write :func:`evaluate_model`'s results as Markdown with pictures and one HTML file.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The report folder (written whole, then swapped in).
+    title : str
+        The report's title.
+    report, y_true, y_pred
+        As :func:`evaluate_model` returns them.
+    model_name : str
+        How the recall figure names the model.
+
+    Returns
+    -------
+    Path
+        The folder, holding ``report.md``, ``report.html`` and the pictures.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> model = DummyClassifier(strategy="most_frequent").fit([[0]] * 2, ["happiness"] * 2)
+    >>> results = evaluate_model(model, [[0]] * 4, [0, 0, 1, 1], ["happiness", "sadness"])
+    >>> folder = os.path.join(tempfile.mkdtemp(), "report")
+    >>> sorted(p.name for p in write_evaluation_report(folder, "toy", *results, "dummy").iterdir())
+    ['confusion.png', 'recall.png', 'report.html', 'report.md']
+    """
+    from ..evaluation.plot import plot_confusion_matrix, plot_groups, plot_recall
+    from ..evaluation.report import Report
+
+    overall = report["overall"]
+    page = Report(title)
+    page.table(
+        ["test images", "WAR", "UAR", "faces not found", "unreadable"],
+        [
+            [
+                overall["n"],
+                f"{overall['war']:.3f}",
+                f"{overall['uar']:.3f}",
+                report["faces_not_found"],
+                report["unreadable"],
+            ]
+        ],
+    )
+    for key in ("model_classes_not_in_data", "data_classes_not_in_model"):
+        if key in report:
+            page.text(f"{key.replace('_', ' ').capitalize()}: {', '.join(report[key])}.")
+    seen = set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist())
+    known = [*report.get("per_class_recall", {}), *report.get("model_classes_not_in_data", [])]
+    labels = [n for n in known if n in seen]
+    page.figure("confusion", plot_confusion_matrix(y_true, y_pred, labels=labels), "where it fails")
+    page.figure("recall", plot_recall({model_name: report.get("per_class_recall", {})}))
+    if "levels" in report:
+        page.figure(
+            "levels",
+            plot_groups(report["levels"], xlabel="clarity level (0 = blurriest)"),
+            "WAR and UAR per clarity level",
+        )
+    return page.write(folder)

@@ -1,0 +1,411 @@
+"""Per-person calibration: a classifier's outputs read relative to each person's own baseline.
+
+People's resting faces differ, and a model trained on many people reads a
+person's neutral face as sad, or their smile as a grimace, the same way every
+time. :class:`PersonCalibratedClassifier` wraps a fitted classifier (the
+shipped CNN, say) and reads its log-probabilities ``z`` of a face relative to
+the same person's baselines:
+
+* ``neutral``: the mean ``z`` of the person's neutral reference photos (one is
+  enough);
+* ``mean``: the mean ``z`` of all the person's photos, pulled towards the
+  population's mean by ``shrinkage`` pseudo-photos (the study's subject mean;
+  a person seen in a single expression keeps part of it).
+
+A small head (standardisation and a logistic regression) learned on people
+with ids turns ``[z - neutral, z - mean, z]`` into the calibrated
+probabilities; without a neutral reference, the mean stands in for it. Rows
+of a person with neither (too few photos) -- or without an id -- keep the
+wrapped classifier's own probabilities, and :meth:`calibration` says, per row,
+which happened. Person ids and reference flags travel as metadata
+(``groups=``, ``neutral=``), as subject ids do for
+:class:`~fersk.SubjectNeutralizer`.
+
+Leakage: the baselines of a person are computed from that person's rows in
+the data being predicted (their unlabelled photos and the photos marked as
+neutral references), never from labels; the head is trained on other people.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from .._core._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from .._core.pipeline_tools import predict_proba_with
+from .subject import check_groups
+
+__all__ = ["CALIBRATIONS", "PersonCalibratedClassifier", "person_baselines"]
+
+#: What a row's calibration can be: against neutral references, the person's mean, or none.
+CALIBRATIONS: tuple[str, ...] = ("neutral", "mean", "none")
+#: Log-probabilities are floored here (log 0 is -inf).
+MIN_PROBA = 1e-6
+
+
+def _check_neutral(neutral, n_samples: int) -> np.ndarray:
+    if neutral is None:
+        return np.zeros(n_samples, dtype=bool)
+    flags = np.asarray(neutral)
+    if flags.shape != (n_samples,) or flags.dtype.kind not in "biu":
+        raise ValueError(
+            f"neutral must hold one True/False per sample (True: a neutral reference photo of "
+            f"its person); got shape {flags.shape} and dtype {flags.dtype} for {n_samples} samples"
+        )
+    if flags.dtype.kind != "b" and not np.isin(flags, (0, 1)).all():
+        raise ValueError("neutral must hold only True/False (or 1/0)")
+    return flags.astype(bool)
+
+
+def person_baselines(
+    Z: np.ndarray,
+    groups,
+    neutral=None,
+    *,
+    population: np.ndarray,
+    shrinkage: float = 2.0,
+    min_photos: int = 2,
+    baseline: str = "auto",
+) -> dict:
+    """Each row's person baselines, and how the row can be calibrated.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        Features of every row (NaN rows: failed faces, ignored in baselines).
+    groups : array-like of shape (n_samples,)
+        Person id of each row (None / NaN / "": no id).
+    neutral : array-like of bool of shape (n_samples,) or None
+        True for a person's neutral reference photos.
+    population : ndarray of shape (n_features,)
+        The population's mean, towards which person means shrink.
+    shrinkage : float, default=2.0
+        Pseudo-photos of the population in every person's mean.
+    min_photos : int, default=2
+        Photos a person needs for a mean baseline (without references).
+    baseline : {"auto", "neutral", "mean"}, default="auto"
+        ``"auto"``: neutral references where a person has them, else the mean;
+        ``"neutral"``: only references (others uncalibrated); ``"mean"``:
+        ignore references.
+
+    Returns
+    -------
+    dict
+        ``reference`` and ``mean`` (each ``(n_samples, n_features)``; NaN
+        where none), ``calibration`` (``"neutral"``, ``"mean"`` or
+        ``"none"`` per row), ``n_references`` and ``n_photos`` per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([[0.0, 1.0], [2.0, 1.0], [5.0, 5.0]])
+    >>> out = person_baselines(Z, ["a", "a", "b"], [True, False, False],
+    ...                        population=np.zeros(2), shrinkage=0.0)
+    >>> out["calibration"].tolist(), out["reference"][1].tolist(), out["mean"][1].tolist()
+    (['neutral', 'neutral', 'none'], [0.0, 1.0], [1.0, 1.0])
+    """
+    n, width = Z.shape
+    ids, missing = check_groups(groups, n)
+    flags = _check_neutral(neutral, n)
+    if baseline == "mean":
+        flags = np.zeros(n, dtype=bool)
+    usable = np.isfinite(Z).all(axis=1)
+    reference = np.full((n, width), np.nan)
+    mean = np.full((n, width), np.nan)
+    calibration = np.full(n, "none", dtype=object)
+    n_references = np.zeros(n, dtype=np.int64)
+    n_photos = np.zeros(n, dtype=np.int64)
+    for person in dict.fromkeys(ids[~missing]):
+        rows = ids == person
+        good = rows & usable
+        refs = good & flags
+        count = int(good.sum())
+        n_photos[rows] = count
+        n_references[rows] = int(refs.sum())
+        if count:
+            mean[rows] = (Z[good].sum(axis=0) + shrinkage * population) / (count + shrinkage)
+        if refs.any():
+            reference[rows] = Z[refs].mean(axis=0)
+            calibration[rows] = "neutral"
+        elif baseline != "neutral" and count >= min_photos:
+            calibration[rows] = "mean"
+    return {
+        "reference": reference,
+        "mean": mean,
+        "calibration": calibration,
+        "n_references": n_references,
+        "n_photos": n_photos,
+    }
+
+
+class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """A fitted classifier calibrated to each person: its outputs read against their baselines.
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``
+        The model whose outputs are calibrated (a shipped model, say). Used as
+        fitted (``prefit=True``) or fitted here on ``X, y``.
+    head : classifier or None, default=None
+        Learns the calibrated labels from ``[z - reference, z - mean, z]``;
+        None is ``StandardScaler`` + ``LogisticRegression(C=C)``.
+    baseline : {"auto", "neutral", "mean"}, default="auto"
+        Which baselines to use (see :func:`person_baselines`).
+    shrinkage : float, default=2.0
+        Pseudo-photos of the population in every person's mean.
+    min_photos : int, default=2
+        Photos a person without references needs to be calibrated.
+    C : float, default=1.0
+        Inverse regularisation of the default head.
+    neutral_label : object, default="neutral"
+        The label of neutral faces: in ``fit`` without ``neutral=``, each
+        person's neutral photos serve in turn as their reference.
+    prefit : bool, default=True
+        ``estimator`` is already fitted (only the head is learned).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted wrapped classifier.
+    head_ : classifier
+        The fitted head.
+    classes_ : ndarray
+        The wrapped classifier's classes, then any class only ``y`` has (a
+        head can learn a class the base model lacks, e.g. contempt).
+    population_ : ndarray
+        The mean log-probabilities over the training rows.
+
+    See Also
+    --------
+    fersk.SubjectNeutralizer : The same idea on any features, inside a pipeline.
+    fersk.features.calibration.person_baselines : The baselines, per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> people = np.repeat(np.arange(8), 6)
+    >>> offset = rng.normal(scale=3, size=(8, 2))[people]  # each person's own bias
+    >>> y = np.tile(["neutral", "happy", "sad"], 16)
+    >>> X = offset + np.where(y == "happy", 1.5, 0)[:, None] * [1, 0] + rng.normal(size=(48, 2))
+    >>> base = LogisticRegression().fit(X, y)
+    >>> model = PersonCalibratedClassifier(base).fit(X, y, groups=people)
+    >>> model.calibration(groups=people[:3], neutral=[True, False, False])["calibration"]
+    ['neutral', 'neutral', 'neutral']
+    """
+
+    __metadata_request__fit = {"groups": True, "neutral": True}
+    __metadata_request__predict = {"groups": True, "neutral": True}
+    __metadata_request__predict_proba = {"groups": True, "neutral": True}
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["predict_proba"])],
+        "head": [None, HasMethods(["fit", "predict_proba"])],
+        "baseline": [StrOptions({"auto", "neutral", "mean"})],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "min_photos": [Interval(Integral, 1, None, closed="left")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "neutral_label": "no_validation",
+        "prefit": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        head=None,
+        baseline: str = "auto",
+        shrinkage: float = 2.0,
+        min_photos: int = 2,
+        C: float = 1.0,
+        neutral_label="neutral",
+        prefit: bool = True,
+    ) -> None:
+        self.estimator = estimator
+        self.head = head
+        self.baseline = baseline
+        self.shrinkage = shrinkage
+        self.min_photos = min_photos
+        self.C = C
+        self.neutral_label = neutral_label
+        self.prefit = prefit
+
+    # ------------------------------------------------------------------ features
+
+    def log_proba(self, X) -> np.ndarray:
+        """The wrapped classifier's log-probabilities (floored at ``log 1e-6``): ``z``."""
+        estimator = getattr(self, "estimator_", self.estimator)
+        return np.log(np.clip(predict_proba_with(estimator, X), MIN_PROBA, 1.0))
+
+    def _features(self, Z: np.ndarray, parts: dict) -> np.ndarray:
+        reference = np.where(np.isnan(parts["reference"]), parts["mean"], parts["reference"])
+        return np.hstack([Z - reference, Z - parts["mean"], Z])
+
+    def _baselines(self, Z, groups, neutral, population=None):
+        return person_baselines(
+            Z,
+            groups,
+            neutral,
+            population=self.population_ if population is None else population,
+            shrinkage=float(self.shrinkage),
+            min_photos=int(self.min_photos),
+            baseline=self.baseline,
+        )
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, groups=None, neutral=None):
+        """Learn the head on people with ids (the wrapped classifier stays as fitted).
+
+        Parameters
+        ----------
+        X : input of the wrapped classifier (face images, say)
+        y : array-like of shape (n_samples,)
+            Labels.
+        groups : array-like of shape (n_samples,)
+            Person ids (needed: calibration is learned across people).
+        neutral : array-like of bool of shape (n_samples,) or None
+            Neutral reference photos. None: each person's photos labelled
+            ``neutral_label`` serve as references in turn (at most 3 each),
+            and each person is also seen without any.
+
+        Returns
+        -------
+        self
+        """
+        y = np.asarray(y)
+        if groups is None:
+            raise ValueError(
+                "PersonCalibratedClassifier.fit needs person ids: pass groups=<one id per "
+                "sample> (in a Pipeline, enable sklearn's metadata routing)"
+            )
+        self.estimator_ = self.estimator if self.prefit else clone(self.estimator).fit(X, y)
+        if not self.prefit or not hasattr(self.estimator_, "classes_"):
+            check_is_fitted(self.estimator_)
+        Z = self.log_proba(X)
+        if len(Z) != len(y):
+            raise ValueError(f"X gave {len(Z)} rows for {len(y)} labels")
+        ids, missing = check_groups(groups, len(y))
+        self.population_ = np.nanmean(Z[np.isfinite(Z).all(axis=1)], axis=0)
+        features, labels = [], []
+        for flags in self._reference_sets(y, ids, neutral):
+            parts = self._baselines(Z, ids, flags)
+            keep = (parts["calibration"] != "none") & np.isfinite(Z).all(axis=1)
+            features.append(self._features(Z, parts)[keep])
+            labels.append(y[keep])
+        if not features or not sum(len(f) for f in features):
+            raise ValueError(
+                "no person has enough photos to learn a calibration from (each needs "
+                f"min_photos={self.min_photos} photos or a neutral reference)"
+            )
+        head = self.head
+        if head is None:
+            head = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
+        self.head_ = clone(head).fit(np.vstack(features), np.concatenate(labels))
+        base = [c for c in self.estimator_.classes_]
+        self.classes_ = np.asarray(base + [c for c in self.head_.classes_ if c not in base])
+        return self
+
+    def _reference_sets(self, y, ids, neutral):
+        """The reference flags the head is trained under (each a copy of the data)."""
+        if neutral is not None:
+            yield _check_neutral(neutral, len(y))
+            return
+        yield np.zeros(len(y), dtype=bool)  # no references: mean baselines only
+        if self.baseline == "mean":
+            return
+        candidates = y == self.neutral_label
+        for turn in range(3):  # the 1st, 2nd, 3rd neutral photo of each person as its reference
+            flags = np.zeros(len(y), dtype=bool)
+            for person in dict.fromkeys(ids[candidates]):
+                rows = np.flatnonzero(candidates & (ids == person))
+                if turn < len(rows):
+                    flags[rows[turn]] = True
+            if flags.any():
+                yield flags
+
+    # ------------------------------------------------------------------ predict
+
+    def calibration(self, groups=None, neutral=None, n_samples: int | None = None) -> dict:
+        """How each row would be calibrated: ``person``, ``calibration``, ``n_references``.
+
+        Only ids and flags are needed (and rows with failed faces count as
+        photos here, unlike in :meth:`predict_proba`).
+        """
+        if groups is None:
+            n = 0 if n_samples is None else n_samples
+            return {"person": [None] * n, "calibration": ["none"] * n, "n_references": [0] * n}
+        ids, _ = check_groups(groups, len(groups))
+        Z = np.zeros((len(ids), 1))
+        parts = self._baselines(Z, ids, neutral, population=np.zeros(1))
+        return {
+            "person": ids.tolist(),
+            "calibration": parts["calibration"].tolist(),
+            "n_references": parts["n_references"].tolist(),
+        }
+
+    def calibrate(self, Z: np.ndarray, parts: dict) -> np.ndarray:
+        """Calibrated probabilities of rows with features ``Z`` and baselines ``parts``.
+
+        For streams that keep their own running baselines (a video track):
+        ``parts`` holds ``reference``, ``mean`` and ``calibration`` per row as
+        :func:`person_baselines` returns them; rows calibrated ``"none"`` get
+        the wrapped classifier's probabilities.
+        """
+        check_is_fitted(self, "head_")
+        column = {c: i for i, c in enumerate(self.classes_.tolist())}
+        out = np.zeros((len(Z), len(self.classes_)))
+        raw = np.exp(Z)
+        out[:, [column[c] for c in self.estimator_.classes_.tolist()]] = raw / raw.sum(
+            axis=1, keepdims=True
+        )
+        usable = np.isfinite(Z).all(axis=1)
+        calibrated = (np.asarray(parts["calibration"]) != "none") & usable
+        if calibrated.any():
+            proba = self.head_.predict_proba(
+                self._features(Z[calibrated], _take(parts, calibrated))
+            )
+            rows = np.flatnonzero(calibrated)
+            out[rows] = 0.0
+            out[np.ix_(rows, [column[c] for c in self.head_.classes_.tolist()])] = proba
+        out[~usable] = np.nan
+        return out
+
+    def predict_proba(self, X, groups=None, neutral=None) -> np.ndarray:
+        """Probabilities, calibrated for every row whose person has a baseline.
+
+        Parameters
+        ----------
+        X : input of the wrapped classifier
+        groups : array-like of shape (n_samples,) or None
+            Person id of each row; None: no row is calibrated.
+        neutral : array-like of bool or None
+            Rows that are neutral reference photos of their person.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "head_")
+        Z = self.log_proba(X)
+        if groups is None:
+            parts = {"calibration": np.full(len(Z), "none", dtype=object)}
+        else:
+            parts = self._baselines(Z, groups, neutral)
+        return self.calibrate(Z, parts)
+
+    def predict(self, X, groups=None, neutral=None) -> np.ndarray:
+        """The most probable class of each row (calibrated where possible)."""
+        return self.classes_[np.argmax(self.predict_proba(X, groups, neutral), axis=1)]
+
+
+def _take(parts: dict, rows: np.ndarray) -> dict:
+    return {k: np.asarray(v)[rows] for k, v in parts.items()}
