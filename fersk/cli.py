@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import json
 import math
 import os
@@ -27,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["CLIError", "main"]
-
-EXTRACT_BLOCK = 256
 
 
 def _say(text: str) -> None:
@@ -114,36 +113,11 @@ def _check_report(folder: str | None) -> None:
         raise CLIError("--report draws pictures: pip install 'fersk[plot]'") from None
 
 
-def _model_folder(path: str, dataset: str) -> str:
-    """``fersk train --model``: a new, empty or model folder apart from the data."""
-    from .models import PICKLE_SUFFIXES
-
-    folder, data = Path(path), Path(dataset).resolve()
-    where = folder.resolve()
-    if where == data or data in where.parents:
-        what = "is the input" if where == data else "is inside the dataset"
-        raise CLIError(f"--model {path!r} {what} {dataset!r}; give a folder apart from the data")
-    if not where.parent.is_dir():
-        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} does not exist")
-    if not os.access(where.parent, os.W_OK):
-        raise CLIError(f"--model {path!r}: folder {str(where.parent)!r} is not writable")
-    problem = None
-    if folder.is_file():
-        problem = "is a file; fersk train writes a model folder (model.json, model.npz)"
-    elif folder.suffix.lower() in PICKLE_SUFFIXES:
-        problem = f"ends in {folder.suffix}, so it would be read as a pickle"
-    elif folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
-        problem = "is a folder of other files, not a fersk model folder (which it would replace)"
-    if problem:
-        raise CLIError(f"--model {path!r} {problem}; give a new or empty folder, e.g. 'fer-model'")
-    return path
-
-
 def _load_model(name: str | None):
     """``--model``: the model (one that reads images), and its name as CSV settings record it."""
     from ._core.base import ImageInputMixin
     from ._core.pipeline_tools import find_steps
-    from .models import DEFAULT_MODEL, MODELS_DIR, PickleWarning, load_model
+    from .models import DEFAULT_MODEL, PickleWarning, load_model, model_id
 
     name = DEFAULT_MODEL if name is None else name
     with warnings.catch_warnings(record=True) as caught:
@@ -166,8 +140,7 @@ def _load_model(name: str | None):
             f"--model {name!r} holds a {type(model).__name__} that does not read images (no "
             "landmark extractor, clarity binner or CNN input step); fersk commands give it images"
         )
-    shipped = "/" not in name and (MODELS_DIR / name / "model.json").is_file()
-    return model, name if shipped else os.path.abspath(name)
+    return model, model_id(name)
 
 
 def _load_split(args, subset: str):
@@ -206,77 +179,6 @@ def _on_cluster(args):
         raise CLIError(str(exc)) from None
 
 
-def _list_images(root: Path) -> list[Path]:
-    """Image files at or under ``root`` (hidden ones skipped), naturally sorted, absolute.
-
-    Folders are resolved (any spelling of a folder gives the same paths); the
-    files are not (a symlinked image keeps its own name, so it is one row, once).
-    """
-    from .io import list_image_files
-
-    if root.is_file():
-        return [root.parent.resolve() / root.name]
-    return [root.resolve() / rel for rel in list_image_files(root.resolve())]
-
-
-def _photo_inputs(items: list[str]) -> dict[str, str]:
-    """Every image under ``items`` once (by resolved path), and its annotated copy's name.
-
-    The name is the path below its input with ``/`` as ``__``, and ``.jpg``
-    appended unless it ends in ``.jpg`` (``p/q.png`` -> ``p__q.png.jpg``,
-    ``a.jpg`` -> ``a.jpg``); a name already taken (or one differing only in
-    case) gets a counter: ``p__q.png-2.jpg``.
-    """
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for item in items:
-        root = _existing(item, "input")
-        for path in _list_images(root):
-            if str(path) in names:
-                continue
-            below = path.name if root.is_file() else str(path.relative_to(root.resolve()))
-            stem = below.replace(os.sep, "__")
-            stem = stem[:-4] if stem.lower().endswith(".jpg") else stem
-            name, k = f"{stem}.jpg", 1
-            while name.casefold() in taken:
-                k += 1
-                name = f"{stem}-{k}.jpg"
-            taken.add(name.casefold())
-            names[str(path)] = name
-    if not names:
-        raise CLIError("no image files in " + ", ".join(items))
-    return names
-
-
-def _annotate_folder(folder: str | None, items: list[str]) -> Path | None:
-    """``--annotate``: a folder apart from the photos, made now."""
-    if folder is None:
-        return None
-    target = Path(folder).resolve()
-    if target.exists() and not target.is_dir():
-        raise CLIError(f"--annotate {folder!r} is a file; give a folder")
-    for item in items:  # the copies never land among (or replace) the inputs
-        source = Path(item).resolve()
-        source = source if source.is_dir() else source.parent
-        if target.is_relative_to(source) or source.is_relative_to(target):
-            raise CLIError(
-                f"--annotate {folder!r} overlaps the input folder {str(source)!r}; give a folder "
-                "apart from the photos"
-            )
-    target.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def _write_annotated(path: str, rows: list[dict], target: Path) -> None:
-    """A copy of the photo at ``path`` with each face's box and label, written to ``target``."""
-    from .io import AtomicOutput, read_image, write_image
-    from .video.annotate import annotate_frame
-
-    image = annotate_frame(read_image(path, color="rgb"), [{**r, "track": r["face"]} for r in rows])
-    with AtomicOutput(target) as tmp:
-        write_image(tmp, image)
-
-
 @contextlib.contextmanager
 def _resumed(out: Path, header: list[str], settings: dict, key: str, option: str):
     """The resumable CSV ``out``, locked for this run, and the input paths already in it."""
@@ -303,130 +205,109 @@ def _demo(args) -> int:
 
 def _extract(args) -> int:
     """Write landmarks to CSV block by block; a rerun resumes after an interrupt."""
-    from tqdm.auto import tqdm
-
-    from ._core.layout import landmark_feature_names
     from .landmarks import LandmarkExtractor
+    from .landmarks.export import extract_to_csv, landmark_csv_header
+    from .predict import photo_inputs
 
     root = _existing(args.input, "input")
     out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
     _check_cache(args.cache)
-    paths = _list_images(root)
+    paths = list(photo_inputs([root]))
     extractor = LandmarkExtractor(
         args.n_landmarks, detector=args.detector, n_jobs=args.n_jobs, memory=args.cache
     )
     extractor.set_params(progress=False).fit()  # checks the settings before the CSV is touched
-    header = ["path", "face_found", "failure", *landmark_feature_names(args.n_landmarks)]
-    settings = {
-        "command": "fersk extract",
-        "n_landmarks": args.n_landmarks,
-        "detector": args.detector,
-        "backend": "dlib",
-    }
-    counts = {"written": 0, "no_face": 0, "unreadable": 0}
+    settings = {"command": "fersk extract", "n_landmarks": args.n_landmarks}
+    settings.update(detector=args.detector, backend="dlib")
+    header = landmark_csv_header(args.n_landmarks)
     with _on_cluster(args), _resumed(out, header, settings, "path", "--out") as (table, done):
-        todo = [p for p in paths if str(p) not in done]
-        _say(
-            f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting "
-            f"{len(todo)}"
-        )
+        todo = [p for p in paths if p not in done]
+        _say(f"{len(paths)} images under {root}; {len(done)} already in {out}; extracting "
+             f"{len(todo)}")  # fmt: skip
         try:
-            with tqdm(total=len(todo), unit="img") as bar:
-                for start in range(0, len(todo), EXTRACT_BLOCK):
-                    block = todo[start : start + EXTRACT_BLOCK]
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        X = extractor.transform([str(p) for p in block])
-                    why = {f.index: f.reason for f in extractor.failures_}
-                    table.write_rows(
-                        [str(p), int(i not in why), why.get(i, ""), *(f"{v:.2f}" for v in x)]
-                        for i, (p, x) in enumerate(zip(block, X))
-                    )
-                    counts["written"] += len(block)
-                    counts["unreadable"] += sum(r == "unreadable" for r in why.values())
-                    counts["no_face"] += sum(r != "unreadable" for r in why.values())
-                    bar.update(len(block))
+            counts = extract_to_csv(todo, extractor, table.write_rows)
         except KeyboardInterrupt:
-            _say(f"\ninterrupted: {counts['written']} rows kept in {out}; run again to resume")
+            _say("\ninterrupted: finished blocks are kept; run again to resume")
             return 130
-    _say(
-        f"wrote {counts['written']} rows to {out} ({counts['no_face']} without a face, "
-        f"{counts['unreadable']} unreadable)"
-    )
+    _say(f"wrote {counts['written']} rows to {out} ({counts['no_face']} without a face, "
+         f"{counts['unreadable']} unreadable)")  # fmt: skip
     return 0
 
 
 def _predict(args) -> int:
     """Every face of every image: label and probabilities, to CSV (resumable) or the screen."""
-    from ._core.pipeline_tools import class_names
+    from .predict import check_annotate_folder, photo_columns, photo_inputs, read_persons_file
 
-    marked = _photo_inputs(args.inputs)
-    out = Path(_output(args.csv, "--csv", inputs=tuple(marked))) if args.csv else None
-    folder = _annotate_folder(args.annotate, args.inputs)
+    marked = photo_inputs(args.inputs)
+    files = list(marked)
+    out = Path(_output(args.csv, "--csv", inputs=tuple(files))) if args.csv else None
+    folder = None if args.annotate is None else check_annotate_folder(args.annotate, args.inputs)
     model, model_name = _load_model(args.model)
+    persons, neutral = args.person, args.neutral
+    if args.persons is not None:
+        persons, flags = read_persons_file(_existing(args.persons, "--persons"), files)
+        neutral = neutral or (flags if any(flags) else None)
+    options = {"detector": args.detector, "upsample": args.upsample, "persons": persons}
+    options.update(neutral=neutral, batch_size=args.batch_size, n_jobs=args.n_jobs)
     if out is None:
+        short = ["file", "face", "label", "confidence", "error"]
+        if persons is not None or neutral is not None:
+            short[2:2] = ["person", "calibration"]
         screen = csv.writer(sys.stdout)
-        screen.writerow(["file", "face", "label", "confidence", "error"])
-        return _predict_files(args, list(marked), model, screen.writerows, marked, folder)
-    header = ["file", "face", "face_found", "error", "x0", "y0", "x1", "y1", "score", "label"]
-    header += ["confidence", *(f"p_{n}" for n in class_names(model))]
-    settings = {
-        "command": "fersk predict",
-        "model": model_name,
-        "detector": args.detector,
-        "upsample": args.upsample,
-    }
-    with _resumed(out, header, settings, "file", "--csv") as (table, done):
-        todo = [f for f in marked if f not in done]
-        _say(f"{len(marked)} images; {len(done)} already in {out}; {len(todo)} to do")
-        return _predict_files(args, todo, model, table.write_rows, marked, folder, header, out)
+        screen.writerow(short)
+        return _predict_files(args, files, set(files), model, options, screen.writerows, marked,
+                              folder, short=short)  # fmt: skip
+    settings = {"command": "fersk predict", "model": model_name, "detector": args.detector}
+    settings.update(upsample=args.upsample, person=args.person, persons=args.persons)
+    settings["neutral"] = [os.path.abspath(n) for n in args.neutral or []]
+    if persons is not None or neutral is not None:  # a person's rows depend on all their photos
+        settings["inputs"] = files
+    with _resumed(out, photo_columns(model), settings, "file", "--csv") as (table, done):
+        todo = [f for f in files if f not in done]
+        _say(f"{len(files)} images; {len(done)} already in {out}; {len(todo)} to do")
+        header = photo_columns(model)
+        return _predict_files(args, files, set(todo), model, options, table.write_rows, marked,
+                              folder, header)  # fmt: skip
 
 
-def _predict_files(args, todo, model, write, marked, folder, header=None, out=None) -> int:
-    """Predict ``todo`` one image at a time: its rows in one write (whole CSV rows or short)."""
-    from tqdm.auto import tqdm
+def _predict_files(args, files, todo, model, options, write, marked, folder, header=None,
+                   short=None) -> int:  # fmt: skip
+    """Predict the photos of ``todo`` (a set of ``files``), each photo's rows in one write."""
+    from .predict import predict_to_rows
 
-    from .predict import predict_faces
-
-    n_faces = n_without = n_unreadable = 0
+    annotate = None if folder is None else {f: folder / name for f, name in marked.items()}
+    line = functools.partial(_predict_line, header=header, short=short)
     try:
-        with tqdm(total=len(todo), unit="img", disable=len(todo) < 2) as bar:
-            for path in todo:
-                rows = predict_faces(
-                    [path], model, detector=args.detector, upsample=args.upsample, progress=False
-                ).to_dict("records")
-                if folder is not None and rows[0]["face_found"]:
-                    _write_annotated(path, rows, folder / marked[path])
-                write([_predict_line(path, row, header) for row in rows])
-                n_faces += sum(bool(r["face_found"]) for r in rows)
-                n_without += sum(r["error"] == "no face found" for r in rows)
-                n_unreadable += sum(r["error"].startswith("unreadable") for r in rows)
-                bar.update(1)
+        counts = predict_to_rows(files, todo, model, write, line=line, annotate=annotate, **options)
     except KeyboardInterrupt:
         _say("\ninterrupted: rows of finished images kept; run again to resume")
         return 130
     _say(
-        f"{len(todo)} images: {n_faces} faces, {n_without} without a face, {n_unreadable} "
-        f"unreadable (skipped){f'; rows in {out}' if out else ''}"
+        f"{len(todo)} images: {counts['faces']} faces, {counts['no face']} without a face, "
+        f"{counts['unreadable']} unreadable (skipped); {counts['images/s']:.1f} images/s"
+        + (f"; rows in {args.csv}" if args.csv else "")
     )
     return 0
 
 
-def _predict_line(path: str, row: dict, header: list[str] | None) -> list:
-    """A CSV row of every column of ``header``, or (None) the screen's short row."""
+def _predict_line(row: dict, header: list[str] | None, short: list[str] | None) -> list:
+    """A CSV row of every column of ``header``, or the screen's ``short`` row."""
     if header is not None:
         return [row.get(k, "") for k in header]
     confidence = row["confidence"]
-    shown = "" if confidence != confidence else f"{confidence:.3f}"
-    return [path, row["face"], row["label"], shown, row["error"]]
+    shown = {"confidence": "" if confidence != confidence else f"{confidence:.3f}"}
+    return [shown.get(k, row[k]) for k in short]
 
 
 def _train(args) -> int:
     """Fit the study pipeline on the train split; save it as a model folder."""
-    from .models import save_model
+    from .models import check_model_folder, save_model
     from .recipes.study import NothingUsableError, train_study_model
 
-    out = _model_folder(args.model, args.root)  # checked now, not after an hour of training
+    try:  # checked now, not after an hour of training
+        out = check_model_folder(args.model, inputs=(args.root,))
+    except ValueError as exc:
+        raise CLIError(f"--model {exc}") from None
     _check_cache(args.cache)
     X, y, groups, names = _load_split(args, "train")
     start = time.perf_counter()
@@ -531,39 +412,15 @@ def _video(args) -> int:
         f"{summary['fps']:.1f} frames/s -> {written}"
     )
     if args.report is not None:
-        _video_report(args, summary)
+        from .video.report import write_video_report
+
+        title = f"fersk video: {args.input if args.camera is None else args.camera}"
+        folder = write_video_report(args.csv, summary, args.report, title)
+        _say(f"report: {folder / 'report.md'} and {folder / 'report.html'}")
     if summary["interrupted"]:
         _say(f"interrupted: the {summary['frames']} frames done are kept")
         return 130
     return 0
-
-
-def _video_report(args, summary: dict) -> None:
-    """``--report DIR``: a timeline per face track, in Markdown and one HTML file."""
-    import pandas as pd
-
-    from .evaluation.plot import plot_timeline
-    from .evaluation.report import Report
-    from .video import count_flips
-
-    rows = pd.read_csv(args.csv)
-    faces = rows[rows["face_found"].astype(bool)]
-    report = Report(f"fersk video: {args.input if args.camera is None else args.camera}")
-    report.table(
-        ["frames", "face rows", "tracks", "frames/s"],
-        [[summary["frames"], summary["faces"], len(summary["tracks"]), f"{summary['fps']:.1f}"]],
-    )
-    for track in faces["track"].value_counts().index[:4]:
-        one = faces[faces["track"] == track]
-        report.heading(f"Track {track}")
-        report.text(
-            f"{len(one)} frames with this face; label flips {count_flips(one['raw_label'])} raw, "
-            f"{count_flips(one['label'])} smoothed; shown most: "
-            f"{one['label'].value_counts().index[0] if len(one) else '-'}."
-        )
-        report.figure(f"timeline_track{track}", plot_timeline(rows, track=int(track)))
-    folder = report.write(args.report)
-    _say(f"report: {folder / 'report.md'} and {folder / 'report.html'}")
 
 
 # --------------------------------------------------------------------------
@@ -629,6 +486,16 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--annotate", help="folder for copies with boxes and labels")
     pr.add_argument("--detector", choices=("hog", "mmod"), default="hog")
     pr.add_argument("--upsample", type=_int_at_least(0), default=1, help="finds smaller faces")
+    who = pr.add_mutually_exclusive_group()
+    who.add_argument("--person", help="regex finding the person in each file name (1st group)")
+    who.add_argument("--persons", help="CSV with columns file,person,neutral (neutral: 1/0)")
+    pr.add_argument(
+        "--neutral",
+        action="append",
+        help="a neutral photo of the person (repeat for more; one person unless --person)",
+    )
+    pr.add_argument("--batch-size", type=at_least_1, default=32, help="photos per model batch")
+    pr.add_argument("--n-jobs", type=_n_jobs, default=1, help="processes finding faces")
 
     ev = sub.add_parser("evaluate", help="WAR/UAR of a saved model on a dataset's test split")
     ev.add_argument("root", help="dataset folder or FER2013 csv")
@@ -667,7 +534,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS = {"demo": _demo, "extract": _extract, "train": _train, "predict": _predict}
 _COMMANDS.update(evaluate=_evaluate, video=_video)
-_PATHS = ("input", "root", "out", "model", "csv", "annotate", "json", "cache", "report")
+_PATHS = ("input", "root", "out", "model", "csv", "annotate", "json", "cache", "report", "persons")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -682,8 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in _PATHS:  # '--json=~/r.json' reaches us unexpanded
         if isinstance(getattr(args, option, None), str):
             setattr(args, option, os.path.expanduser(getattr(args, option)))
-    if getattr(args, "inputs", None):
-        args.inputs = [os.path.expanduser(value) for value in args.inputs]
+    for option in ("inputs", "neutral"):
+        if getattr(args, option, None):
+            setattr(args, option, [os.path.expanduser(v) for v in getattr(args, option)])
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
     if on_main:  # `kill`, `timeout` and service managers stop a run like Ctrl-C: work is kept

@@ -20,7 +20,17 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "fersk"
 
 #: The folders of the package, from the bottom up.
-LAYERS = ["io", "_core", "evaluation", "landmarks", "features", "cnn", "datasets", "models", "video"]
+LAYERS = [
+    "io",
+    "_core",
+    "evaluation",
+    "landmarks",
+    "features",
+    "cnn",
+    "datasets",
+    "models",
+    "video",
+]
 #: The apps on top: the package's loose modules and these folders.
 APP_FOLDERS = {"recipes"}
 #: At most this many loose modules (``__init__`` included) at the package's top.

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 
-import joblib
 import numpy as np
 import pytest
 import torch
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -20,12 +17,8 @@ from fersk._core.pipeline_tools import combine_fitted
 from fersk.cnn import CNNClassifier, CompactCNN, TrainAugmentation
 from fersk.datasets import make_sample_faces
 from fersk.models import (
-    DEFAULT_MODEL,
     list_models,
     load_model,
-    model_card,
-    reference_inputs,
-    save_model,
 )
 
 SHIPPED = [m["name"] for m in list_models()]
@@ -189,34 +182,6 @@ def test_fersk_video_uses_the_default_model(tmp_path, capsys):
     assert code == 0, err
     header = (tmp_path / "rows.csv").read_text().splitlines()[0]
     assert "p_happiness" in header and "p_neutral" in header
-
-
-# --------------------------------------------------------------------------
-# The format refuses what it cannot restore, and never runs what it reads
-# --------------------------------------------------------------------------
-
-
-def test_integer_subject_ids_and_a_torn_save(tmp_path):
-    X = np.random.default_rng(0).normal(size=(6, 3))
-    sn = SubjectNeutralizer(missing_groups="population").fit(X, groups=[1, 2, 3, 1, 2, 3])
-    back = load_model(save_model(_sn_pipeline(sn, X), tmp_path / "sn"))
-    restored = back[0]
-    assert restored.subjects_.tolist() == [1, 2, 3]
-    np.testing.assert_array_equal(
-        restored.transform(X[:1], groups=[1]), sn.transform(X[:1], groups=[1])
-    )
-    # model.npz from another save: refused, not mixed.
-    other = save_model(_sn_pipeline(SubjectNeutralizer(missing_groups="population").fit(X + 1), X),
-                       tmp_path / "other")  # fmt: skip
-    (tmp_path / "sn" / "model.npz").write_bytes((other / "model.npz").read_bytes())
-    with pytest.raises(ValueError, match="does not match model.json"):
-        load_model(tmp_path / "sn")
-
-
-def _sn_pipeline(sn, X):
-    """A fitted pipeline around an already fitted neutralizer (a classifier after it)."""
-    clf = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, [0, 1] * 3)
-    return make_pipeline(sn, clf)
 
 
 def test_the_stream_feeds_the_trackers_landmarks_to_a_fusion(small_models, monkeypatch):

@@ -41,9 +41,11 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "ModelFileError",
     "PickleWarning",
+    "check_model_folder",
     "list_models",
     "load_model",
     "model_card",
+    "model_id",
     "reference_inputs",
     "save_model",
 ]
@@ -96,6 +98,55 @@ def _locate(name_or_path) -> tuple[str, Path]:
         )
     raise ValueError(f"no fersk model {text!r}: not a shipped model ({names}), and {str(path)!r} "
                      f"{where}")  # fmt: skip
+
+
+def model_id(name_or_path: str | os.PathLike) -> str:
+    """How a model is named in records: a shipped model's name, else the absolute path.
+
+    Examples
+    --------
+    >>> model_id(DEFAULT_MODEL) == DEFAULT_MODEL
+    True
+    """
+    kind, path = _locate(name_or_path)
+    return path.name if kind == "shipped" else os.path.abspath(path)
+
+
+def check_model_folder(path: str | os.PathLike, *, inputs: tuple = ()) -> str:
+    """Check, before any work, that a model can be saved as the folder ``path``.
+
+    Refuses (``ValueError`` naming the problem and the fix): an existing file, a
+    name ending in ``.joblib``/``.pkl`` (it would be read as a pickle), a folder of
+    other files (it would be replaced), a missing or read-only parent folder, and
+    a path that is one of ``inputs`` or inside one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> check_model_folder(os.path.join(tempfile.mkdtemp(), "fer-model")).endswith("fer-model")
+    True
+    """
+    folder = Path(path)
+    where = folder.resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if where == source or source in where.parents:
+            what = "is the input" if where == source else "is inside the input"
+            raise ValueError(f"{os.fspath(path)!r} {what} {os.fspath(item)!r}; give a folder "
+                             "apart from the data")  # fmt: skip
+    if not where.parent.is_dir() or not os.access(where.parent, os.W_OK):
+        raise ValueError(f"{os.fspath(path)!r}: its folder {str(where.parent)!r} does not exist "
+                         "or is not writable")  # fmt: skip
+    problem = None
+    if folder.is_file():
+        problem = "is a file; a model is saved as a folder (model.json, model.npz)"
+    elif folder.suffix.lower() in PICKLE_SUFFIXES:
+        problem = f"ends in {folder.suffix}, so it would be read as a pickle"
+    elif folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
+        problem = "is a folder of other files, not a fersk model folder (which it would replace)"
+    if problem:
+        raise ValueError(f"{os.fspath(path)!r} {problem}; give a new or empty folder")
+    return os.fspath(path)
 
 
 def list_models() -> list[dict]:

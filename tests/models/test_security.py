@@ -97,9 +97,7 @@ def test_an_estimator_node_naming_a_gadget_class_is_refused(saved, name, tmp_pat
         ("module", "subprocess.Popen"),
     ],
 )
-def test_each_parameter_that_takes_a_class_has_its_own_list(
-    param, name, small_models, tmp_path
-):
+def test_each_parameter_that_takes_a_class_has_its_own_list(param, name, small_models, tmp_path):
     folder = _cnn_folder(tmp_path, small_models)
 
     def edit(document):
@@ -210,9 +208,9 @@ def test_a_deeply_nested_value_is_refused(saved):
 
 def test_an_edited_tree_or_arrays_file_is_refused(saved, tmp_path):
     document = json.loads((saved / "model.json").read_text())
-    document["model"]["params"]["steps"]["__list__"][1]["__tuple__"][1]["__estimator__"][
-        "params"
-    ]["C"] = 5.0  # edited, integrity not recomputed
+    document["model"]["params"]["steps"]["__list__"][1]["__tuple__"][1]["__estimator__"]["params"][
+        "C"
+    ] = 5.0  # edited, integrity not recomputed
     (saved / "model.json").write_text(json.dumps(document))
     with pytest.raises(ModelFileError, match="integrity record"):
         load_model(saved)
@@ -265,9 +263,7 @@ def _first_conv(arrays: dict) -> str:
         (lambda a, k: a.pop(k), "missing"),
     ],
 )
-def test_tampered_cnn_weights_are_refused_naming_the_array(
-    change, needle, small_models, tmp_path
-):
+def test_tampered_cnn_weights_are_refused_naming_the_array(change, needle, small_models, tmp_path):
     folder = _cnn_folder(tmp_path, small_models)
     _edit_arrays(folder, lambda arrays: change(arrays, _first_conv(arrays)))
     with pytest.raises(ModelFileError, match=needle) as info:

@@ -82,8 +82,9 @@ def test_a_clip_pipeline_with_subject_conditioning_reloads(tmp_path, one_thread)
     y = np.asarray(clips.target_names)[clips.target]
     with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = make_clip_pipeline(68, n_frames=8, frame="last", motion=True, subject=True,
-                                   detector="none").fit(clips.data, y, groups=clips.subject)  # fmt: skip
+        model = make_clip_pipeline(
+            68, n_frames=8, frame="last", motion=True, subject=True, detector="none"
+        ).fit(clips.data, y, groups=clips.subject)
         again = load_model(save_model(model, tmp_path / "clips"))
         _same_predictions(model, again, clips.data, groups=clips.subject)
 
@@ -146,3 +147,16 @@ def test_pinned_parameters_are_not_stored(tmp_path, faces):
     extractor = LandmarkExtractor(68, detector="none", memory=str(tmp_path / "cache"), n_jobs=2)
     node = dump_estimator(extractor.fit(), {})
     assert not {"memory", "n_jobs", "weights", "predictor_path"} & set(node["params"])
+
+
+def test_integer_subject_ids_keep_their_type(tmp_path):
+    from fersk import SubjectNeutralizer
+
+    X_ = RNG.normal(size=(6, 3))
+    sn = SubjectNeutralizer(missing_groups="population").fit(X_, groups=[1, 2, 3, 1, 2, 3])
+    model = make_pipeline(sn, LogisticRegression().fit(X_, ["a", "b"] * 3))  # fitted parts
+    restored = load_model(save_model(model, tmp_path / "sn"))[0]
+    assert restored.subjects_.tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(
+        restored.transform(X_[:1], groups=[1]), sn.transform(X_[:1], groups=[1])
+    )
