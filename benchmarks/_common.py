@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from fersk.environment import environment_info
+from fersk._core.environment import environment_info
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -19,6 +19,7 @@ from .dfew import DFEW_LABELS, dfew_cv, dfew_folds, load_dfew
 from .fer2013 import load_fer2013_csv
 from .ferplus import FERPLUS_VOTES, ferplus_labels, load_ferplus, vote_distribution
 from .folder import load_image_folder
+from .jaffe import JAFFE_CODES, is_jaffe_folder, load_jaffe
 from .rafdb import LABEL_FILE, load_rafdb
 from .split import DEFAULT_TEST_SIZE, split_dataset
 from .synthetic import (
@@ -36,6 +37,7 @@ __all__ = [
     "DFEW_LABELS",
     "EMOTIONS",
     "FERPLUS_VOTES",
+    "JAFFE_CODES",
     "SAMPLE_EMOTIONS",
     "make_sample_clips",
     "make_sample_faces",
@@ -51,6 +53,7 @@ __all__ = [
     "load_fer2013_csv",
     "load_ferplus",
     "load_image_folder",
+    "load_jaffe",
     "load_rafdb",
     "split_dataset",
     "vote_distribution",
@@ -65,6 +68,8 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options
       (aligned images);
     - a folder with ``data/FER2013Train/label.csv`` (or ``FER2013Train/label.csv``)
       -> :func:`load_ferplus` (majority labels; pass ``rule="plurality"``);
+    - a folder of JAFFE photos (``KA.AN1.39.tiff``, or such a ``jaffe_db`` inside)
+      -> :func:`load_jaffe`;
     - a folder with ``EmoLabel_DataSplit/`` -> :func:`load_dfew` (clips; pass
       ``fold=1..5`` for a train/test split);
     - a folder with ``cohn-kanade-images/`` (or
@@ -125,6 +130,8 @@ def load_dataset(root: str | os.PathLike[str], *, subset: str = "all", **options
         return load_rafdb(path, subset=subset, **options)
     if any((path / sub / "label.csv").is_file() for sub in ("data/FER2013Train", "FER2013Train")):
         return load_ferplus(path, subset=subset, **options)
+    if is_jaffe_folder(path) or is_jaffe_folder(path / "jaffe_db"):
+        return load_jaffe(path, subset=subset, **options)
     if (path / "EmoLabel_DataSplit").is_dir():
         return load_dfew(path, subset=subset, **options)
     if (path / "cohn-kanade-images").is_dir() or (

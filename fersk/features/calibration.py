@@ -152,9 +152,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     estimator : classifier with ``predict_proba``
         The model whose outputs are calibrated (a shipped model, say). Used as
         fitted (``prefit=True``) or fitted here on ``X, y``.
-    head : classifier or None, default=None
+    head : classifier, "offset" or None, default=None
         Learns the calibrated labels from ``[z - reference, z - mean, z]``;
-        None is ``StandardScaler`` + ``LogisticRegression(C=C)``.
+        None is ``StandardScaler`` + ``LogisticRegression(C=C)``. ``"offset"``
+        learns nothing: the probabilities are ``softmax(z - reference)`` (the
+        reference, or the mean where there is none), a plain output offset.
     baseline : {"auto", "neutral", "mean"}, default="auto"
         Which baselines to use (see :func:`person_baselines`).
     shrinkage : float, default=2.0
@@ -207,7 +209,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["predict_proba"])],
-        "head": [None, HasMethods(["fit", "predict_proba"])],
+        "head": [None, StrOptions({"offset"}), HasMethods(["fit", "predict_proba"])],
         "baseline": [StrOptions({"auto", "neutral", "mean"})],
         "shrinkage": [Interval(Real, 0, None, closed="left")],
         "min_photos": [Interval(Integral, 1, None, closed="left")],
@@ -309,6 +311,10 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         head = self.head
         if head is None:
             head = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
+        if isinstance(head, str):  # "offset": nothing to learn
+            self.head_ = head
+            self.classes_ = np.asarray(self.estimator_.classes_)
+            return self
         self.head_ = clone(head).fit(np.vstack(features), np.concatenate(labels))
         base = [c for c in self.estimator_.classes_]
         self.classes_ = np.asarray(base + [c for c in self.head_.classes_ if c not in base])
@@ -370,12 +376,17 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         usable = np.isfinite(Z).all(axis=1)
         calibrated = (np.asarray(parts["calibration"]) != "none") & usable
         if calibrated.any():
-            proba = self.head_.predict_proba(
-                self._features(Z[calibrated], _take(parts, calibrated))
-            )
             rows = np.flatnonzero(calibrated)
+            features = self._features(Z[rows], _take(parts, calibrated))
+            if isinstance(self.head_, str):  # "offset": softmax(z - reference)
+                shift = features[:, : Z.shape[1]]
+                proba = np.exp(shift - shift.max(axis=1, keepdims=True))
+                proba /= proba.sum(axis=1, keepdims=True)
+                classes = self.estimator_.classes_
+            else:
+                proba, classes = self.head_.predict_proba(features), self.head_.classes_
             out[rows] = 0.0
-            out[np.ix_(rows, [column[c] for c in self.head_.classes_.tolist()])] = proba
+            out[np.ix_(rows, [column[c] for c in classes.tolist()])] = proba
         out[~usable] = np.nan
         return out
 

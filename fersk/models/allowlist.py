@@ -66,6 +66,7 @@ def estimator_classes() -> dict[str, type]:
     from sklearn import compose, decomposition, dummy, ensemble, impute, linear_model, pipeline
     from sklearn import feature_selection, neural_network, preprocessing, svm
 
+    from ..features.calibration import PersonCalibratedClassifier
     from ..features.clarity import ClarityBinner
     from ..features.geometry import PairwiseDistance
     from ..features.preprocess import CNNPreprocessor
@@ -87,6 +88,7 @@ def estimator_classes() -> dict[str, type]:
             MotionDelta,
             SelectFrames,
             CNNPreprocessor,
+            PersonCalibratedClassifier,
         )
     }
     for module, names in [

@@ -1,0 +1,147 @@
+"""How person calibration is learned and measured: faces as ``fersk predict`` sees them, by person.
+
+* :func:`photo_faces`: each photo's largest face, cropped as :func:`fersk.predict.iter_photos`
+  crops it (the same detector, upsampling and framing), or None where none is found;
+* :func:`fit_calibration`: a :class:`~fersk.features.calibration.PersonCalibratedClassifier`
+  around a fitted model, its head learned on people with ids;
+* :func:`leave_one_person_out`: for each person, a calibration learned without them, then their
+  photos predicted: raw, against the person's mean, against one neutral photo; also with only
+  ``k`` photos of the person (how many it takes before calibration pays).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
+
+
+def photo_faces(files, *, detector: str = "hog", upsample: int = 1) -> tuple[list, np.ndarray]:
+    """Each photo's largest face crop, as ``fersk predict`` crops it, and which photos had one.
+
+    Returns
+    -------
+    crops : list of ndarray or None
+    found : ndarray of bool
+    """
+    from ..io import face_crop
+    from ..predict import _find
+
+    crops = []
+    for source in files:
+        _, image, found, _ = _find(source, detector, upsample)
+        crops.append(face_crop(image, found[0][0]) if found is not None and len(found[0]) else None)
+    return crops, np.array([c is not None for c in crops])
+
+
+def person_faces(data: Bunch, **options) -> Bunch:
+    """A dataset's faces by person: ``crops``, ``y`` (names), ``groups``, ``neutral``, ``found``.
+
+    ``data`` is a loader's Bunch with subject ids (JAFFE, CK+48). Photos
+    without a face are kept out (``found`` says which), as ``fersk predict``
+    would give them no calibrated row.
+    """
+    if data.subject is None:
+        raise ValueError("calibration needs person ids: this dataset has no subject ids")
+    crops, found = photo_faces(data.data, **options)
+    y = np.asarray(data.target_names)[data.target]
+    neutral = np.asarray(getattr(data, "neutral", y == "neutral"), dtype=bool)
+    keep = np.flatnonzero(found)
+    return Bunch(
+        crops=[crops[i] for i in keep],
+        y=y[keep],
+        groups=np.asarray(data.subject)[keep],
+        neutral=neutral[keep],
+        found=found,
+        files=[data.data[i] for i in keep],
+    )
+
+
+def fit_calibration(model, sets: list[Bunch], **params):
+    """A :class:`~fersk.features.calibration.PersonCalibratedClassifier` around ``model``.
+
+    Its head is learned on the people of ``sets`` (each from :func:`person_faces`);
+    every person's neutral photos serve in turn as their reference.
+    """
+    from ..features.calibration import PersonCalibratedClassifier
+
+    crops = [c for s in sets for c in s.crops]
+    y = np.concatenate([s.y for s in sets])
+    groups = np.concatenate([[f"{i}:{g}" for g in s.groups] for i, s in enumerate(sets)])
+    return PersonCalibratedClassifier(model, **params).fit(crops, y, groups=groups)
+
+
+def _subset(faces: Bunch, rows) -> Bunch:
+    rows = np.asarray(rows)
+    return Bunch(
+        crops=[faces.crops[i] for i in rows],
+        y=faces.y[rows],
+        groups=faces.groups[rows],
+        neutral=faces.neutral[rows],
+    )
+
+
+def leave_one_person_out(
+    model,
+    faces: Bunch,
+    *,
+    extra: list[Bunch] = (),
+    photos: tuple[int, ...] = (),
+    repeats: int = 5,
+    seed: int = 0,
+    **params,
+) -> dict:
+    """Each person of ``faces`` predicted by a calibration learned without them.
+
+    For every person: the head is learned on the other people of ``faces``
+    and on ``extra`` (other datasets), then the person's photos are
+    predicted ``raw`` (the model alone), against their ``mean`` (all their
+    photos), and against ``neutral`` (their first neutral photo as the
+    reference, when they have one; that photo itself is not scored). With
+    ``photos=(1, 2, 4, 8)``, also with only ``k`` of their photos known
+    (``repeats`` random draws, the reference not among them): ``mean@k`` and
+    ``neutral@k``.
+
+    Returns
+    -------
+    dict
+        ``{mode: (y_true, y_pred)}`` over all people.
+    """
+    rng = np.random.default_rng(seed)
+    out: dict[str, tuple[list, list]] = {}
+
+    def add(mode, y_true, y_pred):
+        truth, pred = out.setdefault(mode, ([], []))
+        truth.extend(np.asarray(y_true).tolist())
+        pred.extend(np.asarray(y_pred).tolist())
+
+    raw = model.predict(faces.crops)
+    for person in dict.fromkeys(faces.groups.tolist()):
+        mine = np.flatnonzero(faces.groups == person)
+        others = _subset(faces, np.flatnonzero(faces.groups != person))
+        calibrated = fit_calibration(model, [others, *extra], **params)
+        me = _subset(faces, mine)
+        add("raw", me.y, raw[mine])
+        add("mean", me.y, calibrated.predict(me.crops, groups=me.groups))
+        references = np.flatnonzero(me.neutral)
+        if len(references):  # the reference photo itself is not scored
+            flags = np.zeros(len(mine), dtype=bool)
+            flags[references[0]] = True
+            pred = calibrated.predict(me.crops, groups=me.groups, neutral=flags)
+            add("neutral", me.y[~flags], pred[~flags])
+        for k in photos:
+            pool = np.setdiff1d(np.arange(len(mine)), references[:1])
+            if len(pool) < k:
+                continue
+            for _ in range(repeats):
+                pick = rng.choice(pool, size=k, replace=False)
+                sub = _subset(me, pick)
+                add(f"mean@{k}", sub.y, calibrated.predict(sub.crops, groups=sub.groups))
+                if len(references):
+                    both = _subset(me, np.r_[pick, references[:1]])
+                    flags = np.zeros(k + 1, dtype=bool)
+                    flags[-1] = True
+                    pred = calibrated.predict(both.crops, groups=both.groups, neutral=flags)
+                    add(f"neutral@{k}", sub.y, pred[:k])
+    return {mode: (np.asarray(t), np.asarray(p)) for mode, (t, p) in out.items()}
