@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from fersk._core.environment import environment_info
 
 RESULTS = Path(__file__).parent / "results"

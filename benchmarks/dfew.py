@@ -33,8 +33,8 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
-from fersk.evaluation.crossval import cross_val_war_uar  # noqa: E402
 
+from fersk.evaluation.crossval import cross_val_war_uar  # noqa: E402
 from fersk.landmarks import LandmarkExtractor  # noqa: E402
 from fersk.landmarks.clip_extractor import ClipLandmarkExtractor  # noqa: E402
 from fersk.study import make_clip_pipeline  # noqa: E402

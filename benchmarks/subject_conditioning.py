@@ -33,9 +33,9 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import dataset_parser, finish  # noqa: E402
-from fersk.evaluation.crossval import cross_val_war_uar  # noqa: E402
 
 from fersk import LandmarkExtractor, PairwiseDistance, SubjectNeutralizer  # noqa: E402
+from fersk.evaluation.crossval import cross_val_war_uar  # noqa: E402
 from fersk.study import default_classifier  # noqa: E402
 
 VARIANTS = {

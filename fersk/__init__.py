@@ -15,7 +15,7 @@ Examples
 
 from importlib import import_module
 
-from ._core.version import __version__
+from ._core.version import __version__ as __version__
 
 #: Public name -> the module that defines it (imported when first used).
 _LAZY = {

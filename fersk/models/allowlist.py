@@ -63,8 +63,19 @@ TRANSIENT: frozenset[str] = frozenset({"failures_"})
 @functools.cache
 def estimator_classes() -> dict[str, type]:
     """Name -> class of every estimator a model file may hold."""
-    from sklearn import compose, decomposition, dummy, ensemble, impute, linear_model, pipeline
-    from sklearn import feature_selection, neural_network, preprocessing, svm
+    from sklearn import (
+        compose,
+        decomposition,
+        dummy,
+        ensemble,
+        feature_selection,
+        impute,
+        linear_model,
+        neural_network,
+        pipeline,
+        preprocessing,
+        svm,
+    )
 
     from ..features.calibration import PersonCalibratedClassifier
     from ..features.clarity import ClarityBinner

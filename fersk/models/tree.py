@@ -209,7 +209,9 @@ def load_estimator(node, arrays: Mapping[str, np.ndarray], resolve_ref: Callable
         try:
             est = cls(**kwargs)
         except TypeError as exc:
-            raise ModelFileError(f"{where}: {name} does not take these parameters ({exc})") from None
+            raise ModelFileError(
+                f"{where}: {name} does not take these parameters ({exc})"
+            ) from None
         adapter = _ADAPTERS.get(name)
         if adapter is not None and state:
             return adapter.load(est, state, arrays, build, where, depth)
@@ -339,7 +341,7 @@ class _Voting:
                     {"__tuple__": [name, {"__estimator__": node(m, f"{where}.{name}")}]}
                     for (name, _), m in zip(est.estimators, est.estimators_)
                 ]
-            }
+            },
         }
 
     @staticmethod
@@ -406,7 +408,9 @@ class _CNN:
         }
         for param, classes in allowed.items():
             if getattr(est, param) not in classes:
-                raise ModelFileError(f"{where}.{param}: {getattr(est, param)!r} is not allowed here")
+                raise ModelFileError(
+                    f"{where}.{param}: {getattr(est, param)!r} is not allowed here"
+                )
         values = {k: decode(v, arrays, None, f"{where}.{k}", depth + 1) for k, v in state.items()}
         weights = values.get("state_dict")
         classes_ = values.get("label_classes_")

@@ -182,7 +182,9 @@ def decode(
             raise ModelFileError(f"{where}: the array {body!r} is missing from model.npz")
         array = arrays[body]
         if array.dtype.kind not in "biuf":
-            raise ModelFileError(f"{where}: the array {body!r} has dtype {array.dtype}, not numbers")
+            raise ModelFileError(
+                f"{where}: the array {body!r} has dtype {array.dtype}, not numbers"
+            )
         return array
     if tag == "__array__":
         dtype = _dtype(value.get("dtype"), where)
