@@ -529,7 +529,18 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--tau", type=_seconds, default=0.5, help="smoothing time constant (s)")
     video.add_argument("--margin", type=_seconds, default=0.1, help="lead a new label needs")
     video.add_argument("--min-dwell", type=_seconds, default=0.5, help="least time a label shows")
+    for p, default in [(demo, None), (extract, None), (train, None), (pr, 1), (ev, None)]:
+        _threads_option(p, default)
+    _threads_option(video, 1)
     return parser
+
+
+def _threads_option(parser, default: int | None) -> None:
+    """``--threads``: per-face inference runs on one thread, training on every core."""
+    shown = "every core" if default is None else str(default)
+    parser.add_argument(
+        "--threads", type=_n_jobs, default=default, help=f"threads per process (default: {shown})"
+    )
 
 
 _COMMANDS = {"demo": _demo, "extract": _extract, "train": _train, "predict": _predict}
@@ -543,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns the exit code: 0 on success, 2 for a usage mistake (reported in
     one line on stderr), 130 when interrupted with Ctrl-C.
     """
+    from ._core.threads import limited_threads
     from .io import ImageReadError
 
     args = _parser().parse_args(argv)
@@ -557,7 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if on_main:  # `kill`, `timeout` and service managers stop a run like Ctrl-C: work is kept
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        return int(_COMMANDS[args.command](args) or 0)
+        with limited_threads(args.threads):
+            return int(_COMMANDS[args.command](args) or 0)
     except (CLIError, ImageReadError, OSError, ValueError) as exc:
         if os.environ.get("FERSK_DEBUG"):
             raise

@@ -23,6 +23,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 
 __all__ = [
     "GROUP_SCORING",
+    "expected_calibration_error",
     "SCORING",
     "GroupScorer",
     "fold_summary",
@@ -338,3 +339,39 @@ def per_subject_accuracy(y_true, y_pred, groups) -> dict:
         "max": float(accuracies.max()),
         "worst": worst,
     }
+
+
+def expected_calibration_error(y_true, proba, classes, n_bins: int = 15) -> float:
+    """How far a model's confidence is from its accuracy (ECE, Guo et al. 2017), from 0 to 1.
+
+    The predictions are binned by confidence (the top probability) into
+    ``n_bins`` equal-width bins; ECE is the mean, weighted by the bins' sizes,
+    of ``|accuracy - mean confidence|`` in each bin. 0: a confidence of 0.8
+    is right 80% of the time.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    proba : array-like of shape (n_samples, n_classes)
+        Probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+    n_bins : int, default=15
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(expected_calibration_error(["a", "b"], [[0.9, 0.1], [0.6, 0.4]], ["a", "b"]), 2)
+    0.35
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    confidence = proba.max(axis=1)
+    correct = np.asarray(classes)[proba.argmax(axis=1)] == np.asarray(y_true)
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        total += inside.sum() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total / len(confidence))

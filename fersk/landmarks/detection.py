@@ -140,15 +140,16 @@ YUNET_MAX_SIDE = 320
 #: Boxes overlapping more than this (IoU) are one face (YuNet's non-maximum suppression).
 YUNET_NMS_THRESHOLD = 0.3
 
-#: ``(a, b, c, d)`` of the map from YuNet's five points to the box dlib's HOG
+#: ``(k, c, d)`` of the map from YuNet's five points to the box dlib's HOG
 #: detector draws around the same face: with ``eyes`` and ``mouth`` the
 #: midpoints of the eyes and of the mouth corners, the box is the square of
-#: side ``a * |right eye - left eye| + b * |eyes - mouth|`` centred on
-#: ``(eyes + mouth) / 2 + side * (c, d)``. Least-squares fit on 800 faces both
-#: detectors find (JAFFE, CK+, FER+ and video frames, by
-#: ``benchmarks/face_detection.py``): the 68 landmarks placed from the mapped
-#: box are as close to those placed from HOG's box as HOG's box shifted by 5%.
-YUNET_TO_HOG: tuple[float, float, float, float] = (0.783, 1.421, -0.009, -0.035)
+#: side ``k * (|right eye - left eye| + |eyes - mouth|)`` centred on
+#: ``(eyes + mouth) / 2 + side * (c, d)``. Least-squares fit on the faces both
+#: detectors find in JAFFE, CK+, FER+ and video frames
+#: (``benchmarks/face_detection.py``, which also reports how the landmarks
+#: placed from the mapped boxes compare with those placed from HOG's: as
+#: close as from HOG's own box moved by 5% of its side).
+YUNET_TO_HOG: tuple[float, float, float] = (1.101, -0.007, -0.035)
 
 
 class MultipleFacesError(SampleError):
@@ -290,13 +291,15 @@ def _yunet_raw(
 
 
 def _hog_like_boxes(points: np.ndarray) -> np.ndarray:
-    """The HOG-framed boxes ``(n, 4)`` of faces with YuNet points ``(n, 5, 2)`` (see
-    :data:`YUNET_TO_HOG`)."""
-    a, b, c, d = YUNET_TO_HOG
+    """The HOG-framed boxes ``(n, 4)`` of faces with YuNet points ``(n, 5, 2)``.
+
+    See :data:`YUNET_TO_HOG`.
+    """
+    k, c, d = YUNET_TO_HOG
     eyes = points[:, :2].mean(axis=1)
     mouth = points[:, 3:].mean(axis=1)
-    side = a * np.linalg.norm(points[:, 0] - points[:, 1], axis=1)
-    side = side + b * np.linalg.norm(eyes - mouth, axis=1)
+    between_eyes = np.linalg.norm(points[:, 0] - points[:, 1], axis=1)
+    side = k * (between_eyes + np.linalg.norm(eyes - mouth, axis=1))
     centre = (eyes + mouth) / 2 + side[:, None] * np.array([c, d])
     return np.hstack([centre - side[:, None] / 2, centre + side[:, None] / 2])
 

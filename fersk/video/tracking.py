@@ -14,10 +14,11 @@ gaps), and its landmarks. It reuses fersk's offline dlib pieces:
   (:class:`fersk.landmarks.dlib_backend.DlibLandmarker`) places the 68 or 5
   points on every returned face, every frame.
 
-The detector is the expensive step: at 640x360 on one CPU core, a frame with
-a HOG detection and one face costs about 22 ms, a tracked frame about 6.5 ms
-per face (correlation tracker and 68 landmarks), so ``detect_every`` trades
-cost for how soon a new face is picked up.
+The detector is the expensive step: at 640x360 on one CPU core, a YuNet
+detection (the default detector) costs about 4 ms, a HOG detection about
+14 ms, a tracked frame about 6.5 ms per face (correlation tracker and 68
+landmarks), so ``detect_every`` trades cost for how soon a new face is
+picked up.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sklearn.base import BaseEstimator
 
 from .._core._sklearn_compat import Interval, StrOptions
 from ..io import ImageReadError, describe_source, read_image
-from ..landmarks.detection import DETECTORS, detect_faces, keep_faces
+from ..landmarks.detection import DEFAULT_DETECTOR, DETECTORS, detect_faces, keep_faces
 from .boxes import box_centre, box_iou, box_size, inside_fraction, landmark_frame, patch, similarity
 
 __all__ = ["FaceTracker", "Track", "box_iou"]
@@ -175,16 +176,20 @@ class FaceTracker(BaseEstimator):
     n_landmarks : int, default=68
         Points per face: 68 or 5 with the shipped dlib predictors (or what
         ``predictor_path``'s model gives).
-    detector : {"hog", "mmod", "none"}, default="hog"
+    detector : {"yunet", "hog", "mmod", "none"}, default="yunet"
         See :data:`fersk.landmarks.detection.DETECTORS`; ``"none"`` takes the
-        whole frame as the one face (videos of face crops).
+        whole frame as the one face (videos of face crops). Which detections
+        are faces follows the detector's thresholds
+        (:data:`fersk.landmarks.detection.FACE_THRESHOLDS`).
     detect_every : int, default=5
         Run the detector every this many frames (1: on every frame).
     upsample : int, default=0
-        Times dlib doubles the frame before detecting (finds smaller faces,
-        about 4x the cost per step).
+        Finds smaller faces, about 4x the cost per step (see
+        :func:`fersk.landmarks.detection.detect_faces`): HOG doubles the
+        frame; YuNet sees it at up to 320 px (640 with 1, ...).
     detection_threshold : float, default=0.0
-        Minimum detector score.
+        Added to the detector's own minimum score (0 for dlib's, 0.6 for
+        YuNet's).
     follow : {"landmarks", "correlation"}, default="landmarks"
         How a face is followed between detections (see above).
     min_similarity : float, default=0.5
@@ -276,7 +281,7 @@ class FaceTracker(BaseEstimator):
         self,
         n_landmarks: int = 68,
         *,
-        detector: str = "hog",
+        detector: str = DEFAULT_DETECTOR,
         detect_every: int = 5,
         upsample: int = 0,
         detection_threshold: float = 0.0,
@@ -317,9 +322,11 @@ class FaceTracker(BaseEstimator):
         ``predictor_path``, ``weights``, ``device``) and detection settings
         (``detector``, ``upsample``, ``detection_threshold``) are used, so a
         model sees in a video the landmarks it was trained on. An extractor
-        with ``detector="none"`` (trained on face crops) gets the HOG detector:
-        a video frame is not a face crop. ``params`` set the tracker's own
-        options (``detect_every``, ``max_faces``, ...) or override these.
+        with ``detector="none"`` (trained on face crops) gets the default
+        detector (:data:`fersk.landmarks.detection.DEFAULT_DETECTOR`, whose
+        boxes are framed as HOG's): a video frame is not a face crop.
+        ``params`` set the tracker's own options (``detect_every``,
+        ``max_faces``, ...) or override these.
 
         Examples
         --------
@@ -327,11 +334,11 @@ class FaceTracker(BaseEstimator):
         >>> tracker = FaceTracker.from_extractor(
         ...     LandmarkExtractor(5, detector="none", upsample=1), detect_every=3)
         >>> tracker.n_landmarks, tracker.detector, tracker.upsample, tracker.detect_every
-        (5, 'hog', 1, 3)
+        (5, 'yunet', 1, 3)
         """
         settings = {
             "n_landmarks": int(extractor.n_landmarks),
-            "detector": "hog" if extractor.detector == "none" else extractor.detector,
+            "detector": DEFAULT_DETECTOR if extractor.detector == "none" else extractor.detector,
             "upsample": int(extractor.upsample),
             "detection_threshold": float(extractor.detection_threshold),
             "predictor_path": extractor.predictor_path,
@@ -593,7 +600,7 @@ class FaceTracker(BaseEstimator):
         self._since_detection = 0
         self._pending_loss = False
         boxes, scores = detect_faces(gray, self.detector, self.upsample, self.detection_threshold)
-        boxes, scores = keep_faces(boxes, scores, self.max_faces)
+        boxes, scores = keep_faces(boxes, scores, self.max_faces, detector=self.detector)
 
         matches = self._associate(boxes)
         matched_tracks = set(matches.values())

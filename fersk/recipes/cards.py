@@ -1,0 +1,191 @@
+"""The shipped models' cards, written from their measurements (no number typed by hand)."""
+
+from __future__ import annotations
+
+__all__ = ["PEER", "SETS", "model_cards"]
+
+#: The ``fer`` package's shipped model (mini-Xception, Keras), measured beside fersk's for
+#: issues 11, 17 and 20 (it needs TensorFlow, which this project does not install):
+#: WAR / UAR in %, None where not measured.
+PEER = {
+    "ferplus_test": (67.4, 65.6),
+    "fer2013_test": (65.6, 62.8),
+    "ck48_photos": (68.8, 61.4),
+    "jaffe_photos": (39.4, None),
+}
+
+#: The development sets, as the cards name them.
+SETS = {
+    "ferplus_test": "FER+ test, majority labels, 8 classes (3,137 crops)",
+    "fer2013_test": "FER2013 test, its own labels, 7 classes (7,178 crops)",
+    "ck48_photos": "CK+48 through `fersk predict`, 7 classes with contempt (981 photos)",
+    "jaffe_photos": "JAFFE through `fersk predict`, 7 classes (213 photos)",
+}
+
+_TERMS = (
+    "FER2013's images (Goodfellow et al., 2013; Kaggle): research use; FER+'s labels "
+    "(Barsoum et al., 2016): MIT licence. Only weights learned from them are shipped."
+)
+_CALIBRATION_TERMS = (
+    "The calibration head was learned from JAFFE (Lyons et al., 1998) and CK+ (Lucey et al., "
+    "2010), both for research use, through the CNN's outputs; no image is shipped."
+)
+
+
+def _table(results: dict) -> str:
+    rows = [
+        "| test set | WAR | UAR | ECE | faces not found | `fer` peer WAR / UAR |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in SETS.items():
+        r = results[key]
+        peer = " / ".join("-" if v is None else f"{v:.1f}" for v in PEER[key])
+        rows.append(
+            f"| {label} | {r['war']:.1f} | {r['uar']:.1f} | {r['ece']:.1f} | "
+            f"{r.get('faces_not_found', 0)} | {peer} |"
+        )
+    return "\n".join(rows)
+
+
+def _recall(results: dict) -> str:
+    classes = list(results["ferplus_test"]["recall"])
+    rows = [
+        "| class | " + " | ".join(label.split(",")[0] for label in SETS.values()) + " |",
+        "|---" * (len(SETS) + 1) + "|",
+    ]
+    for c in classes:
+        cells = [
+            f"{results[k]['recall'][c]:.1f}" if c in results[k]["recall"] else "(absent)"
+            for k in SETS
+        ]
+        rows.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _usage(name: str, extra: str = "") -> str:
+    return f"""```python
+from fersk.models import load_model
+from fersk.predict import predict_faces
+
+model = load_model("{name}")     # an ordinary fitted scikit-learn estimator
+model.predict(face_crops)          # face crops framed like FER2013's
+predict_faces(["photo.jpg"], model{extra})   # every face of whole photos
+```"""
+
+
+def _cnn_card(record: dict) -> dict:
+    results = record["models"]["cnn-ferplus"]
+    chosen = record["chosen"]
+    kind = (
+        f"a soft vote of {len(chosen)} CompactCNNs ({', '.join(chosen)})"
+        if len(chosen) > 1
+        else f"one CompactCNN (member {chosen[0]})"
+    )
+    epochs = {n: len(h) for n, h in record["history"].items()}
+    minutes = {n: round(sum(e.get("dur", 0) for e in h) / 60) for n, h in record["history"].items()}
+    description = f"CNN on FER+ vote distributions: {kind}, 48 px gray, mirror-averaged"
+    card = f"""# cnn-ferplus
+
+{description}. 8 classes: anger, disgust, fear, happiness, sadness, surprise, neutral,
+contempt. Shipped with fersk; regenerate it with `python -m fersk.recipes.shipped`
+(seeded; checkpointed every epoch, a rerun resumes).
+
+{_usage("cnn-ferplus")}
+
+## Data and terms
+
+Trained on FER+'s training folder (FER2013's training images relabelled by 10
+annotators each; 26,940 images with a plurality label) against each image's vote
+distribution (single votes dropped), the learning watched on FER+'s validation
+folder; every choice (which members, the ensemble) made on that folder: FER+ valid
+WAR/UAR {record["valid"]}. {_TERMS}
+
+Training: {epochs} one-cycle epochs of {minutes} minutes per member on 2 CPU cores
+(AdamW, peak learning rate 2e-3, weight decay 5e-4, batch 64, flips, +-15 deg
+rotation, +-10% zoom and shift, random erasing).
+
+## Protocol
+
+Data the model never saw: FER+ test (FER2013's PrivateTest images, majority labels);
+FER2013's whole test split with FER2013's own labels (which agree with FER+'s majority
+on about 68% of test images: a model of the cleaner labels pays for that); across
+datasets, CK+48 and JAFFE, found and cropped as `fersk predict` does. WAR is accuracy,
+UAR the mean per-class recall, ECE the expected calibration error of the confidence
+(15 bins), all in %.
+
+{_table(results)}
+
+Per-class recall (%):
+
+{_recall(results)}
+
+## Input
+
+Face crops, any size, gray or colour (resized to 48x48 gray), framed like FER2013's:
+`fersk.io.face_crop` cuts that framing around a detected face; `fersk predict` does it.
+
+## Known limits
+
+- FER+'s faces are low-resolution web images; contempt and disgust are rare in it
+  (120 and 116 training images with a majority label), and their recall is low.
+- FER2013's own labels are noisy: its test accuracy is bounded by their agreement with
+  FER+'s.
+- Posed sets (CK+48, JAFFE) are not in-the-wild faces; calibrating to the person
+  (`calibrated-ferplus`, the default) helps most there.
+"""
+    return {"description": description, "card": card}
+
+
+def _calibrated_card(record: dict) -> dict:
+    results = record["models"]["calibrated-ferplus"]
+    calibration = record.get("calibration", {})
+    rows = ["| set | raw | against the person's mean | against one neutral photo |",
+            "|---|---|---|---|"]  # fmt: skip
+    for key, label in [("jaffe", "JAFFE (10 people)"), ("ck48", "CK+48 (118 people)")]:
+        r = calibration.get(key, {})
+        cells = [
+            f"{r[m]['war']:.1f} / {r[m]['uar']:.1f}" if m in r else "-"
+            for m in ("raw", "mean", "neutral")
+        ]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    description = "cnn-ferplus, calibrated to each person when person ids are given"
+    card = f"""# calibrated-ferplus
+
+The default model: `cnn-ferplus`, and a small calibration head that reads a person's
+faces against their own baselines (their neutral photo, or their mean) when person ids
+are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`). Without
+person ids it answers exactly as `cnn-ferplus`.
+
+{_usage("calibrated-ferplus", ', persons=r"^([A-Z]+)_", neutral=["ref.jpg"]')}
+
+## Calibrated to the person
+
+Leave-one-person-out (each person's calibration learned without them; WAR / UAR, %),
+faces found and cropped as `fersk predict` does. On CK+48 part of the gain is the head
+learning CK+'s labels (see `benchmarks/results/subject_calibration.md` for the control).
+
+{chr(10).join(rows)}
+
+## Uncalibrated (no person ids)
+
+{_table(results)}
+
+## Data and terms
+
+{_TERMS} {_CALIBRATION_TERMS}
+
+## Known limits
+
+- The head learned from 128 posed people (JAFFE, CK+48): posed expressions of adults,
+  mostly frontal; in-the-wild faces are left uncalibrated unless ids are given.
+- A person seen in one expression only has a mean that *is* that expression: give a
+  neutral photo, or several photos (`benchmarks/results/subject_calibration.md` measures
+  how many).
+- Only a photo's largest face is taken to be its person.
+"""
+    return {"description": description, "card": card}
+
+
+def model_cards(record: dict) -> dict:
+    """``{name: {"description": ..., "card": Markdown}}`` for the shipped models."""
+    return {"cnn-ferplus": _cnn_card(record), "calibrated-ferplus": _calibrated_card(record)}

@@ -1,0 +1,240 @@
+"""Train, measure and export fersk's shipped models, in one resumable run.
+
+    python -m fersk.recipes.shipped --data ~/fer-data --work ~/fer-data/work
+
+* ``cnn-ferplus``: :class:`~fersk.cnn.CompactCNN` members trained on FER+'s
+  vote distributions (:mod:`fersk.recipes.ferplus`, every epoch checkpointed;
+  a rerun resumes), each with mirror-image averaging; the ensemble of the
+  members is shipped when it beats the best single member on FER+'s
+  validation folder, else that member. 8 classes with contempt.
+* ``calibrated-ferplus`` (the default): ``cnn-ferplus`` calibrated to each
+  person (:class:`~fersk.features.calibration.PersonCalibratedClassifier`), its
+  head learned on JAFFE's and CK+48's people, faces found and cropped as
+  ``fersk predict`` does. Without person ids it answers exactly as
+  ``cnn-ferplus``.
+
+Measured on data never used for a choice: FER+ test (majority labels, 8
+classes), FER2013 test (its own labels, 7 classes: contempt answers count as
+errors), CK+48 and JAFFE through ``fersk predict`` (raw; their calibrated
+numbers come from leave-one-person-out, ``benchmarks/subject_calibration.py``).
+Everything is chosen on FER+'s validation folder. The models are written
+with their cards and recorded predictions into ``fersk/models/shipped/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DEFAULT_MEMBERS", "build_cnn", "main", "measure", "train"]
+
+#: The CNN members trained for ``cnn-ferplus`` (names of :data:`fersk.recipes.ferplus.MEMBERS`).
+DEFAULT_MEMBERS = ("a", "b")
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+
+def train(data: Path, work: Path, members=DEFAULT_MEMBERS, n_jobs: int = 1, say=print) -> dict:
+    """Train (or resume) the CNN members; returns ``{"members": {name: net}, "arrays": ...}``."""
+    from .ferplus import MEMBERS, ferplus_arrays, train_member
+
+    arrays = ferplus_arrays(data / "ferplus", 48, memory=work / "cache", n_jobs=n_jobs)
+    nets = {}
+    for name in members:
+        start = time.perf_counter()
+        nets[name] = train_member(MEMBERS[name], arrays, work / f"member-{name}")
+        if nets[name].interrupted_:
+            raise KeyboardInterrupt(f"member {name} interrupted; run again to resume")
+        say(
+            f"member {name}: {len(nets[name].history)} epochs ({time.perf_counter() - start:.0f} s)"
+        )
+    return {"members": nets, "arrays": arrays}
+
+
+def build_cnn(nets: list):
+    """The shipped CNN pipeline: 48 px gray ``uint8`` input, then one net or a soft vote."""
+    from sklearn.pipeline import Pipeline
+
+    from .._core.pipeline_tools import combine_fitted
+    from ..features.preprocess import CNNPreprocessor
+
+    for net in nets:  # training settings are not part of the shipped model
+        net.set_params(train_split="auto", checkpoint_dir=None, verbose=0)
+    head = nets[0] if len(nets) == 1 else combine_fitted([(f"m{i}", n) for i, n in enumerate(nets)])
+    return Pipeline([("prep", CNNPreprocessor(48, dtype="uint8").fit()), ("cnn", head)])
+
+
+def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
+    """The members to ship: the ensemble if it beats every single member on FER+ valid."""
+    from ..evaluation.metrics import war_uar
+
+    Xv, yv, _, classes = arrays["val"]
+    classes = np.asarray(classes)
+    proba = {name: net.predict_proba(Xv) for name, net in nets.items()}
+    valid = {name: war_uar(yv, classes[p.argmax(1)]) for name, p in proba.items()}
+    mean = np.mean(list(proba.values()), axis=0)
+    valid["ensemble"] = war_uar(yv, classes[mean.argmax(1)])
+    best = max(nets, key=lambda n: valid[n]["war"])
+    chosen = list(nets) if valid["ensemble"]["war"] > valid[best]["war"] else [best]
+    return chosen, {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in valid.items()}
+
+
+# --------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------
+
+
+def _scores(y, proba, classes) -> dict:
+    from ..evaluation.metrics import expected_calibration_error, per_class_recall, war_uar
+
+    classes = np.asarray(classes)
+    pred = classes[np.nanargmax(proba, axis=1)]
+    out = {k: round(100 * v, 2) for k, v in war_uar(y, pred).items() if k in ("war", "uar")}
+    out["ece"] = round(100 * expected_calibration_error(y, proba, classes), 2)
+    recall = per_class_recall(y, pred, labels=classes)
+    out["recall"] = {str(c): round(100 * float(r), 1) for c, r in recall.items() if c in set(y)}
+    out["n"] = int(len(y))
+    return out
+
+
+def _scores_of(y, pred) -> dict:
+    from ..evaluation.metrics import war_uar
+
+    return {k: round(100 * v, 2) for k, v in war_uar(y, pred).items() if k in ("war", "uar")}
+
+
+def _photos(model, files, y, **options) -> dict:
+    """Scores through ``fersk predict`` (the largest face of each photo; none found: an error)."""
+    from ..predict import predict_faces
+
+    rows = predict_faces(files, model, progress=False, **options)
+    first = rows[rows["face"] <= 0].drop_duplicates("file").set_index("file").loc[list(files)]
+    names = [c[2:] for c in rows.columns if c.startswith("p_")]
+    proba = first[[f"p_{n}" for n in names]].to_numpy(dtype=float)
+    missing = ~np.isfinite(proba).all(axis=1)
+    proba[missing] = 0.0  # a photo without a face has no answer: wrong whatever its label
+    out = _scores(np.asarray(y)[~missing], proba[~missing], names)
+    correct = out["war"] * out["n"] / 100
+    out["war_with_missing"] = round(100 * correct / len(files), 2)
+    out["faces_not_found"] = int(missing.sum())
+    return out
+
+
+def measure(models: dict, data: Path, arrays: dict, say=print) -> dict:
+    """Every model on every development set: ``{model: {set: scores}}``."""
+    from ..datasets import load_dataset, load_jaffe
+    from ..features.preprocess import CNNPreprocessor
+
+    X_test, y_test, _, _ = arrays["test"]
+    fer = load_dataset(data / "fer2013", subset="test")
+    fer_X = CNNPreprocessor(48, dtype="uint8").fit_transform(fer.data)
+    fer_y = np.asarray(fer.target_names)[fer.target]
+    ck = load_dataset(data / "CK+48")
+    ck_y = np.asarray(ck.target_names)[ck.target]
+    jaffe = load_jaffe(data / "jaffe")
+    jaffe_y = np.asarray(jaffe.target_names)[jaffe.target]
+    results = {}
+    for name, model in models.items():
+        classes = model.classes_
+        start = time.perf_counter()
+        results[name] = {
+            "ferplus_test": _scores(y_test, model.predict_proba(X_test), classes),
+            "fer2013_test": _scores(fer_y, model.predict_proba(fer_X), classes),
+            "ck48_photos": _photos(model, ck.data, ck_y),
+            "jaffe_photos": _photos(model, jaffe.data, jaffe_y),
+        }
+        say(f"{name}: " + ", ".join(f"{k} {v['war']:.1f}/{v['uar']:.1f}" for k, v in
+                                    results[name].items())
+            + f" ({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    return results
+
+
+# --------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------
+
+
+def export(models: dict, results: dict, folder: Path, cards: dict, say=print) -> None:
+    """Write each model (cards and predictions on the built-in inputs) into ``folder``."""
+    from ..models import reference_inputs, save_model
+
+    inputs = reference_inputs()
+    refs = {}
+    for name, model in models.items():
+        proba = model.predict_proba(inputs)
+        reference = {
+            "inputs": "fersk.models.reference_inputs(): the astronaut's face crop, then the 7 "
+            "sample faces of subject 0 (48 px)",
+            "classes": [str(c) for c in model.classes_],
+            "predict_proba": np.round(proba, 6).tolist(),
+        }
+        metrics = {s: {k: v[k] for k in ("war", "uar")} for s, v in results[name].items()}
+        save_model(
+            model, folder / name, description=cards[name]["description"], metrics=metrics,
+            references=refs, files={"card.md": cards[name]["card"],
+                                    "reference.json": json.dumps(reference, indent=1) + "\n"},
+        )  # fmt: skip
+        refs[id(model)] = name  # a later model holding this one refers to it
+        say(f"exported {name} to {folder / name}")
+
+
+def main(argv=None) -> int:
+    """``python -m fersk.recipes.shipped``: train or resume, measure, export."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("FERSK_DATA", "~/fer-data"))
+    parser.add_argument("--work", default="~/fer-data/work", help="checkpoints and caches")
+    parser.add_argument("--members", nargs="+", default=list(DEFAULT_MEMBERS))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (all cores)")
+    parser.add_argument("--out", default=str(Path(__file__).parents[1] / "models" / "shipped"))
+    parser.add_argument("--results", default=None, help="also write the measurements here")
+    args = parser.parse_args(argv)
+    from .._core.threads import limited_threads
+
+    data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
+    with limited_threads(args.threads):
+        results = run(data, work, args.members, Path(args.out))
+    if args.results:
+        Path(args.results).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+def run(data: Path, work: Path, members, out: Path, say=print) -> dict:
+    """Train, choose, calibrate, measure and export; returns the measurements."""
+    from ..datasets import load_dataset, load_jaffe
+    from .calibration import fit_calibration, leave_one_person_out, person_faces
+    from .cards import model_cards
+
+    trained = train(data, work, members, say=say)
+    chosen, valid = choose(trained["members"], trained["arrays"])
+    say(f"FER+ valid: {valid}; shipping {chosen}")
+    cnn = build_cnn([trained["members"][n] for n in chosen])
+    faces = [person_faces(load_jaffe(data / "jaffe")), person_faces(load_dataset(data / "CK+48"))]
+    calibrated = fit_calibration(cnn, faces)
+    models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated}
+    results = measure(models, data, trained["arrays"], say=say)
+    record = {"valid": valid, "chosen": chosen, "models": results, "calibration": {}}
+    for key, (mine, other) in {"jaffe": faces, "ck48": faces[::-1]}.items():
+        runs = leave_one_person_out(cnn, mine, extra=[other])
+        record["calibration"][key] = {m: _scores_of(*runs[m]) for m in runs if "@" not in m}
+    say(f"calibrated, leave one person out: {record['calibration']}")
+    record["history"] = {
+        name: [
+            {k: e[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc", "dur") if k in e}
+            for e in net.history
+        ]
+        for name, net in trained["members"].items()
+    }
+    export(models, results, out, model_cards(record), say=say)
+    return record
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
