@@ -150,8 +150,9 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     Parameters
     ----------
     estimator : classifier with ``predict_proba``
-        The model whose outputs are calibrated (a shipped model, say). Used as
-        fitted (``prefit=True``) or fitted here on ``X, y``.
+        The model whose outputs are calibrated. Fitted (a clone) on ``X, y``
+        by :meth:`fit`, unless wrapped in :class:`sklearn.frozen.FrozenEstimator`
+        (a shipped model, say: only the head is then learned).
     head : classifier, "offset" or None, default=None
         Learns the calibrated labels from ``[z - reference, z - mean, z]``;
         None is ``StandardScaler`` + ``LogisticRegression(C=C)``. ``"offset"``
@@ -168,15 +169,13 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     neutral_label : object, default="neutral"
         The label of neutral faces: in ``fit`` without ``neutral=``, each
         person's neutral photos serve in turn as their reference.
-    prefit : bool, default=True
-        ``estimator`` is already fitted (only the head is learned).
 
     Attributes
     ----------
     estimator_ : classifier
         The fitted wrapped classifier.
-    head_ : classifier
-        The fitted head.
+    head_ : classifier, "offset" or None
+        The fitted head; None when ``fit`` had no person to learn from.
     classes_ : ndarray
         The wrapped classifier's classes, then any class only ``y`` has (a
         head can learn a class the base model lacks, e.g. contempt).
@@ -197,7 +196,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     >>> offset = rng.normal(scale=3, size=(8, 2))[people]  # each person's own bias
     >>> y = np.tile(["neutral", "happy", "sad"], 16)
     >>> X = offset + np.where(y == "happy", 1.5, 0)[:, None] * [1, 0] + rng.normal(size=(48, 2))
-    >>> base = LogisticRegression().fit(X, y)
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> base = FrozenEstimator(LogisticRegression().fit(X, y))  # kept as fitted
     >>> model = PersonCalibratedClassifier(base).fit(X, y, groups=people)
     >>> model.calibration(groups=people[:3], neutral=[True, False, False])["calibration"]
     ['neutral', 'neutral', 'neutral']
@@ -215,7 +215,6 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         "min_photos": [Interval(Integral, 1, None, closed="left")],
         "C": [Interval(Real, 0, None, closed="neither")],
         "neutral_label": "no_validation",
-        "prefit": ["boolean"],
     }
 
     def __init__(
@@ -228,7 +227,6 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         min_photos: int = 2,
         C: float = 1.0,
         neutral_label="neutral",
-        prefit: bool = True,
     ) -> None:
         self.estimator = estimator
         self.head = head
@@ -237,7 +235,19 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.min_photos = min_photos
         self.C = C
         self.neutral_label = neutral_label
-        self.prefit = prefit
+
+    @property
+    def n_features_in_(self) -> int:
+        """Of the wrapped classifier (when its input is a feature matrix)."""
+        check_is_fitted(self, "population_")
+        return self.estimator_.n_features_in_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        from sklearn.utils import get_tags
+
+        tags.input_tags.sparse = get_tags(self.estimator).input_tags.sparse
+        return tags
 
     # ------------------------------------------------------------------ features
 
@@ -265,15 +275,17 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, neutral=None):
-        """Learn the head on people with ids (the wrapped classifier stays as fitted).
+        """Fit the wrapped classifier (unless frozen), then learn the head on people with ids.
 
         Parameters
         ----------
         X : input of the wrapped classifier (face images, say)
         y : array-like of shape (n_samples,)
             Labels.
-        groups : array-like of shape (n_samples,)
-            Person ids (needed: calibration is learned across people).
+        groups : array-like of shape (n_samples,) or None
+            Person ids: calibration is learned across people. Without them (or
+            when no person has enough photos) nothing is learned: the model
+            then answers as the wrapped classifier, person ids or not.
         neutral : array-like of bool of shape (n_samples,) or None
             Neutral reference photos. None: each person's photos labelled
             ``neutral_label`` serve as references in turn (at most 3 each),
@@ -284,39 +296,31 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self
         """
         y = np.asarray(y)
-        if groups is None:
-            raise ValueError(
-                "PersonCalibratedClassifier.fit needs person ids: pass groups=<one id per "
-                "sample> (in a Pipeline, enable sklearn's metadata routing)"
-            )
-        self.estimator_ = self.estimator if self.prefit else clone(self.estimator).fit(X, y)
-        if not self.prefit or not hasattr(self.estimator_, "classes_"):
-            check_is_fitted(self.estimator_)
+        self.estimator_ = clone(self.estimator).fit(X, y)  # a FrozenEstimator stays as it is
         Z = self.log_proba(X)
         if len(Z) != len(y):
             raise ValueError(f"X gave {len(Z)} rows for {len(y)} labels")
-        ids, missing = check_groups(groups, len(y))
         self.population_ = np.nanmean(Z[np.isfinite(Z).all(axis=1)], axis=0)
+        self.classes_ = np.asarray(self.estimator_.classes_)
+        self.head_ = None
         features, labels = [], []
-        for flags in self._reference_sets(y, ids, neutral):
-            parts = self._baselines(Z, ids, flags)
-            keep = (parts["calibration"] != "none") & np.isfinite(Z).all(axis=1)
-            features.append(self._features(Z, parts)[keep])
-            labels.append(y[keep])
-        if not features or not sum(len(f) for f in features):
-            raise ValueError(
-                "no person has enough photos to learn a calibration from (each needs "
-                f"min_photos={self.min_photos} photos or a neutral reference)"
-            )
+        if groups is not None:
+            ids, _ = check_groups(groups, len(y))
+            for flags in self._reference_sets(y, ids, neutral):
+                parts = self._baselines(Z, ids, flags)
+                keep = (parts["calibration"] != "none") & np.isfinite(Z).all(axis=1)
+                features.append(self._features(Z, parts)[keep])
+                labels.append(y[keep])
+        if not sum(len(f) for f in features):
+            return self  # no person to learn from: the wrapped classifier's answers
         head = self.head
         if head is None:
             head = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
         if isinstance(head, str):  # "offset": nothing to learn
             self.head_ = head
-            self.classes_ = np.asarray(self.estimator_.classes_)
             return self
         self.head_ = clone(head).fit(np.vstack(features), np.concatenate(labels))
-        base = [c for c in self.estimator_.classes_]
+        base = self.classes_.tolist()
         self.classes_ = np.asarray(base + [c for c in self.head_.classes_ if c not in base])
         return self
 
@@ -366,7 +370,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         :func:`person_baselines` returns them; rows calibrated ``"none"`` get
         the wrapped classifier's probabilities.
         """
-        check_is_fitted(self, "head_")
+        check_is_fitted(self, "population_")
         column = {c: i for i, c in enumerate(self.classes_.tolist())}
         out = np.zeros((len(Z), len(self.classes_)))
         raw = np.exp(Z)
@@ -375,6 +379,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         )
         usable = np.isfinite(Z).all(axis=1)
         calibrated = (np.asarray(parts["calibration"]) != "none") & usable
+        calibrated &= self.head_ is not None
         if calibrated.any():
             rows = np.flatnonzero(calibrated)
             features = self._features(Z[rows], _take(parts, calibrated))
@@ -405,7 +410,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self, "head_")
+        check_is_fitted(self, "population_")
         Z = self.log_proba(X)
         if groups is None:
             parts = {"calibration": np.full(len(Z), "none", dtype=object)}
@@ -415,7 +420,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     def predict(self, X, groups=None, neutral=None) -> np.ndarray:
         """The most probable class of each row (calibrated where possible)."""
-        return self.classes_[np.argmax(self.predict_proba(X, groups, neutral), axis=1)]
+        proba = self.predict_proba(X, groups, neutral)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def _take(parts: dict, rows: np.ndarray) -> dict:

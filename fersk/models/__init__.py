@@ -369,8 +369,8 @@ def model_card(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
 def reference_inputs() -> list:
     """The built-in inputs each shipped model's predictions are recorded on (``reference.json``).
 
-    The astronaut's face (scikit-image's public-domain photo), cropped as
-    :func:`fersk.io.face_crop` crops faces, then the 7 sample faces of
+    The astronaut's face (scikit-image's public-domain photo, found by the HOG
+    detector), cropped as :func:`fersk.io.face_crop` crops faces, then the 7 sample faces of
     subject 0 (48 px, one per emotion). Loading a shipped model must reproduce
     its recorded predictions on them.
 
@@ -392,6 +392,6 @@ def reference_inputs() -> list:
     from ..landmarks.detection import find_faces
 
     photo = astronaut()
-    boxes, _ = find_faces(photo)
+    boxes, _ = find_faces(photo, detector="hog")  # pinned: the inputs never change
     faces = make_sample_faces(n_subjects=1, n_intensities=1, blur_sigmas=(0.0,), image_size=48)
     return [face_crop(photo, boxes[0])] + list(faces.data)

@@ -69,6 +69,7 @@ def estimator_classes() -> dict[str, type]:
         dummy,
         ensemble,
         feature_selection,
+        frozen,
         impute,
         linear_model,
         neural_network,
@@ -125,6 +126,7 @@ def estimator_classes() -> dict[str, type]:
         (neural_network, ["MLPClassifier"]),
         (ensemble, ["VotingClassifier"]),
         (dummy, ["DummyClassifier"]),
+        (frozen, ["FrozenEstimator"]),
     ]:
         for name in names:
             table[f"sklearn.{module.__name__.split('.')[1]}.{name}"] = getattr(module, name)

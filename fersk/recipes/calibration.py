@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch
 
 __all__ = ["fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
@@ -69,12 +71,16 @@ def fit_calibration(model, sets: list[Bunch], **params):
     crops = [c for s in sets for c in s.crops]
     y = np.concatenate([s.y for s in sets])
     groups = np.concatenate([[f"{i}:{g}" for g in s.groups] for i, s in enumerate(sets)])
-    return PersonCalibratedClassifier(model, **params).fit(crops, y, groups=groups)
+    frozen = model if isinstance(model, FrozenEstimator) else FrozenEstimator(model)
+    return PersonCalibratedClassifier(frozen, **params).fit(crops, y, groups=groups)
 
 
-class _Remembered:
+class _Remembered(ClassifierMixin, BaseEstimator):
     """``model``'s probabilities of crops it has seen (by identity), computed once: many
     leave-one-person-out folds reuse them. Other inputs go to the model."""
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
 
     def __init__(self, model, crops: list):
         self.model = model

@@ -1,0 +1,155 @@
+"""Per-person calibration: baselines per row, a head learned across people, rows that say so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fersk.features.calibration import PersonCalibratedClassifier, person_baselines
+
+CLASSES = np.array(["happy", "neutral", "sad"])
+
+
+def people(n_people=12, per_person=9, bias=3.0, seed=0):
+    """Faces as 2 features: each person's own offset (their resting face) plus the expression."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat([f"p{i}" for i in range(n_people)], per_person)
+    y = np.tile(CLASSES, n_people * per_person // 3)
+    offset = rng.normal(scale=bias, size=(n_people, 2))[np.repeat(np.arange(n_people), per_person)]
+    signal = np.stack([(y == "happy") * 2.0, (y == "sad") * 2.0], axis=1)
+    return offset + signal + rng.normal(scale=0.5, size=(len(y), 2)), y, groups
+
+
+def fitted(X, y, groups):
+    """A calibration around a logistic regression fitted on the same people."""
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    return PersonCalibratedClassifier(base).fit(X, y, groups=groups)
+
+
+def test_baselines_per_row_say_how_each_row_is_calibrated():
+    Z = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 3.0], [5.0, 5.0], [np.nan, np.nan]])
+    parts = person_baselines(
+        Z, ["a", "a", "b", "c", None], [True, False, False, False, False],
+        population=np.zeros(2), shrinkage=1.0, min_photos=1,
+    )  # fmt: skip
+    assert parts["calibration"].tolist() == ["neutral", "neutral", "mean", "mean", "none"]
+    assert parts["reference"][1].tolist() == [0.0, 1.0]  # a's neutral photo
+    np.testing.assert_allclose(parts["mean"][0], [2 / 3, 2 / 3])  # (0+2+0)/3, (1+1+0)/3
+    np.testing.assert_allclose(parts["mean"][2], [2.0, 1.5])  # one photo, shrunk halfway
+    assert parts["n_references"].tolist() == [1, 1, 0, 0, 0]
+
+
+def test_min_photos_and_the_baseline_choice():
+    Z = np.arange(8.0).reshape(4, 2)
+    kw = {"population": np.zeros(2), "min_photos": 2}
+    assert person_baselines(Z, ["a", "a", "b", "c"], **kw)["calibration"].tolist() == [
+        "mean", "mean", "none", "none"
+    ]  # fmt: skip
+    flags = [True, False, False, False]
+    only = person_baselines(Z, ["a", "a", "b", "b"], flags, baseline="neutral", **kw)
+    assert only["calibration"].tolist() == ["neutral", "neutral", "none", "none"]
+    ignored = person_baselines(Z, ["a", "a", "b", "b"], flags, baseline="mean", **kw)
+    assert ignored["calibration"].tolist() == ["mean"] * 4 and ignored["n_references"].sum() == 0
+
+
+def test_calibration_beats_the_model_on_people_it_never_saw():
+    X, y, groups = people()
+    raw, calibrated = [], []
+    for train, test in GroupKFold(4).split(X, y, groups):
+        model = PersonCalibratedClassifier(LogisticRegression())  # fitted on the training fold
+        model.fit(X[train], y[train], groups=groups[train])
+        calibrated.append(np.mean(model.predict(X[test], groups=groups[test]) == y[test]))
+        raw.append(np.mean(model.predict(X[test]) == y[test]))  # no ids: the model alone
+    assert np.mean(calibrated) > np.mean(raw) + 0.2, (calibrated, raw)
+
+
+def test_a_neutral_reference_calibrates_a_person_with_two_photos():
+    X, y, groups = people()
+    model = PersonCalibratedClassifier(FrozenEstimator(LogisticRegression().fit(X, y))).fit(
+        X, y, groups=groups
+    )
+    new, y_new, _ = people(n_people=6, per_person=3, seed=1)  # unseen people
+    ids = np.repeat([f"q{i}" for i in range(6)], 3)
+    flags = y_new == "neutral"
+    calibrated = model.predict(new, groups=ids, neutral=flags)
+    raw = model.predict(new)  # no ids: the wrapped model's answers
+    np.testing.assert_array_equal(raw, model.estimator_.predict(new))
+    assert np.mean(calibrated == y_new) > np.mean(raw == y_new) + 0.2
+    info = model.calibration(groups=ids, neutral=flags)
+    assert set(info["calibration"]) == {"neutral"} and set(info["n_references"]) == {1}
+
+
+def test_rows_without_a_person_or_a_baseline_keep_the_models_answer():
+    X, y, groups = people()
+    model = PersonCalibratedClassifier(FrozenEstimator(LogisticRegression().fit(X, y))).fit(
+        X, y, groups=groups
+    )
+    ids = np.array(["solo", None, "pair", "pair"], dtype=object)
+    proba = model.predict_proba(X[:4], groups=ids)
+    raw = model.estimator_.predict_proba(X[:4])
+    np.testing.assert_allclose(proba[:2], raw[:2])  # one photo, no id: as the model
+    assert not np.allclose(proba[2:], raw[2:])  # two photos of one person: calibrated
+    assert model.calibration(groups=ids)["calibration"] == ["none", "none", "mean", "mean"]
+
+
+def test_the_head_can_learn_a_class_the_model_lacks():
+    X, y, groups = people()
+    y = np.where((y == "sad") & (X[:, 0] > 1.5), "contempt", y)
+    base = LogisticRegression().fit(X[y != "contempt"], y[y != "contempt"])
+    model = PersonCalibratedClassifier(FrozenEstimator(base)).fit(X, y, groups=groups)
+    assert model.classes_.tolist() == ["happy", "neutral", "sad", "contempt"]
+    proba = model.predict_proba(X, groups=groups)
+    assert proba.shape == (len(X), 4) and np.allclose(proba.sum(axis=1), 1)
+    assert model.predict_proba(X)[:, 3].max() == 0  # uncalibrated rows: the model's classes
+
+
+def test_the_offset_head_learns_nothing_and_reads_the_shift():
+    X, y, groups = people()
+    base = LogisticRegression().fit(X, y)
+    model = PersonCalibratedClassifier(FrozenEstimator(base), head="offset")
+    model.fit(X, y, groups=groups)
+    z = np.log(np.clip(base.predict_proba(X[:3]), 1e-6, 1))
+    shift = z - z[1]  # the second photo as the neutral reference
+    expected = np.exp(shift) / np.exp(shift).sum(axis=1, keepdims=True)
+    got = model.predict_proba(X[:3], groups=["a"] * 3, neutral=[False, True, False])
+    np.testing.assert_allclose(got, expected)
+
+
+def test_without_person_ids_nothing_is_learned():
+    X, y, _ = people()
+    model = PersonCalibratedClassifier(LogisticRegression()).fit(X, y)
+    assert model.head_ is None
+    np.testing.assert_allclose(model.predict_proba(X), model.estimator_.predict_proba(X))
+
+
+def test_bad_reference_flags_are_named():
+    X, y, groups = people()
+    model = PersonCalibratedClassifier(FrozenEstimator(LogisticRegression().fit(X, y))).fit(
+        X, y, groups=groups
+    )
+    with pytest.raises(ValueError, match="one True/False per sample"):
+        model.predict(X[:3], groups=["a"] * 3, neutral=[True])
+    with pytest.raises(ValueError, match="only True/False"):
+        model.predict(X[:3], groups=["a"] * 3, neutral=[0, 2, 1])
+
+
+def test_person_ids_travel_through_metadata_routing_in_a_grid_search():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, groups = people()
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            PersonCalibratedClassifier(FrozenEstimator(LogisticRegression().fit(X, y))),
+            {"C": [0.1, 1.0]}, cv=GroupKFold(3),
+        ).fit(X, y, groups=groups)  # fmt: skip
+        assert search.best_estimator_.head_ is not None
+
+
+@parametrize_with_checks([PersonCalibratedClassifier(LogisticRegression())])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
