@@ -25,16 +25,63 @@ On the cluster:
   stored as soon as it is done: a search extracts each image once, and a run
   interrupted by a lost worker or a stopped job resumes from what finished.
 
+A cluster that cannot do the work ends the run with one :class:`ClusterError`
+(an :class:`OSError`) in bounded time, never a hang or a crash: an address
+where no scheduler answers (nothing listening, an HTTP server, any other
+service) within :data:`CONNECT_TIMEOUT_S`; a run left without any worker for
+:data:`NO_WORKER_TIMEOUT_S` (a watchdog looks every :data:`WATCH_INTERVAL_S`);
+a scheduler lost mid-run. Finished images stay in the cache: rerun to resume.
+
 Dask and distributed are an optional extra: ``pip install fersk[dask]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import multiprocessing
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
-__all__ = ["cluster", "dashboard_link"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "NO_WORKER_TIMEOUT_S",
+    "WATCH_INTERVAL_S",
+    "ClusterError",
+    "check_scheduler",
+    "cluster",
+    "dashboard_link",
+]
+
+#: Seconds a scheduler has to answer (connect and identify itself), and to come back
+#: when its connection is lost mid-run, before the run fails.
+CONNECT_TIMEOUT_S = 20.0
+#: Seconds a run may go on without any worker (a worker restarting is back in seconds)
+#: before it fails: with no worker, Dask waits for one forever.
+NO_WORKER_TIMEOUT_S = 60.0
+#: How often the watchdog counts the workers, in seconds.
+WATCH_INTERVAL_S = 1.0
+
+_GUARD_FIX = (
+    'put the code that starts the cluster under `if __name__ == "__main__":` in your script. '
+    "Dask starts each worker process with 'spawn', which imports your script again; "
+    "unguarded, that import starts a cluster in turn and the worker fails"
+)
+
+
+class ClusterError(OSError):
+    """The Dask cluster cannot be reached, started or used; the message says what to do.
+
+    An :class:`OSError`, so ``fersk``'s commands report it in one line. The
+    cause (Dask's own exception) is chained as ``__cause__``.
+
+    Examples
+    --------
+    >>> issubclass(ClusterError, OSError)
+    True
+    """
 
 
 def _require():
@@ -49,6 +96,176 @@ def _require():
 def dashboard_link(client) -> str:
     """The Dask dashboard's address for a client ('' when it has none)."""
     return getattr(client, "dashboard_link", "") or ""
+
+
+def _run_bounded(coroutine_function, timeout: float):
+    """Run ``coroutine_function()`` on its own event loop, in a thread, for at most ``timeout`` s.
+
+    Its own thread and loop: it works where an event loop already runs (a
+    notebook), and a peer that never answers cannot hold this thread.
+    """
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(asyncio.wait_for(coroutine_function(), timeout))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="fersk-dask-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> dict:
+    """Ask ``address`` who it is; return its identity if it is a Dask scheduler.
+
+    Connecting a ``distributed.Client`` to something else hangs (a server
+    that waits for its own protocol, an HTTP server) or reads the peer's
+    first bytes as a message length and tries to allocate exabytes. This
+    check connects, exchanges Dask's handshake and asks for the identity,
+    all within ``timeout`` seconds, and turns every failure into one
+    :class:`ClusterError`.
+
+    Parameters
+    ----------
+    address : str
+        ``tcp://host:port`` (or another Dask address).
+    timeout : float or None
+        Seconds for the whole exchange; None is :data:`CONNECT_TIMEOUT_S`.
+
+    Returns
+    -------
+    dict
+        The scheduler's identity (``type``, ``id``, ``workers``...).
+
+    Raises
+    ------
+    ClusterError
+        Nothing answers, something other than a Dask scheduler answers, or
+        it answers too slowly.
+    """
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
+    connection_args = Security().get_connection_args("client")
+
+    async def identify():
+        comm = await connect(address, timeout=timeout, **connection_args)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    fix = "check --scheduler: it takes the address the scheduler prints (tcp://host:8786)"
+    try:
+        identity = _run_bounded(identify, timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise ClusterError(
+            f"no Dask scheduler answered at {address} within {timeout:g} s: nothing, or "
+            f"another kind of server, listens there; {fix}"
+        ) from None
+    except (MemoryError, OverflowError, ValueError, TypeError, KeyError) as exc:
+        # The peer's first bytes read as a Dask frame length: exabytes for "HTTP/1.1".
+        raise ClusterError(
+            f"{address} is not a Dask scheduler: it answered in another protocol "
+            f"({type(exc).__name__}); {fix}"
+        ) from exc
+    except OSError as exc:
+        raise ClusterError(
+            f"cannot connect to a Dask scheduler at {address}: {exc}; {fix}"
+        ) from exc
+    except Exception as exc:  # any other failure of the exchange: still not a scheduler
+        raise ClusterError(
+            f"{address} did not answer as a Dask scheduler ({type(exc).__name__}: {exc}); {fix}"
+        ) from exc
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    if kind != "Scheduler":
+        raise ClusterError(f"{address} answered as a Dask {kind or 'peer'}, not a scheduler; {fix}")
+    return identity
+
+
+class _Watchdog(threading.Thread):
+    """Counts the workers every ``interval`` s; fails the run when none is left for too long.
+
+    Dask waits forever for a worker to run the tasks it holds. When the
+    cluster has had no worker for ``no_worker_s`` seconds, the watchdog
+    records why and cancels the client's tasks, which ends every wait on
+    them; :func:`cluster` then raises :class:`ClusterError` with the reason.
+    """
+
+    def __init__(self, client, name: str, no_worker_s: float, interval: float) -> None:
+        super().__init__(name="fersk-dask-watchdog", daemon=True)
+        self.client, self.name_, self.no_worker_s, self.interval = (
+            client,
+            name,
+            no_worker_s,
+            interval,
+        )
+        self.failure: str | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        alone_since = None
+        while not self._done.wait(self.interval):
+            if self.client.status != "running":
+                alone_since = None  # the connection itself: the client ends its waits
+                continue
+            try:
+                workers = len(self.client.nthreads())
+            except Exception:  # the scheduler went away between two looks
+                continue
+            now = time.monotonic()
+            if workers:
+                alone_since = None
+            elif alone_since is None:
+                alone_since = now
+            elif now - alone_since >= self.no_worker_s:
+                self.failure = (
+                    f"every Dask worker of {self.name_} is gone: none for "
+                    f"{self.no_worker_s:g} s, so the run cannot finish. Images already "
+                    "done are in the cache (memory=/--cache): start workers and run again "
+                    "to resume"
+                )
+                self._cancel()
+                return
+
+    def _cancel(self) -> None:
+        from distributed import Future
+
+        keys = list(self.client.futures)
+        with contextlib.suppress(Exception):
+            futures = [Future(key, self.client, inform=False) for key in keys]
+            self.client.cancel(futures, force=True, reason="fersk-no-workers", msg=self.failure)
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+def _lost_connection(client, name: str) -> str | None:
+    """Why the run cannot go on, if the client has lost its scheduler (None: it has not)."""
+    if client.status in ("running", "newly-created"):
+        return None
+    return (
+        f"lost the connection to the Dask scheduler at {name} (it stopped, or the network "
+        "failed). Images already done are in the cache (memory=/--cache): restart the "
+        "scheduler and run again to resume"
+    )
+
+
+def _in_worker_bootstrap() -> bool:
+    """Whether this is a child process importing the main script (an unguarded cluster())."""
+    main = sys.modules.get("__main__")
+    return multiprocessing.parent_process() is not None and (
+        getattr(main, "__name__", "") == "__mp_main__"
+    )
 
 
 @contextlib.contextmanager
@@ -66,7 +283,9 @@ def cluster(
     scheduler : str or None
         A scheduler address (``tcp://host:8786``), or a ``dask-jobqueue`` /
         ``dask-kubernetes`` cluster object. None starts a
-        ``distributed.LocalCluster`` of ``n_workers`` processes.
+        ``distributed.LocalCluster`` of ``n_workers`` processes: in a script,
+        call it under ``if __name__ == "__main__":`` (the worker processes
+        import the script again).
     n_workers : int or None
         Worker processes of the local cluster (None: one per core).
     threads_per_worker : int, default=1
@@ -82,6 +301,16 @@ def cluster(
         every fersk image step and every scikit-learn search sends its tasks
         to this cluster.
 
+    Raises
+    ------
+    ClusterError
+        In bounded time, with what to do: no Dask scheduler answers at
+        ``scheduler`` within :data:`CONNECT_TIMEOUT_S` (nothing listens, or
+        another kind of server does); the local workers cannot start (a
+        script without the ``__main__`` guard); inside the block, no worker
+        is left for :data:`NO_WORKER_TIMEOUT_S`, or the scheduler is lost.
+        Finished images stay in the cache.
+
     See Also
     --------
     joblib.parallel_config : The backend setting active inside the block.
@@ -92,24 +321,42 @@ def cluster(
     --------
     >>> from fersk import LandmarkExtractor
     >>> from fersk._core.distributed import cluster
-    >>> with cluster(n_workers=2) as client:  # doctest: +SKIP
-    ...     X = LandmarkExtractor(5, detector="none").transform(images)
+    >>> if __name__ == "__main__":  # doctest: +SKIP
+    ...     with cluster(n_workers=2) as client:
+    ...         X = LandmarkExtractor(5, detector="none").transform(images)
     """
     _require()
     import joblib
     from distributed import Client, LocalCluster
 
+    if _in_worker_bootstrap():
+        raise ClusterError(f"cluster() was called while a worker process started: {_GUARD_FIX}")
     local = None
     if scheduler is None:
-        local = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            dashboard_address=":0",
-        )
+        try:
+            local = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                dashboard_address=":0",
+            )
+        except RuntimeError as exc:
+            if "failed to start" not in str(exc):
+                raise
+            raise ClusterError(
+                f"the Dask worker processes failed to start ({exc}): {_GUARD_FIX}"
+            ) from exc
         client = Client(local)
+        name = "the local cluster"
     else:  # an address, or a cluster object (dask-jobqueue's SLURMCluster, a KubeCluster...)
-        client = Client(scheduler)
+        name = scheduler if isinstance(scheduler, str) else type(scheduler).__name__
+        if isinstance(scheduler, str):
+            check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except OSError as exc:
+            raise ClusterError(f"cannot connect to the Dask scheduler at {name}: {exc}") from exc
+    watchdog = _Watchdog(client, name, NO_WORKER_TIMEOUT_S, WATCH_INTERVAL_S)
     try:
         if verbose:
             link = dashboard_link(client)
@@ -119,9 +366,25 @@ def cluster(
                 + (f"; dashboard {link}" if link else ""),
                 file=sys.stderr,
             )
-        with joblib.parallel_config(backend="dask", n_jobs=-1):
+        watchdog.start()
+        config = {"backend": "dask", "n_jobs": -1, "wait_for_workers_timeout": NO_WORKER_TIMEOUT_S}
+        with joblib.parallel_config(**config):
             yield client
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        reason = watchdog.failure or _lost_connection(client, name)
+        if reason is None and "has no worker after" in str(exc):  # joblib's wait for a worker
+            reason = (
+                f"no Dask worker is connected to {name}: none came within "
+                f"{NO_WORKER_TIMEOUT_S:g} s; start workers (dask worker ADDRESS) and run again"
+            )
+        if reason is None:
+            raise
+        raise ClusterError(reason) from exc
     finally:
-        client.close()
+        watchdog.stop()
+        with contextlib.suppress(Exception):  # a lost scheduler: closing may fail, not hang
+            client.close(timeout=CONNECT_TIMEOUT_S)
         if local is not None:
             local.close()

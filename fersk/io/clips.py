@@ -136,7 +136,7 @@ def _decode_video_frames(path: str, name: str, indices: np.ndarray) -> list[np.n
     capture = open_capture(path, name=name)
     try:
         for frame in capture_frames(capture, decode=lambda index: index in wanted):
-            if not frame.grabbed:
+            if frame.ended:
                 raise ClipReadError(
                     f"cannot read clip {name}: frame {frame.index} could not be decoded "
                     f"(the video has fewer frames than the {last + 1} counted)"

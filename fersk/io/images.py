@@ -4,9 +4,16 @@ Every fersk step that looks at pixels goes through :func:`read_image` (or
 :func:`convert_color` for frames already in memory), so grayscale, RGB,
 OpenCV's BGR, RGBA, 16-bit images in either byte order and the EXIF
 orientation of phone photos are handled in one place, and a bad input fails
-with a message naming the sample and the problem. :func:`list_image_files`
-is the one folder listing of the package (the loaders, the CLI, clip frame
-folders).
+with a message naming the sample and the problem. :func:`scan_image_files`
+(and :func:`list_image_files`, its file list) is the one folder listing of the
+package (the loaders, the CLI, clip frame folders).
+
+Every image file is read within a budget, so no input can exhaust the memory
+or hang a run: only regular files are read (a FIFO, a device or a symlink to
+one is refused without being opened), at most :data:`MAX_IMAGE_BYTES` bytes,
+and an image is decoded only once its header says it has at most
+:data:`MAX_IMAGE_PIXELS` pixels (:func:`image_header_size` reads the width and
+height of every format this OpenCV build decodes, without decoding).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -36,10 +45,23 @@ ChannelOrder = Literal["rgb", "bgr"]
 _DIGITS = re.compile(r"(\d+)", re.ASCII)
 _IGNORED_DIRS = frozenset({"__MACOSX"})
 
+#: The most pixels (width x height) an image file may have to be decoded: 50 megapixels,
+#: a 8660 x 5773 photo (a decoded 16-bit RGBA image of that size takes 400 MB). Larger
+#: images are refused from their header, before any pixel is decoded. Change it here
+#: (``fersk.io.images.MAX_IMAGE_PIXELS = ...``) to read larger images; worker processes
+#: (``n_jobs``, a Dask cluster) import fersk afresh and keep the default.
+MAX_IMAGE_PIXELS = 50_000_000
+#: The most bytes an image file may have to be read: 200 MB (a 50-megapixel 16-bit RGBA
+#: PNG without compression is 400 MB; photos are a few MB).
+MAX_IMAGE_BYTES = 200 * 1024 * 1024
+
 __all__ = [
     "CROP_SCALE",
     "CROP_SHIFT",
     "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "SKIPPED_IMAGE_EXTENSIONS",
     "face_crop",
     "face_crop_window",
     "convert_color",
@@ -52,10 +74,12 @@ __all__ = [
     "ImageSource",
     "decode_image_bytes",
     "describe_source",
+    "image_header_size",
     "is_image_file",
     "read_file_bytes",
     "read_image",
     "resize_square",
+    "scan_image_files",
     "source_digest",
     "to_uint8",
     "write_image",
@@ -84,6 +108,29 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 
 The one list of the package: the loaders, ``fersk extract``, clip frame
 folders and the CLI all use it through :func:`is_image_file`.
+"""
+
+_CONVERT = "convert it to JPEG or PNG"
+SKIPPED_IMAGE_EXTENSIONS: dict[str, str] = {
+    ".heic": f"a HEIC photo: fersk does not read HEIC/HEIF; {_CONVERT}",
+    ".heif": f"a HEIF photo: fersk does not read HEIC/HEIF; {_CONVERT}",
+    ".hif": f"a HEIF photo: fersk does not read HEIC/HEIF; {_CONVERT}",
+    ".avif": f"an AVIF image: not every OpenCV build reads AVIF, so fersk does not; {_CONVERT}",
+    ".jxl": f"a JPEG XL image: fersk does not read JPEG XL; {_CONVERT}",
+    ".jp2": f"a JPEG 2000 image: fersk does not list JPEG 2000 files; {_CONVERT}",
+    ".dng": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".cr2": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".cr3": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".nef": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".arw": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".orf": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".rw2": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+    ".raf": f"a camera raw file: fersk does not read raw files; {_CONVERT}",
+}
+"""Photo formats a folder may hold that fersk does not read, and why (lower-case extensions).
+
+:func:`scan_image_files` lists such files as skipped, with this reason, so a
+command can count and name them instead of passing over them in silence.
 """
 
 
@@ -289,8 +336,263 @@ def convert_color(
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)  # the same swap
 
 
-def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image") -> np.ndarray:
+# --------------------------------------------------------------------------
+# Image headers: width and height without decoding
+# --------------------------------------------------------------------------
+
+#: Text headers (PNM, PAM, PFM, Radiance HDR) are looked for in this many first bytes.
+_TEXT_HEADER_BYTES = 65536
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
+_MAX_JPEG_MARKERS = 100_000
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+
+
+def _unpack(fmt: str, data: bytes, offset: int) -> tuple:
+    """``struct.unpack_from``, or ValueError for data too short (a truncated header)."""
+    if offset < 0 or offset + struct.calcsize(fmt) > len(data):
+        raise ValueError("truncated header")
+    return struct.unpack_from(fmt, data, offset)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    i = 2
+    for _ in range(_MAX_JPEG_MARKERS):  # bounded: a file of fill bytes ends the search
+        if i + 4 > len(data):
+            break
+        if data[i] != 0xFF:  # stray bytes before a marker: skipped, as libjpeg does
+            i = data.find(b"\xff", i)
+            if i < 0:
+                break
+            continue
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+        elif marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
+            break
+        elif marker in _JPEG_SOF:
+            height, width = _unpack(">HH", data, i + 5)
+            return width, height
+        else:
+            i += 2 + _unpack(">H", data, i + 2)[0]
+    raise ValueError("no JPEG frame header")
+
+
+def _tiff_size(data: bytes) -> tuple[int, int]:
+    order = "<" if data[:2] == b"II" else ">"
+    big = _unpack(order + "H", data, 2)[0] == 43  # BigTIFF
+    head, count, entry, value = ("Q", "Q", 20, 12) if big else ("I", "H", 12, 8)
+    offset = _unpack(order + head, data, 8 if big else 4)[0]
+    n = _unpack(order + count, data, offset)[0]
+    start = offset + struct.calcsize(order + count)
+    found: dict[int, int] = {}
+    for k in range(min(n, 4096)):  # the first page's tags (OpenCV decodes the first page)
+        tag, kind = _unpack(order + "HH", data, start + k * entry)
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT, LONG or LONG8
+            fmt = {3: "H", 4: "I", 16: "Q"}.get(kind)
+            if fmt is None:
+                raise ValueError("bad TIFF size tag")
+            found[tag] = _unpack(order + fmt, data, start + k * entry + value)[0]
+    return found[256], found[257]
+
+
+def _text_tokens(data: bytes, start: int) -> Iterable[bytes]:
+    """Whitespace-separated tokens of a PNM-style header, ``#`` comments skipped."""
+    for line in data[start:_TEXT_HEADER_BYTES].split(b"\n"):
+        yield from line.split(b"#", 1)[0].split()
+
+
+def _pnm_size(data: bytes) -> tuple[int, int]:
+    if data[:2] == b"P7":  # PAM: WIDTH and HEIGHT lines up to ENDHDR
+        fields: dict[bytes, bytes] = {}
+        tokens = iter(_text_tokens(data, 2))
+        for token in tokens:
+            if token == b"ENDHDR":
+                break
+            fields[token] = next(tokens, b"")
+        return int(fields[b"WIDTH"]), int(fields[b"HEIGHT"])
+    tokens = _text_tokens(data, 2)
+    return int(next(tokens)), int(next(tokens))
+
+
+def _hdr_size(data: bytes) -> tuple[int, int]:
+    lines = data[:_TEXT_HEADER_BYTES].split(b"\n")
+    blank = lines.index(b"")  # the header ends at an empty line; the resolution follows
+    words = lines[blank + 1].split()  # "-Y 480 +X 640" (or rotated: "+X 640 -Y 480")
+    axes = {words[0][1:2]: int(words[1]), words[2][1:2]: int(words[3])}
+    return axes[b"X"], axes[b"Y"]
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterable[tuple[bytes, int, int]]:
+    """``(type, content start, end)`` of the ISO base media / JP2 boxes in ``data[start:end]``."""
+    while start + 8 <= end:
+        size, kind = _unpack(">I4s", data, start)
+        head = 8
+        if size == 1:
+            size, head = _unpack(">Q", data, start + 8)[0], 16
+        elif size == 0:
+            size = end - start
+        if size < head:
+            raise ValueError("bad box size")
+        yield kind, start + head, min(end, start + size)
+        start += size
+
+
+def _jp2_size(data: bytes) -> tuple[int, int]:
+    if data[:4] == b"\xff\x4f\xff\x51":  # a raw codestream: the SIZ marker
+        right, bottom, left, top = _unpack(">IIII", data, 8)
+        return right - left, bottom - top
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind == b"jp2h":
+            for inner, at, _ in _boxes(data, start, end):
+                if inner == b"ihdr":
+                    height, width = _unpack(">II", data, at)
+                    return width, height
+    raise ValueError("no JPEG 2000 image header")
+
+
+def _isobmff_size(data: bytes) -> tuple[int, int]:
+    """AVIF/HEIF: the largest ``ispe`` (image spatial extent) of the item properties."""
+    sizes = []
+
+    def walk(start: int, end: int, path: tuple[bytes, ...]) -> None:
+        for kind, at, stop in _boxes(data, start, end):
+            if kind == b"meta":
+                walk(at + 4, stop, (*path, kind))  # a full box: version and flags first
+            elif kind in (b"iprp", b"ipco"):
+                walk(at, stop, (*path, kind))
+            elif kind == b"ispe" and path[-1:] == (b"ipco",):
+                sizes.append(_unpack(">II", data, at + 4))
+
+    walk(0, len(data), ())
+    if not sizes:
+        raise ValueError("no image size")
+    return max(sizes, key=lambda wh: wh[0] * wh[1])
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # extended: the canvas size, 24 bits each, minus one
+        lo_w, hi_w, lo_h, hi_h = _unpack("<HBHB", data, 24)
+        return 1 + (lo_w | hi_w << 16), 1 + (lo_h | hi_h << 16)
+    if chunk == b"VP8L":  # lossless: 14 bits each, minus one
+        if data[20:21] != b"\x2f":
+            raise ValueError("bad VP8L signature")
+        bits = _unpack("<I", data, 21)[0]
+        return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy: a key frame's size
+        width, height = _unpack("<HH", data, 26)
+        return width & 0x3FFF, height & 0x3FFF
+    raise ValueError("unknown WebP chunk")
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    if _unpack("<I", data, 14)[0] == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return _unpack("<HH", data, 18)
+    width, height = _unpack("<ii", data, 18)
+    return abs(width), abs(height)  # a negative height is a top-down bitmap
+
+
+_HEADERS = (
+    # (signature test, size reader): every format this OpenCV build decodes.
+    (lambda d: d[:8] == b"\x89PNG\r\n\x1a\n", lambda d: _unpack(">II", d, 16)),
+    (lambda d: d[:3] == b"\xff\xd8\xff", _jpeg_size),
+    (lambda d: d[:6] in (b"GIF87a", b"GIF89a"), lambda d: _unpack("<HH", d, 6)),
+    (lambda d: d[:2] == b"BM", _bmp_size),
+    (lambda d: d[:4] == b"RIFF" and d[8:12] == b"WEBP", _webp_size),
+    (lambda d: d[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"), _tiff_size),
+    (lambda d: d[:1] == b"P" and d[1:2] in b"1234567" and len(d) > 2, _pnm_size),
+    (lambda d: d[:2] in (b"PF", b"Pf"), _pnm_size),  # PFM: "PF w h" like a PNM
+    (lambda d: d[:4] == b"\x59\xa6\x6a\x95", lambda d: _unpack(">II", d, 4)),  # Sun raster
+    (lambda d: d[:10] == b"#?RADIANCE" or d[:6] == b"#?RGBE", _hdr_size),
+    (lambda d: d[:12] == _JP2_SIGNATURE or d[:4] == b"\xff\x4f\xff\x51", _jp2_size),
+    (lambda d: d[4:8] == b"ftyp", _isobmff_size),  # AVIF (and HEIF, which OpenCV lacks)
+)
+
+
+def image_header_size(data: bytes) -> tuple[int, int] | None:
+    """An encoded image's ``(width, height)`` read from its header, without decoding it.
+
+    Covers every format OpenCV decodes (PNG, JPEG, GIF, BMP, WebP, TIFF and
+    BigTIFF, PBM/PGM/PPM/PAM, PFM, Sun raster, Radiance HDR, JPEG 2000,
+    AVIF). This is how fersk checks an image against
+    :data:`MAX_IMAGE_PIXELS` before decoding it: a 400-byte PNG can announce
+    40000 x 40000 pixels.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (or at least its first 64 kB).
+
+    Returns
+    -------
+    (int, int) or None
+        The size in pixels; None when the bytes are not an image header of a
+        format it knows, or the header is cut short.
+
+    See Also
+    --------
+    fersk.io.decode_image_bytes : Refuses images over the budget with it.
+
+    Examples
+    --------
+    >>> import cv2, numpy as np
+    >>> ok, png = cv2.imencode(".png", np.zeros((3, 5), np.uint8))
+    >>> image_header_size(png.tobytes())
+    (5, 3)
+    >>> image_header_size(b"not an image") is None
+    True
+    """
+    for matches, read in _HEADERS:
+        if matches(data):
+            try:
+                width, height = read(data)
+            except (ValueError, KeyError, IndexError, StopIteration, struct.error):
+                return None
+            return int(width), int(height)
+    return None
+
+
+def _check_pixel_budget(size: tuple[int, int], name: str, max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"cannot read image {name}: image of {width} x {height} pixels exceeds the budget "
+            f"of {max_pixels:,} pixels (fersk.io.images.MAX_IMAGE_PIXELS); downscale it, or "
+            "raise the budget to read it"
+        )
+
+
+def decode_image_bytes(
+    data: bytes, *, color: Color = "gray", name: str = "image", max_pixels: int | None = None
+) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, TIFF, ...) into ``uint8`` gray or RGB.
+
+    The header is read first (:func:`image_header_size`): bytes that are no
+    image header of a format OpenCV decodes, and images of more than
+    ``max_pixels`` pixels, are refused before any pixel is decoded.
+
+    Parameters
+    ----------
+    data : bytes
+        The encoded file.
+    color : {"gray", "rgb"}, default="gray"
+        Layout of the result.
+    name : str, default="image"
+        How messages name the image (a quoted path).
+    max_pixels : int or None, default=None
+        The pixel budget; None is :data:`MAX_IMAGE_PIXELS` (read at each call).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W) or (H, W, 3)
+
+    Raises
+    ------
+    ImageReadError
+        For bytes that are not a decodable image, or an image over the budget
+        (the message gives its size and the budget).
 
     Examples
     --------
@@ -298,12 +600,25 @@ def decode_image_bytes(data: bytes, *, color: Color = "gray", name: str = "image
     >>> ok, png = cv2.imencode(".png", np.full((3, 4), 7, dtype=np.uint8))
     >>> decode_image_bytes(png.tobytes()).shape
     (3, 4)
+    >>> decode_image_bytes(png.tobytes(), name="'a.png'", max_pixels=10)
+    Traceback (most recent call last):
+    ...
+    fersk.io.images.ImageReadError: cannot read image 'a.png': image of 4 x 3 pixels exceeds \
+the budget of 10 pixels (fersk.io.images.MAX_IMAGE_PIXELS); downscale it, or raise the budget \
+to read it
     """
-    buffer = np.frombuffer(data, dtype=np.uint8)
+    size = image_header_size(data)
+    if size is None:
+        raise ImageReadError(f"cannot read image {name}: not a decodable image file")
+    _check_pixel_budget(size, name, MAX_IMAGE_PIXELS if max_pixels is None else max_pixels)
     # ANYDEPTH keeps 16-bit files 16-bit until to_uint8; ANYCOLOR keeps gray gray.
     # Unlike IMREAD_UNCHANGED, these flags apply the EXIF orientation of phone photos.
     flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
-    image = cv2.imdecode(buffer, flags) if buffer.size else None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    except cv2.error as exc:  # OpenCV's own limits (pixels, sizes): a bad sample, not a crash
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "decoding failed"
+        raise ImageReadError(f"cannot read image {name}: OpenCV refused it ({reason})") from None
     if image is None:
         raise ImageReadError(f"cannot read image {name}: not a decodable image file")
     # OpenCV decodes colour files as BGR(A); 16-bit files stay 16-bit until here.
@@ -397,8 +712,49 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interp)
 
 
-def read_file_bytes(path: str | os.PathLike) -> bytes:
-    """Read a file's bytes, raising :class:`ImageReadError` that names it.
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read as an image (None: a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "it is a folder, not an image file"
+    kind = next((what for test, what in _FILE_KINDS if test(mode)), "a special file")
+    return f"it is {kind}, not a regular file; fersk reads images from regular files only"
+
+
+def read_file_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
+    """Read an image file's bytes within a budget, raising :class:`ImageReadError` that names it.
+
+    Only regular files are read: the path is resolved (symlinks followed) and
+    a folder, a FIFO, a device or a socket is refused before it is opened
+    (reading a FIFO waits for a writer forever; ``/dev/zero`` never ends). The
+    file is then opened without blocking and checked again, so a file swapped
+    in between is caught too. A file over ``max_bytes`` is refused unread.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The image file.
+    max_bytes : int or None, default=None
+        The byte budget; None is :data:`MAX_IMAGE_BYTES` (read at each call).
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ImageReadError
+        A missing or unreadable file, a file that is not a regular file, or
+        one over the budget.
 
     Examples
     --------
@@ -406,12 +762,36 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
     Traceback (most recent call last):
     ...
     fersk.io.images.ImageReadError: cannot read image file '/no/such.png': No such file or directory
+    >>> read_file_bytes("/dev/null")
+    Traceback (most recent call last):
+    ...
+    fersk.io.images.ImageReadError: cannot read image file '/dev/null': it is a character device, \
+not a regular file; fersk reads images from regular files only
     """
+    name = repr(str(path))
+    limit = MAX_IMAGE_BYTES if max_bytes is None else max_bytes
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    data, size = b"", 0
     try:
-        return Path(path).read_bytes()
+        why = _not_regular(os.stat(path).st_mode)  # before opening: opening a device can act
+        if why is None:
+            # Opened without blocking: a FIFO swapped in since the check cannot hang here.
+            with os.fdopen(os.open(path, flags), "rb") as handle:
+                info = os.fstat(handle.fileno())
+                why, size = _not_regular(info.st_mode), info.st_size
+                if why is None and size <= limit:
+                    data = handle.read(limit + 1)  # + 1: a file that grew is caught
+                    size = max(size, len(data))
     except OSError as exc:
-        reason = exc.strerror or exc
-        raise ImageReadError(f"cannot read image file {str(path)!r}: {reason}") from exc
+        raise ImageReadError(f"cannot read image file {name}: {exc.strerror or exc}") from exc
+    if why is not None:
+        raise ImageReadError(f"cannot read image file {name}: {why}")
+    if size > limit:
+        raise ImageReadError(
+            f"cannot read image file {name}: file of {size:,} bytes exceeds the budget of "
+            f"{limit:,} bytes (fersk.io.images.MAX_IMAGE_BYTES)"
+        )
+    return data
 
 
 def read_image(
@@ -536,7 +916,7 @@ def source_digest(
         h.update(arr.tobytes())
     else:
         h.update(b"file|")
-        h.update(Path(source).read_bytes() if data is None else data)
+        h.update(read_file_bytes(source) if data is None else data)
     return h.hexdigest()
 
 
@@ -596,14 +976,129 @@ def list_folders(path: str | os.PathLike) -> list[Path]:
     return sorted(found, key=lambda p: natural_sort_key(p.name))
 
 
+def scan_image_files(
+    root: str | os.PathLike, *, recursive: bool = True
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The image files under ``root``, and what was skipped there and why.
+
+    ``files`` are the relative POSIX paths of the regular files with an image
+    extension (see :data:`IMAGE_EXTENSIONS`), naturally sorted. Symlinked
+    files and folders are followed (a folder reached twice, or a symlink
+    loop, is listed once). Hidden files and folders (names starting with
+    ``"."``, e.g. ``.DS_Store`` or macOS ``._x.jpg`` resource forks),
+    ``__MACOSX`` folders and files that are not images (``notes.txt``) are
+    passed over. Everything else that a user could expect to be read is in
+    ``skipped`` with a reason, so a command can count it and name it:
+
+    * photos in a format fersk does not read (:data:`SKIPPED_IMAGE_EXTENSIONS`:
+      HEIC, HEIF, AVIF, raw files...);
+    * an image name that is not a regular file: a broken link, a FIFO, a
+      device (reading one would hang or never end);
+    * a folder that cannot be listed (no permission): ``"sub/"``; ``"."`` for
+      ``root`` itself (a missing root too).
+
+    Parameters
+    ----------
+    root : str or path-like
+        The folder.
+    recursive : bool, default=True
+        Also list the sub-folders (``False``: only ``root``'s own files, e.g.
+        the frames of a clip folder).
+
+    Returns
+    -------
+    files : list of str
+    skipped : list of (str, str)
+        ``(relative path, reason)``, naturally sorted by path; a folder's
+        path ends in ``/``.
+
+    See Also
+    --------
+    fersk.io.list_image_files : Only the files.
+    fersk.io.is_image_file : Which names count as images.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ["b10.png", "b9.jpg", "IMG_1.HEIC", ".hidden.png", "notes.txt"]:
+    ...     _ = open(os.path.join(root, name), "w").write("x")
+    >>> os.mkfifo(os.path.join(root, "pipe.jpg"))
+    >>> files, skipped = scan_image_files(root)
+    >>> files
+    ['b9.jpg', 'b10.png']
+    >>> for path, why in skipped:
+    ...     print(path, "-", why)
+    IMG_1.HEIC - a HEIC photo: fersk does not read HEIC/HEIF; convert it to JPEG or PNG
+    pipe.jpg - it is a named pipe (FIFO), not a regular file; fersk reads images from regular \
+files only
+    """
+    root = os.fspath(root)
+    found: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen: set[str] = set()  # real folders visited: symlinked folders are followed, once
+    folders = [(root, "")]
+    while folders:
+        folder, rel = folders.pop()
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop, or a second link to a folder already listed
+            continue
+        seen.add(real)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: natural_sort_key(e.name))
+        except OSError as exc:
+            skipped.append((rel or ".", f"cannot list this folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            if is_hidden(entry.name):
+                continue
+            path = rel + entry.name
+            if _is_dir(entry):
+                if recursive:
+                    folders.append((entry.path, path + "/"))
+                continue
+            extension = os.path.splitext(entry.name)[1].lower()
+            if extension in SKIPPED_IMAGE_EXTENSIONS:
+                skipped.append((path, SKIPPED_IMAGE_EXTENSIONS[extension]))
+            elif extension in IMAGE_EXTENSIONS:
+                why = _entry_not_regular(entry)
+                if why is None:
+                    found.append(path)
+                else:
+                    skipped.append((path, why))
+    return natural_sorted(found), sorted(skipped, key=lambda item: natural_sort_key(item[0]))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks
+    except OSError:
+        return False
+
+
+def _entry_not_regular(entry: os.DirEntry) -> str | None:
+    """Why a listed image name is not read (None: a regular file, or a link to one)."""
+    try:
+        if entry.is_file():  # no system call for a plain file
+            return None
+        return _not_regular(entry.stat().st_mode)
+    except OSError as exc:
+        if not os.path.exists(entry.path) and os.path.islink(entry.path):
+            return "a broken link: its target does not exist"
+        return f"cannot read it: {exc.strerror or exc}"
+
+
 def list_image_files(root: str | os.PathLike, *, recursive: bool = True) -> list[str]:
     """Relative POSIX paths of the image files under ``root``, naturally sorted.
 
-    Symlinked files and folders are followed (a folder reached twice, or a
-    symlink loop, is listed once). Non-image files are skipped (see
+    The files of :func:`scan_image_files`, which also says what was skipped
+    and why (HEIC photos, FIFOs, broken links, unreadable folders). Symlinked
+    files and folders are followed (a folder reached twice, or a symlink
+    loop, is listed once). Non-image files are skipped (see
     :data:`IMAGE_EXTENSIONS`), as are hidden files and folders (names
     starting with ``"."``, e.g. ``.DS_Store`` or macOS ``._x.jpg`` resource
-    forks) and ``__MACOSX`` folders.
+    forks), ``__MACOSX`` folders and names that are not regular files.
 
     Parameters
     ----------
@@ -619,6 +1114,7 @@ def list_image_files(root: str | os.PathLike, *, recursive: bool = True) -> list
 
     See Also
     --------
+    fersk.io.scan_image_files : The files, and what was skipped and why.
     fersk.io.is_image_file : Which names count as images.
     fersk.io.list_folders : The visible sub-folders of a folder.
     fersk.datasets.load_image_folder : Load a labelled dataset of class folders.
@@ -633,19 +1129,4 @@ def list_image_files(root: str | os.PathLike, *, recursive: bool = True) -> list
     >>> list_image_files(root)
     ['b9.jpg', 'b10.png']
     """
-    found = []
-    seen: set[str] = set()  # real folders visited: symlinked folders are followed, once
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:  # a symlink loop, or a second link to a folder already listed
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        dirnames[:] = [d for d in dirnames if not is_hidden(d)]
-        if not recursive:
-            dirnames[:] = []
-        rel_dir = Path(dirpath).relative_to(root)
-        for name in filenames:
-            if not is_hidden(name) and is_image_file(name):
-                found.append((rel_dir / name).as_posix())
-    return natural_sorted(found)
+    return scan_image_files(root, recursive=recursive)[0]

@@ -3,7 +3,10 @@
 Every source yields :class:`Frame` records in stream order, one per frame
 position, *including* frames that could not be decoded (``ok=False``,
 ``image=None``): a corrupt or dropped frame never shifts the indices of the
-frames after it. Times come from the container's timestamps for files (so a
+frames after it, and a damaged stretch in the middle of a file is read past
+(its positions are such frames; :func:`fersk.io.capture_frames`), so a file
+ends only where its stream ends. A file in which no frame decodes is refused
+when it is opened. Times come from the container's timestamps for files (so a
 variable frame rate is kept), from a monotonic clock for cameras, and from
 ``index / fps`` (or the caller's own times) for iterators.
 """
@@ -21,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..io import ImageReadError, convert_color, read_image
-from ..io.video import VideoReadError, capture_frames, open_capture
+from ..io.video import VideoReadError, capture_frames, open_capture, require_decodable_frame
 
 __all__ = [
     "Frame",
@@ -31,7 +34,8 @@ __all__ = [
     "open_source",
 ]
 
-#: Consecutive undecodable frames after which a file or camera counts as ended.
+#: Consecutive failed reads after which a camera counts as ended (a file ends where its
+#: stream ends: see :data:`fersk.io.video.MAX_DAMAGED_FRAMES`).
 MAX_CONSECUTIVE_FAILURES = 50
 
 
@@ -138,18 +142,20 @@ class FrameSource:
         self.close()
 
 
-def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Iterator[Frame]:
+def _read_capture(frames, source: FrameSource, fps: float, live: bool) -> Iterator[Frame]:
     """Frames of an OpenCV capture; a frame that fails to decode is ``image=None``.
 
-    A file ends when the capture cannot grab another frame (with a warning if
-    that is well short of the container's frame count); a camera ends after
-    :data:`MAX_CONSECUTIVE_FAILURES` failed reads in a row.
+    A file ends where its stream ends (with a warning if that is well short
+    of the container's frame count); a damaged stretch before that is read
+    past, its positions undecodable frames, with one warning per stretch. A
+    camera ends after :data:`MAX_CONSECUTIVE_FAILURES` failed reads in a row.
     """
     failures, start, last = 0, time.monotonic(), -1.0
+    damaged_from = None
     try:
-        for captured in capture_frames(capture, live=live):
+        for captured in frames:
             index = captured.index
-            if not captured.grabbed and not live:
+            if captured.ended:
                 expected = source.n_frames
                 if expected is not None and index < 0.9 * expected:
                     warnings.warn(
@@ -165,8 +171,19 @@ def _read_capture(capture, source: FrameSource, fps: float, live: bool) -> Itera
                 # Some backends give no (or a repeated) timestamp: use index / fps.
                 now = captured.position_s if captured.position_s > last else index / fps
                 now = max(now, last + 1e-6) if index else now
+                if not captured.grabbed and damaged_from is None:
+                    damaged_from = index
+                elif captured.grabbed and damaged_from is not None:
+                    warnings.warn(
+                        f"{source.name}: frames {damaged_from} to {index - 1} could not be read "
+                        "(a damaged stretch); they are kept as unreadable frames and the "
+                        "stream goes on",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    damaged_from = None
             failures = failures + 1 if captured.image is None else 0
-            if failures > MAX_CONSECUTIVE_FAILURES:
+            if live and failures > MAX_CONSECUTIVE_FAILURES:
                 warnings.warn(
                     f"{source.name}: {failures} unreadable frames in a row at frame {index}; "
                     "stopping",
@@ -233,7 +250,8 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
     Raises
     ------
     VideoReadError
-        A file that does not exist or cannot be opened as a video, or a
+        A file that does not exist, cannot be opened as a video or has no
+        decodable frame (read ahead up to its first decodable frame), or a
         camera that cannot be opened.
 
     See Also
@@ -259,7 +277,8 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         rate = fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
         frame_source = FrameSource(f"camera {camera}", float(rate), None, True, None)
         frame_source._capture = capture
-        frame_source._frames = _read_capture(capture, frame_source, float(rate), live=True)
+        frames = capture_frames(capture, live=True)
+        frame_source._frames = _read_capture(frames, frame_source, float(rate), live=True)
         return frame_source
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
@@ -269,7 +288,12 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
         frame_source = FrameSource(repr(path), rate, count, False, None)
         frame_source._capture = capture
-        frame_source._frames = _read_capture(capture, frame_source, rate, live=False)
+        try:  # a file in which no frame decodes is refused now, before any output is written
+            frames = require_decodable_frame(capture_frames(capture), repr(path))
+        except BaseException:
+            frame_source.close()
+            raise
+        frame_source._frames = _read_capture(frames, frame_source, rate, live=False)
         return frame_source
     if isinstance(source, (bytes, bytearray)):
         raise TypeError("source is bytes; pass a video path, a camera index or frames")

@@ -478,24 +478,38 @@ class VideoAnalyzer(BaseEstimator):
         fps: float | None = None,
         max_frames: int | None = None,
         progress: bool = False,
+        inputs: tuple = (),
     ) -> dict:
         """Process a whole stream, writing a CSV (flushed every frame) and an annotated video.
 
         Ctrl-C (``KeyboardInterrupt``) stops cleanly: the rows and frames
         written so far are kept, and the summary says ``interrupted``.
 
-        Everything is checked before any output is touched: the settings,
-        the source (it must open), and the outputs (an existing folder, not
-        a folder, never the input video itself). Outputs are written under
+        Everything is checked here, once, before any output is touched: the
+        outputs (an existing folder, not a folder, never the input video, one
+        of ``inputs`` or each other; ``annotate`` with a video extension), the
+        settings, and the source (it must open, and a file must hold a
+        decodable frame: a video without one is refused, and an earlier CSV
+        of the same name is left as it was). Outputs are written under
         temporary names in their folder and moved into place at the end, so
         a run that fails leaves an earlier file of the same name intact.
 
-        Raises
-        ------
-        ValueError
-            An output path that is a folder, in a missing folder, or the input.
-        VideoReadError
-            A source that does not exist or cannot be opened.
+        Parameters
+        ----------
+        source : str, path, int or iterable
+            See :func:`fersk.video.source.open_source`.
+        csv_path : str or path-like, optional
+            The CSV: one row per face per frame (see :meth:`stream`).
+        annotate : str or path-like, optional
+            A copy of the video with each face's box and label; the extension
+            picks the container and codec (:class:`fersk.io.VideoFileWriter`:
+            ``.mp4`` in H.264 where OpenCV can write it, ``.webm`` for a
+            browser, ``.avi`` Motion-JPEG).
+        fps, max_frames, progress
+            See :meth:`stream`.
+        inputs : tuple of paths, default=()
+            Other files the outputs must never replace (the model's file or
+            folder); a source path is one already.
 
         Returns
         -------
@@ -503,8 +517,17 @@ class VideoAnalyzer(BaseEstimator):
             ``frames``, ``rows``, ``faces`` (rows with a face), ``tracks``
             (distinct ids), ``seconds``, ``fps`` (processed frames per
             second), ``interrupted``, ``csv``, ``annotated``.
+
+        Raises
+        ------
+        ValueError
+            An output path that is a folder, in a missing folder, one of the
+            inputs, or both outputs the same file.
+        VideoReadError
+            A source that does not exist, cannot be opened, or has no
+            decodable frame.
         """
-        inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
+        inputs = (*((source,) if isinstance(source, (str, os.PathLike)) else ()), *inputs)
         if csv_path is not None:
             check_output_path(csv_path, inputs=inputs, what="csv_path")
         if annotate is not None:
@@ -515,7 +538,9 @@ class VideoAnalyzer(BaseEstimator):
                     f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
                 )
             if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
-                raise ValueError(f"csv_path and annotate are the same file {annotate!r}")
+                raise ValueError(
+                    f"csv_path and annotate are the same file {os.fspath(annotate)!r}; give two"
+                )
         frame_source = self._start(source, fps, max_frames)
         start = time.perf_counter()
         n_frames, n_rows, n_faces, tracks, interrupted = 0, 0, 0, set(), False
@@ -538,7 +563,7 @@ class VideoAnalyzer(BaseEstimator):
                         writer.writerows(rows)
                         handle.flush()  # an interruption keeps every finished frame
                     if annotate_tmp is not None:
-                        video = self._write_annotated(video, annotate_tmp, frame, rows)
+                        video = self._write_annotated(video, annotate_tmp, frame, rows, annotate)
                     n_frames += 1
                     n_rows += len(rows)
                     faces = [r["track"] for r in rows if r["face_found"]]
@@ -573,13 +598,13 @@ class VideoAnalyzer(BaseEstimator):
             "annotated": None if annotate is None or video is None else os.fspath(annotate),
         }
 
-    def _write_annotated(self, video, path, frame, rows):
+    def _write_annotated(self, video, path, frame, rows, name):
         """Write one annotated frame; unreadable frames become black ones (same timing)."""
         if video is None:
             if frame.image is None:
                 self._pending_blanks += 1
                 return None  # no size yet: written once the first frame decodes
-            video = VideoFileWriter(path, fps=self.source_fps_)
+            video = VideoFileWriter(path, fps=self.source_fps_, name=repr(os.fspath(name)))
             self._blank = np.zeros_like(frame.image)
             for _ in range(self._pending_blanks):
                 video.write(self._blank)
