@@ -335,3 +335,69 @@ def test_evaluate_refuses_a_model_sharing_no_class_with_the_data(ck_like, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("fersk evaluate: error: the model's classes (anger, disgust")
     assert "and the data's (contempt) share none" in err
+
+
+# --------------------------------------------------------------------------
+# fersk predict, calibrated to the person
+# --------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv):
+    """``fersk ARGV``: the exit code, stdout and stderr."""
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def calibrated_folder(calibrated_model, tmp_path_factory):
+    from fersk.models import save_model
+
+    return save_model(calibrated_model, tmp_path_factory.mktemp("models") / "calibrated")
+
+
+def test_predict_with_persons_by_pattern_and_a_persons_file(
+    person_photos, calibrated_folder, tmp_path, capsys
+):
+    import csv
+
+    people = tmp_path / "people"
+    people.mkdir()
+    for name in [f"{p}_{k}.jpg" for p in ("ann", "bob") for k in range(4)]:
+        (people / name).write_bytes((person_photos / name).read_bytes())
+    out = tmp_path / "rows.csv"
+    code, _, err = _cli(capsys, "predict", people, "--model", calibrated_folder, "--csv", out,
+                        "--person", r"^(ann|bob)_")  # fmt: skip
+    assert code == 0, err
+    rows = list(csv.DictReader(out.open()))
+    assert {(r["person"], r["calibration"]) for r in rows} == {("ann", "mean"), ("bob", "mean")}
+    table = tmp_path / "persons.csv"
+    listed = "".join(f"ann_{k}.jpg,ann,{int(k == 0)}\n" for k in range(4))
+    table.write_text("file,person,neutral\n" + listed + "bob_0.jpg,bob,0\nbob_1.jpg,bob,0\n")
+    code, printed, err = _cli(capsys, "predict", people, "--model", calibrated_folder,
+                              "--persons", table)  # fmt: skip
+    assert code == 0, err
+    lines = [line.split(",") for line in printed.strip().splitlines()]
+    assert lines[0][:4] == ["file", "face", "person", "calibration"]
+    calibration = {row[0].rsplit("/", 1)[-1]: (row[2], row[3]) for row in lines[1:]}
+    assert calibration["ann_2.jpg"] == ("ann", "neutral")
+    assert calibration["bob_1.jpg"] == ("bob", "mean")
+    assert calibration["bob_2.jpg"] == ("", "none")  # not in the persons file
+    table.write_text("file,person,neutral\nmissing.jpg,ann,1\n")
+    code, _, err = _cli(capsys, "predict", people, "--model", calibrated_folder, "--persons", table)
+    assert code == 2 and "missing.jpg' is not among the photos" in err
+
+
+def test_predict_with_one_neutral_photo_and_a_bad_one(person_photos, calibrated_folder, capsys):
+    photos = [person_photos / f"ann_{k}.jpg" for k in (1, 2)]
+    code, out, err = _cli(capsys, "predict", *photos, "--model", calibrated_folder,
+                          "--neutral", person_photos / "ann_0.jpg")  # fmt: skip
+    assert code == 0, err
+    assert {line.split(",")[3] for line in out.strip().splitlines()[1:]} == {"neutral"}
+    code, _, err = _cli(capsys, "predict", *photos, "--model", calibrated_folder,
+                        "--neutral", person_photos / "wall.png")  # fmt: skip
+    assert code == 2 and "has no face that can be found" in err
+    code, _, err = _cli(capsys, "predict", *photos, "--neutral", person_photos / "ann_0.jpg",
+                        "--model", "cnn-fer2013")  # fmt: skip
+    assert code == 2 and "calibrates to the person" in err

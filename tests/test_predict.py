@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
-
-import cv2
 import numpy as np
 import pytest
-from skimage.data import astronaut
-from sklearn.frozen import FrozenEstimator
 
-from fersk.features.calibration import PersonCalibratedClassifier
-from fersk.io import face_crop, write_image
-from fersk.landmarks import find_faces
 from fersk.models import load_model
 from fersk.predict import (
     iter_photos,
@@ -23,60 +15,8 @@ from fersk.predict import (
 )
 
 
-def _variant(face: np.ndarray, k: int) -> np.ndarray:
-    """The astronaut's face, changed a little (light, mirror, size): another photo of 'her'."""
-    image = np.clip(face.astype(float) * (0.7 + 0.1 * k) + 10 * k, 0, 255).astype(np.uint8)
-    image = image[:, ::-1] if k % 2 else image
-    side = 200 + 20 * k
-    canvas = np.full((side + 100, side + 100, 3), 60, np.uint8)
-    canvas[50 : 50 + side, 50 : 50 + side] = cv2.resize(image, (side, side))
-    return canvas
-
-
-def _proba(rows) -> np.ndarray:
-    return rows.filter(like="p_").to_numpy(dtype=float)
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    photo = astronaut()
-    (box,), _ = find_faces(photo)
-    face = face_crop(photo, box)
-    for person in ("ann", "bob"):
-        for k in range(4):
-            write_image(folder / f"{person}_{k}.jpg", _variant(face[:, ::-1] if person == "bob"
-                                                               else face, k))  # fmt: skip
-    group = np.full((280, 560, 3), 70, np.uint8)  # two faces, the left one larger
-    group[50:230, 30:210] = cv2.resize(face, (180, 180))
-    group[60:200, 370:510] = cv2.resize(face, (140, 140))[:, ::-1]
-    write_image(folder / "group.png", group)
-    write_image(folder / "wall.png", np.full((120, 160), 200, np.uint8))
-    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff junk")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def calibrated(photos, one_thread):
-    """A calibration of the shipped CNN, its head learned on 'people' made of face variants."""
-    base = load_model("cnn-fer2013")
-    crops, y, groups = [], [], []
-    labels = ["neutral", "happiness", "sadness", "surprise"]
-    photo = astronaut()
-    (box,), _ = find_faces(photo)
-    face = face_crop(photo, box)
-    for p in range(6):
-        for k in range(4):
-            crops.append(cv2.flip(_variant(face, k), 1) if p % 2 else _variant(face, k))
-            y.append(labels[(k + p) % 4])
-            groups.append(f"p{p}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return PersonCalibratedClassifier(FrozenEstimator(base)).fit(crops, y, groups=groups)
-
-
-def test_one_row_per_face_in_photo_order_whatever_the_batch(photos):
-    files = [str(photos / n) for n in ("group.png", "broken.jpg", "wall.png", "ann_0.jpg")]
+def test_one_row_per_face_in_photo_order_whatever_the_batch(person_photos):
+    files = [str(person_photos / n) for n in ("group.png", "broken.jpg", "wall.png", "ann_0.jpg")]
     rows = predict_faces(files, "cnn-fer2013", progress=False, batch_size=2)
     assert rows["file"].tolist() == [files[0], files[0], files[1], files[2], files[3]]
     assert rows["face"].tolist() == [0, 1, -1, -1, 0]
@@ -90,17 +30,17 @@ def test_one_row_per_face_in_photo_order_whatever_the_batch(photos):
     )
 
 
-def test_the_decoded_image_is_kept_only_when_asked(photos):
-    files = [str(photos / "ann_0.jpg")]
+def test_the_decoded_image_is_kept_only_when_asked(person_photos):
+    files = [str(person_photos / "ann_0.jpg")]
     (kept,) = iter_photos(files, "cnn-fer2013", keep_images=True, progress=False)
     (plain,) = iter_photos(files, "cnn-fer2013", progress=False)
     assert kept.image.shape[2] == 3 and plain.image is None
 
 
-def test_persons_by_pattern_calibrate_each_persons_rows(photos, calibrated):
-    files = sorted(str(p) for p in photos.glob("[ab]*_*.jpg"))
-    raw = predict_faces(files, calibrated, progress=False)
-    rows = predict_faces(files, calibrated, persons=r"^(ann|bob)_", progress=False)
+def test_persons_by_pattern_calibrate_each_persons_rows(person_photos, calibrated_model):
+    files = sorted(str(p) for p in person_photos.glob("[ab]*_*.jpg"))
+    raw = predict_faces(files, calibrated_model, progress=False)
+    rows = predict_faces(files, calibrated_model, persons=r"^(ann|bob)_", progress=False)
     assert rows["person"].tolist() == ["ann"] * 4 + ["bob"] * 4
     assert set(rows["calibration"]) == {"mean"} and set(rows["n_references"]) == {0}
     assert not np.allclose(
@@ -108,27 +48,29 @@ def test_persons_by_pattern_calibrate_each_persons_rows(photos, calibrated):
     )
 
 
-def test_neutral_references_per_person_and_flags(photos, calibrated):
-    files = sorted(str(p) for p in photos.glob("[ab]*_*.jpg"))
+def test_neutral_references_per_person_and_flags(person_photos, calibrated_model):
+    files = sorted(str(p) for p in person_photos.glob("[ab]*_*.jpg"))
     persons = ["ann"] * 4 + ["bob"] * 4
     flags = np.array([True, False, False, False, False, False, False, False])
-    rows = predict_faces(files, calibrated, persons=persons, neutral=flags, progress=False)
+    rows = predict_faces(files, calibrated_model, persons=persons, neutral=flags, progress=False)
     assert rows["calibration"].tolist() == ["neutral"] * 4 + ["mean"] * 4
     assert rows["n_references"].tolist() == [1] * 4 + [0] * 4
-    by_map = predict_faces(files, calibrated, persons=persons, neutral={"bob": files[4]},
+    by_map = predict_faces(files, calibrated_model, persons=persons, neutral={"bob": files[4]},
                            progress=False)  # fmt: skip
     assert by_map["calibration"].tolist() == ["mean"] * 4 + ["neutral"] * 4
 
 
-def test_one_persons_neutral_photo_makes_every_photo_theirs(photos, calibrated):
-    files = [str(photos / f"ann_{k}.jpg") for k in range(1, 4)]
-    rows = predict_faces(files, calibrated, neutral=str(photos / "ann_0.jpg"), progress=False)
+def test_one_persons_neutral_photo_makes_every_photo_theirs(person_photos, calibrated_model):
+    files = [str(person_photos / f"ann_{k}.jpg") for k in range(1, 4)]
+    rows = predict_faces(
+        files, calibrated_model, neutral=str(person_photos / "ann_0.jpg"), progress=False
+    )
     assert set(rows["calibration"]) == {"neutral"} and set(rows["person"]) == {"person"}
 
 
-def test_only_the_largest_face_is_the_photos_person(photos, calibrated):
-    files = [str(photos / "group.png"), str(photos / "ann_0.jpg")]
-    rows = predict_faces(files, calibrated, persons=["ann", "ann"], progress=False)
+def test_only_the_largest_face_is_the_photos_person(person_photos, calibrated_model):
+    files = [str(person_photos / "group.png"), str(person_photos / "ann_0.jpg")]
+    rows = predict_faces(files, calibrated_model, persons=["ann", "ann"], progress=False)
     assert rows["person"].tolist() == ["ann", "", "ann"]
     assert rows["calibration"].tolist() == ["mean", "none", "mean"]
 
@@ -144,22 +86,22 @@ def test_only_the_largest_face_is_the_photos_person(photos, calibrated):
     ],
 )
 def test_bad_persons_or_references_are_one_clear_error_before_any_work(
-    photos, calibrated, options, message
+    person_photos, calibrated_model, options, message
 ):
-    files = [str(photos / "ann_1.jpg"), str(photos / "bob_1.jpg")]
+    files = [str(person_photos / "ann_1.jpg"), str(person_photos / "bob_1.jpg")]
     options = {
-        k: str(photos / v) if k == "neutral" and isinstance(v, str) else v
+        k: str(person_photos / v) if k == "neutral" and isinstance(v, str) else v
         for k, v in options.items()
     }
     if isinstance(options.get("neutral"), dict):
-        options["neutral"] = {p: str(photos / f) for p, f in options["neutral"].items()}
+        options["neutral"] = {p: str(person_photos / f) for p, f in options["neutral"].items()}
     with pytest.raises(ValueError, match=message):
-        predict_faces(files, calibrated, progress=False, **options)
+        predict_faces(files, calibrated_model, progress=False, **options)
 
 
-def test_a_model_that_cannot_calibrate_says_so(photos):
+def test_a_model_that_cannot_calibrate_says_so(person_photos):
     with pytest.raises(ValueError, match="calibrates to the person"):
-        predict_faces([str(photos / "ann_1.jpg")], "cnn-fer2013", persons=["ann"])
+        predict_faces([str(person_photos / "ann_1.jpg")], "cnn-fer2013", persons=["ann"])
 
 
 def test_photo_inputs_are_unique_by_path_with_unique_annotated_names(tmp_path):
