@@ -6,15 +6,16 @@ public-domain astronaut photo (``astronaut.png``, ``faces.csv``), as
 and for 5 vs 68 landmarks and single vs clarity-routed MLPs it tunes the MLP's
 optimizer and learning rate with ``GridSearchCV`` (subject-independent folds,
 landmarks cached across fits), evaluates on held-out subjects (WAR/UAR overall
-and per clarity level), saves the best pipeline with ``joblib.dump`` (and
-checks that the reloaded copy predicts identically), and writes a Markdown
-report and a JSON record.
+and per clarity level), saves the best pipeline as a fersk model folder
+(:func:`fersk.models.save_model`: arrays and JSON, no pickle; it checks that the
+reloaded copy predicts identically), and writes a Markdown report and a JSON
+record.
 
 Then the same for clips: the sample's subjects in short onset-to-apex clips
 (written as frame folders), scored on held-out subjects with one frame's
 landmark distances, plus :class:`~fersk.MotionDelta` motion features, plus
 :class:`~fersk.SubjectNeutralizer` conditioning (subject ids passed with
-metadata routing); the apex frame + motion model is saved as ``clip_model.joblib``.
+metadata routing); the apex frame + motion model is saved as ``clip_model/``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import shlex
 import time
 from pathlib import Path
 
-import joblib
 import numpy as np
 import sklearn
 
@@ -34,6 +34,7 @@ from .datasets import make_sample_clips, make_sample_faces
 from .evaluation.metrics import war_uar
 from .evaluation.report import markdown_table
 from .features.clarity import ClarityBinner
+from .models import load_model, save_model
 from .study import evaluate, make_clip_pipeline, make_study_pipeline, tune
 
 __all__ = [
@@ -100,7 +101,7 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
 
     Returns ``{"results": [...], "best": name, "model_path": str, ...}``; the
     :data:`SAVED_CLIP_MODEL` (chosen in advance, never by test score) is saved
-    as ``out / "clip_model.joblib"`` and reloaded to
+    as ``out / "clip_model"`` (a model folder) and reloaded to
     check identical predictions.
     """
     n_frames = 8 if quick else 16
@@ -137,11 +138,10 @@ def run_clip_demo(out: Path, *, quick: bool, memory: Path, say=print) -> dict:
     # no subject ids at prediction time.
     best_i = SAVED_CLIP_MODEL
     model, predict_kw, routed = models[best_i]
-    path = out / "clip_model.joblib"
-    joblib.dump(model, path)
+    path = save_model(model, out / "clip_model", description="the demo's clip model")
     with sklearn.config_context(enable_metadata_routing=routed):
         same = np.array_equal(
-            joblib.load(path).predict(X[test], **predict_kw), model.predict(X[test], **predict_kw)
+            load_model(path).predict(X[test], **predict_kw), model.predict(X[test], **predict_kw)
         )
     if not same:
         raise RuntimeError("the reloaded clip model predicts differently from the saved one")
@@ -271,7 +271,7 @@ def run_video_demo(out: Path, model, subject: str, *, quick: bool, say=print) ->
         f"{result['raw_flips']} raw -> {result['smoothed_flips']} smoothed, smoothed labels "
         f"match the script on {100 * result['frame_accuracy']:.0f}% of face frames. "
         f"Rows in `{result['csv']}`; same as `fersk video {path} --model "
-        f"{out / 'model.joblib'} --csv video.csv`."
+        f"{out / 'model'} --csv video.csv`."
     )
     say("\nvideo: " + result["summary"])
     return result
@@ -346,7 +346,7 @@ def run_demo(
     Parameters
     ----------
     out_dir : path
-        Where the sample images, the landmark cache, ``model.joblib``,
+        Where the sample images, the landmark cache, ``model/``,
         ``report.md`` and ``results.json`` go.
     quick : bool
         A smaller sample and grid (for tests; about 4x faster).
@@ -415,9 +415,8 @@ def run_demo(
     # Model selection by cross-validation on the training subjects only.
     best_i = int(np.argmax([r["cv_uar"] for r in results]))
     best = searches[best_i].best_estimator_
-    model_path = out / "model.joblib"
-    joblib.dump(best, model_path)
-    reloaded = joblib.load(model_path)
+    model_path = save_model(best, out / "model", description="the demo's study model")
+    reloaded = load_model(model_path)
     y_pred = best.predict(X[test])
     identical = bool(np.array_equal(reloaded.predict(X[test]), y_pred))
     if not identical:

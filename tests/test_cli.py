@@ -158,7 +158,7 @@ def test_quick_demo_end_to_end(tmp_path):
         (68, "routed"),
     ]
     assert record["reload_identical"]
-    assert (tmp_path / "demo" / "model.joblib").exists()
+    assert (tmp_path / "demo" / "model" / "model.json").exists()
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "| 68 | routed |" in report
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
