@@ -466,7 +466,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--n-landmarks", type=int, choices=(68, 5), default=68)
         p.add_argument(
             "--detector",
-            choices=("hog", "mmod", "none"),
+            choices=("hog", "yunet", "mmod", "none"),
             default="hog",
             help="'none' for aligned face crops (FER2013, RAF-DB aligned, CK+48)",
         )
@@ -484,7 +484,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", help=_MODEL_HELP + " (default: the shipped default model)")
     pr.add_argument("--csv", help="write every column here (resumable)")
     pr.add_argument("--annotate", help="folder for copies with boxes and labels")
-    pr.add_argument("--detector", choices=("hog", "mmod"), default="hog")
+    pr.add_argument("--detector", choices=("yunet", "hog", "mmod"), default="yunet")
     pr.add_argument("--upsample", type=_int_at_least(0), default=1, help="finds smaller faces")
     who = pr.add_mutually_exclusive_group()
     who.add_argument("--person", help="regex finding the person in each file name (1st group)")
@@ -520,7 +520,7 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--annotate", help="also write an annotated video here")
     video.add_argument("--report", help="folder: timelines per face (report.md, report.html)")
     video.add_argument(
-        "--detector", choices=("hog", "mmod"), help="default: the model's own (HOG for crops)"
+        "--detector", choices=("yunet", "hog", "mmod"), help="default: YuNet (HOG, MMOD: dlib's)"
     )
     video.add_argument("--detect-every", type=at_least_1, default=5, help="frames per detection")
     video.add_argument("--max-faces", type=at_least_1)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ._core.pipeline_tools import class_names, predict_proba_with
 from .io import ImageReadError, describe_source, face_crop, read_image
-from .landmarks.detection import find_faces
+from .landmarks.detection import DEFAULT_DETECTOR, find_faces
 
 __all__ = [
     "PhotoResult",
@@ -229,7 +229,7 @@ def iter_photos(
     images,
     model=None,
     *,
-    detector: str = "hog",
+    detector: str = DEFAULT_DETECTOR,
     upsample: int = 1,
     persons=None,
     neutral=None,
@@ -247,8 +247,8 @@ def iter_photos(
     model : fitted estimator, str or None, default=None
         A model taking face crops (a shipped model's name, a model folder, a
         ``.joblib`` file, or a fitted estimator); None is the default model.
-    detector : {"hog", "mmod"}, default="hog"
-        The face detector.
+    detector : {"yunet", "hog", "mmod"}, default="yunet"
+        The face detector (:data:`fersk.landmarks.detection.DETECTORS`).
     upsample : int, default=1
         Times the image is doubled before detection (finds faces from ~40 px).
     persons : sequence, str or None, default=None

@@ -524,7 +524,7 @@ def test_9_cli_mistakes(fer_root, faces_dir, landmark_model_path, not_models, tm
         (["train", fer_root, "--model", tmp_path], "is a folder of other files"),
         (["train", fer_root, "--model", unrelated], "is a file"),
         (["train", fer_root, "--model", tmp_path / "m.joblib"], "read as a pickle"),
-        (["train", fer_root, "--model", fer_root / "train" / "m"], "is inside the dataset"),
+        (["train", fer_root, "--model", fer_root / "train" / "m"], "is inside the input"),
         (["train", fer_root, "--model", tmp_path / "m", "--max-train", "0"], "--max-train"),
         (["evaluate", fer_root, "--model", missing], "does not exist"),
         (["video", "x.mp4", "--model", landmark_model_path, "--csv", "o", "--max-frames", "0"], ""),

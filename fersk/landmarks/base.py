@@ -67,7 +67,7 @@ class FaceLandmarker:
         big, factor = upscale_small(image, self.min_size)
         gray = big if big.ndim == 2 else cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
         boxes, scores = detect_faces(gray, self.detector, self.upsample, self.detection_threshold)
-        box = choose_face(boxes, gray.shape, self.multiple_faces, scores)
+        box = choose_face(boxes, gray.shape, self.multiple_faces, scores, detector=self.detector)
         points = self.predict(big if self.color == "rgb" else gray, box)
         # Map pixel centres back from the upscaled image.
         return ((points + 0.5) / factor - 0.5).ravel()
