@@ -19,7 +19,9 @@ from sklearn.utils import Bunch
 __all__ = ["fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
 
 
-def photo_faces(files, *, detector: str = "hog", upsample: int = 1) -> tuple[list, np.ndarray]:
+def photo_faces(
+    files, *, detector: str | None = None, upsample: int = 1
+) -> tuple[list, np.ndarray]:
     """Each photo's largest face crop, as ``fersk predict`` crops it, and which photos had one.
 
     Returns
@@ -28,8 +30,10 @@ def photo_faces(files, *, detector: str = "hog", upsample: int = 1) -> tuple[lis
     found : ndarray of bool
     """
     from ..io import face_crop
+    from ..landmarks.detection import DEFAULT_DETECTOR
     from ..predict import _find
 
+    detector = DEFAULT_DETECTOR if detector is None else detector
     crops = []
     for source in files:
         _, image, found, _ = _find(source, detector, upsample)
