@@ -32,14 +32,14 @@ service) within :data:`CONNECT_TIMEOUT_S`; a run left without any worker for
 :data:`NO_WORKER_TIMEOUT_S` (a watchdog looks every :data:`WATCH_INTERVAL_S`);
 a scheduler lost mid-run. Finished images stay in the cache: rerun to resume.
 
-Dask and distributed are an optional extra: ``pip install fersk[dask]``.
+Dask and distributed are an optional extra: ``python -m pip install -e ".[dask]"`` in
+fersk's checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import sys
 import threading
 import time
@@ -89,7 +89,8 @@ def _require():
         import distributed  # noqa: F401
     except ImportError:
         raise ImportError(
-            "running on a Dask cluster needs dask.distributed: pip install 'fersk[dask]'"
+            "running on a Dask cluster needs dask.distributed: python -m pip install -e '.[dask]' "
+            "in fersk's checkout (or pip install 'dask[distributed]')"
         ) from None
 
 
@@ -196,24 +197,24 @@ class _Watchdog(threading.Thread):
     """Counts the workers every ``interval`` s; fails the run when none is left for too long.
 
     Dask waits forever for a worker to run the tasks it holds. When the
-    cluster has had no worker for ``no_worker_s`` seconds, the watchdog
-    records why and cancels the client's tasks, which ends every wait on
-    them; :func:`cluster` then raises :class:`ClusterError` with the reason.
+    cluster, once it had a worker, has had none for ``no_worker_s`` seconds,
+    the watchdog records why and cancels the client's tasks, which ends every
+    wait on them; :func:`cluster` then raises :class:`ClusterError` with the
+    reason. (Before the first worker, joblib's own wait for one applies: a
+    batch system's workers may queue for a while.)
     """
 
     def __init__(self, client, name: str, no_worker_s: float, interval: float) -> None:
         super().__init__(name="fersk-dask-watchdog", daemon=True)
-        self.client, self.name_, self.no_worker_s, self.interval = (
-            client,
-            name,
-            no_worker_s,
-            interval,
-        )
+        self.client = client
+        self.cluster_name = name
+        self.no_worker_s = no_worker_s
+        self.interval = interval
         self.failure: str | None = None
         self._done = threading.Event()
 
     def run(self) -> None:
-        alone_since = None
+        alone_since, seen = None, False  # armed by a first worker: a batch job may queue first
         while not self._done.wait(self.interval):
             if self.client.status != "running":
                 alone_since = None  # the connection itself: the client ends its waits
@@ -223,13 +224,14 @@ class _Watchdog(threading.Thread):
             except Exception:  # the scheduler went away between two looks
                 continue
             now = time.monotonic()
-            if workers:
+            seen = seen or workers > 0
+            if workers or not seen:
                 alone_since = None
             elif alone_since is None:
                 alone_since = now
             elif now - alone_since >= self.no_worker_s:
                 self.failure = (
-                    f"every Dask worker of {self.name_} is gone: none for "
+                    f"every Dask worker of {self.cluster_name} is gone: none for "
                     f"{self.no_worker_s:g} s, so the run cannot finish. Images already "
                     "done are in the cache (memory=/--cache): start workers and run again "
                     "to resume"
@@ -238,12 +240,15 @@ class _Watchdog(threading.Thread):
                 return
 
     def _cancel(self) -> None:
-        from distributed import Future
+        """End every wait on the client's tasks, as the client does when it loses its scheduler."""
+        client, message = self.client, self.failure
 
-        keys = list(self.client.futures)
-        with contextlib.suppress(Exception):
-            futures = [Future(key, self.client, inform=False) for key in keys]
-            self.client.cancel(futures, force=True, reason="fersk-no-workers", msg=self.failure)
+        def cancel_all() -> None:
+            for state in list(client.futures.values()):
+                state.cancel(reason="fersk-no-workers", msg=message)
+
+        with contextlib.suppress(Exception):  # a client closing meanwhile ends the waits itself
+            client.loop.add_callback(cancel_all)
 
     def stop(self) -> None:
         self._done.set()
@@ -261,11 +266,14 @@ def _lost_connection(client, name: str) -> str | None:
 
 
 def _in_worker_bootstrap() -> bool:
-    """Whether this is a child process importing the main script (an unguarded cluster())."""
-    main = sys.modules.get("__main__")
-    return multiprocessing.parent_process() is not None and (
-        getattr(main, "__name__", "") == "__mp_main__"
-    )
+    """Whether this process is a spawned child importing the main script again.
+
+    A process started with 'spawn' (Dask's workers) runs the parent's main
+    script as ``__mp_main__`` before it becomes the process's ``__main__``: a
+    ``cluster()`` reached meanwhile is one the script did not guard.
+    """
+    script = sys.modules.get("__mp_main__")
+    return script is not None and sys.modules.get("__main__") is not script
 
 
 @contextlib.contextmanager

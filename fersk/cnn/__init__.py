@@ -4,7 +4,9 @@
 * :mod:`~fersk.cnn.augmentation`: train-time augmentation (:class:`TrainAugmentation`);
 * :mod:`~fersk.cnn.callbacks`: atomic checkpoints, the resumable one-cycle schedule;
 * :mod:`~fersk.cnn.estimator`: :class:`CNNClassifier` and :func:`make_cnn_pipeline`;
-* :mod:`~fersk.cnn.compression`: int8 quantisation and structured pruning.
+* :mod:`~fersk.cnn.compression`: int8 quantisation (:func:`quantize`,
+  :func:`quantize_static`) and structured pruning (:func:`prune_channels`,
+  :func:`prune_mlp_units`).
 
 The preprocessor lives in :mod:`fersk.features.preprocess`, the late fusion in
 :mod:`fersk.fusion`.
@@ -12,6 +14,13 @@ The preprocessor lives in :mod:`fersk.features.preprocess`, the late fusion in
 
 from .augmentation import TrainAugmentation, augment_batch
 from .callbacks import AtomicCheckpoint, OneCycle
+from .compression import (
+    QuantizedCNN,
+    prune_channels,
+    prune_mlp_units,
+    quantize,
+    quantize_static,
+)
 from .estimator import CNNClassifier, make_cnn_pipeline
 from .nets import (
     CONV_BLOCKS,
@@ -32,11 +41,16 @@ __all__ = [
     "CNNClassifier",
     "CompactCNN",
     "OneCycle",
+    "QuantizedCNN",
     "TrainAugmentation",
     "augment_batch",
     "count_parameters",
     "feature_side",
     "make_cnn_pipeline",
+    "prune_channels",
+    "prune_mlp_units",
+    "quantize",
+    "quantize_static",
     "standardize_images",
     "state_dict_nbytes",
 ]

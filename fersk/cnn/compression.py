@@ -1,14 +1,62 @@
-"""Smaller, faster CNNs: int8 quantisation (and structured pruning) of a fitted classifier."""
+"""Smaller, faster classifiers: int8 quantisation and structured pruning of fitted models.
+
+* :func:`quantize`: dynamic int8 of a CNN's dense layers (``CNNClassifier.quantized()``);
+* :func:`quantize_static`: static post-training int8 of its convolutions too,
+  calibrated on a few hundred images;
+* :func:`prune_channels`: structured pruning of a CNN's convolution filters and
+  dense units, then a short fine-tuning: an ordinary, narrower
+  :class:`~fersk.CNNClassifier` that fersk's model format stores;
+* :func:`prune_mlp_units`: the same for the hidden units of a scikit-learn
+  :class:`~sklearn.neural_network.MLPClassifier` (the landmark classifier).
+
+The pruned models are ordinary fitted estimators (``joblib`` and
+:func:`fersk.models.save_model` keep them); the quantised CNNs predict on a
+CPU (``predict``, ``predict_proba``, inside a pipeline) but cannot be trained
+or stored in the model format (pickle them).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
+from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["quantize"]
+from .nets import BaselineCNN, feature_side, standardize_images
+
+__all__ = ["QuantizedCNN", "prune_channels", "prune_mlp_units", "quantize", "quantize_static"]
+
+#: Ways of ranking a convolution's filters (a dense layer's units) for :func:`prune_channels`.
+PRUNING_CRITERIA = ("l1", "bn")
+
+
+@contextlib.contextmanager
+def _quiet_quantization() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # torch >= 2.10 announces the move of quantized tensors to torchao
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantiz", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*observer", category=UserWarning)
+        yield
+
+
+def _check_float_cnn(net, what: str) -> None:
+    net.check_is_fitted()
+    if getattr(net, "quantized_", False):
+        raise ValueError(f"{what} takes the float network; this one is quantized already")
+
+
+def _cpu_copy(net):
+    net = copy.deepcopy(net)
+    net.device = "cpu"
+    module = net.module_.to("cpu").eval()
+    if getattr(net, "criterion_", None) is not None:
+        net.criterion_ = net.criterion_.to("cpu")
+    return net, module
 
 
 def quantize(net, dtype: torch.dtype = torch.qint8):
@@ -17,27 +65,634 @@ def quantize(net, dtype: torch.dtype = torch.qint8):
     Post-training dynamic quantisation
     (:func:`torch.ao.quantization.quantize_dynamic`) stores the weights of
     every ``nn.Linear`` as int8 and quantises their inputs on the fly; the
-    convolutions stay float32. The copy predicts like the original on the CPU
-    but cannot be trained; ``net`` is not changed.
+    convolutions stay float32 (see :func:`quantize_static` for those). The
+    copy predicts like the original on the CPU but cannot be trained; ``net``
+    is not changed.
+
+    Parameters
+    ----------
+    net : CNNClassifier
+        Fitted.
+    dtype : torch.dtype, default=torch.qint8
+        The weights' type (``torch.float16`` also works).
 
     Returns
     -------
     CNNClassifier
         A fitted copy with ``quantized_ = True`` and ``device="cpu"``.
+
+    See Also
+    --------
+    fersk.cnn.quantize_static : The convolutions in int8 too.
+    fersk.CNNClassifier.quantized : The same, as a method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fersk.cnn import CNNClassifier, state_dict_nbytes
+    >>> X = np.random.default_rng(0).normal(size=(12, 1, 16, 16)).astype(np.float32)
+    >>> net = CNNClassifier(max_epochs=1, train_split=None).fit(X, [0, 1, 2] * 4)
+    >>> q = quantize(net)
+    >>> q.predict_proba(X).shape, state_dict_nbytes(q.module_) < state_dict_nbytes(net.module_)
+    ((12, 3), True)
     """
     net.check_is_fitted()
     from torch.ao.quantization import quantize_dynamic
 
-    net = copy.deepcopy(net)
-    net.device = "cpu"
-    module = net.module_.to("cpu").eval()
-    with warnings.catch_warnings():
-        # torch >= 2.10 announces the move of quantized tensors to torchao
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
+    net, module = _cpu_copy(net)
+    with _quiet_quantization():
         net.module_ = quantize_dynamic(module, {nn.Linear}, dtype=dtype)
-    if getattr(net, "criterion_", None) is not None:
-        net.criterion_ = net.criterion_.to("cpu")
     net.optimizer_ = None  # the float weights it held are gone
     net.quantized_ = True
     return net
+
+
+# -- static int8 ---------------------------------------------------------------
+
+
+class QuantizedCNN(nn.Module):
+    """A :class:`~fersk.BaselineCNN` with int8 convolutions (static post-training quantisation).
+
+    Built by :func:`quantize_static` from a fitted float network: each image
+    is standardised in float32 (:func:`~fersk.cnn.standardize_images`), then
+    quantised (one scale for the input, calibrated), and runs through the
+    fused int8 Conv-BN-ReLU blocks; the flattened features are dequantised
+    for the dense layers (float32, or dynamically quantised int8 weights).
+
+    Parameters
+    ----------
+    net : BaselineCNN
+        The float network, in eval mode; it is not changed (its layers are copied).
+    dense : {"float", "dynamic"}, default="dynamic"
+        The dense layers in float32, or with dynamic int8 weights.
+
+    Notes
+    -----
+    Call :meth:`prepare`, run calibration images through it, then
+    :meth:`convert` (what :func:`quantize_static` does). CPU only.
+    """
+
+    def __init__(self, net: BaselineCNN, dense: str = "dynamic") -> None:
+        super().__init__()
+        from torch.ao.quantization import DeQuantStub, QuantStub
+
+        if dense not in ("float", "dynamic"):
+            raise ValueError(f"dense must be 'float' or 'dynamic', got {dense!r}")
+        self.dense = dense
+        self.quant, self.dequant = QuantStub(), DeQuantStub()
+        self.features = copy.deepcopy(net.features).to("cpu").eval()
+        for conv in self.features.modules():
+            if isinstance(conv, nn.Conv2d) and conv.padding == "same":
+                # int8 convolutions take explicit padding: 'same' is k // 2 for odd kernels
+                if any(k % 2 == 0 for k in conv.kernel_size) or conv.stride != (1, 1):
+                    raise ValueError(f"cannot quantize {conv}: 'same' padding of an even kernel")
+                conv.padding = tuple(
+                    (k - 1) // 2 * d for k, d in zip(conv.kernel_size, conv.dilation)
+                )
+        self.classifier = copy.deepcopy(net.classifier).to("cpu").eval()
+        self.n_classes, self.size, self.channels = net.n_classes, net.size, net.channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = standardize_images(x).contiguous(memory_format=torch.channels_last)
+        x = self.dequant(self.features(self.quant(x)))
+        return self.classifier(x)
+
+    def _fuse_groups(self) -> list[list[str]]:
+        groups, names = [], [name for name, _ in self.features.named_modules()]
+        modules = dict(self.features.named_modules())
+        for name in names:
+            if isinstance(modules[name], nn.Conv2d):
+                parent, _, index = name.rpartition(".")
+                prefix = f"{parent}." if parent else ""
+                bn, relu = f"{prefix}{int(index) + 1}", f"{prefix}{int(index) + 2}"
+                if isinstance(modules.get(bn), nn.BatchNorm2d) and isinstance(
+                    modules.get(relu), nn.ReLU
+                ):
+                    groups.append([name, bn, relu])
+        return groups
+
+    def prepare(self, backend: str = "x86") -> QuantizedCNN:
+        """Fuse Conv-BN-ReLU and insert the observers (eager mode); returns ``self``."""
+        from torch.ao.quantization import fuse_modules, get_default_qconfig, prepare
+
+        if backend not in torch.backends.quantized.supported_engines:
+            raise ValueError(
+                f"quantized backend {backend!r} is not available here; torch supports "
+                f"{torch.backends.quantized.supported_engines}"
+            )
+        self.backend = backend
+        self.eval()
+        with _quiet_quantization():
+            self.features = fuse_modules(self.features, self._fuse_groups())
+            qconfig = get_default_qconfig(backend)
+            for part in (self.quant, self.features, self.dequant):
+                part.qconfig = qconfig
+            prepare(self, inplace=True)
+        return self
+
+    def convert(self) -> QuantizedCNN:
+        """Replace the observed float layers by int8 ones; returns ``self``."""
+        from torch.ao.quantization import convert, quantize_dynamic
+
+        with _quiet_quantization():
+            if torch.backends.quantized.engine != self.backend:  # it packs the weights
+                torch.backends.quantized.engine = self.backend
+            convert(self, inplace=True)
+            if self.dense == "dynamic":
+                self.classifier = quantize_dynamic(self.classifier, {nn.Linear})
+        return self
+
+
+def quantize_static(
+    net,
+    X,
+    *,
+    n_calibration: int = 256,
+    dense: str = "dynamic",
+    backend: str = "x86",
+    random_state: int | None = 0,
+):
+    """A copy of a fitted CNN classifier with int8 convolutions (static quantisation, CPU).
+
+    Post-training static quantisation in eager mode
+    (:mod:`torch.ao.quantization`): every Conv-BatchNorm-ReLU is fused into one
+    int8 convolution whose activations' scales are calibrated on
+    ``n_calibration`` images of ``X``; the dense layers get dynamic int8
+    weights (``dense="dynamic"``, as :func:`quantize`) or stay float32.
+    ``net`` is not changed. Whether this is faster than float32 depends on the
+    CPU and the batch size (``benchmarks/compression.py`` measures it).
+
+    Parameters
+    ----------
+    net : CNNClassifier
+        Fitted, its module a :class:`~fersk.BaselineCNN` or :class:`~fersk.cnn.CompactCNN`.
+    X : ndarray of shape (n_samples, channels, size, size)
+        Calibration images, like the training images (raw ``uint8`` pixels or
+        float32); a random subset of ``n_calibration`` is used.
+    n_calibration : int, default=256
+    dense : {"dynamic", "float"}, default="dynamic"
+    backend : str, default="x86"
+        A :data:`torch.backends.quantized.supported_engines` entry ("x86",
+        "fbgemm", "qnnpack", "onednn").
+    random_state : int or None, default=0
+        Seed of the calibration subset.
+
+    Returns
+    -------
+    CNNClassifier
+        A fitted copy on the CPU whose ``module_`` is a :class:`QuantizedCNN`,
+        ``quantized_ = True``: it predicts, it cannot be trained.
+
+    Raises
+    ------
+    TypeError
+        If the network is not one of fersk's CNNs.
+    ValueError
+        If ``net`` is quantized already, or ``X`` does not fit it.
+
+    See Also
+    --------
+    fersk.cnn.quantize : Dynamic int8 of the dense layers only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fersk.cnn import CNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(32, 1, 16, 16), dtype=np.uint8)
+    >>> net = CNNClassifier(max_epochs=2, train_split=None).fit(X, [0, 1] * 16)
+    >>> q = quantize_static(net, X)
+    >>> type(q.module_).__name__, q.predict_proba(X).shape
+    ('QuantizedCNN', (32, 2))
+    >>> bool(np.abs(q.predict_proba(X) - net.predict_proba(X)).max() < 0.1)
+    True
+    """
+    _check_float_cnn(net, "quantize_static")
+    if not isinstance(net.module_, BaselineCNN):
+        raise TypeError(
+            "quantize_static takes a CNNClassifier built on fersk.BaselineCNN or CompactCNN; "
+            f"its module is a {type(net.module_).__name__}"
+        )
+    X = net._check_images(X)
+    rng = np.random.default_rng(random_state)
+    pick = rng.permutation(len(X))[: max(1, int(n_calibration))]
+    net, module = _cpu_copy(net)
+    quantized = QuantizedCNN(module, dense=dense).prepare(backend)
+    with torch.inference_mode():
+        for start in range(0, len(pick), 64):
+            quantized(torch.from_numpy(X[np.sort(pick[start : start + 64])]))
+    net.module_ = quantized.convert().eval()
+    net.optimizer_ = None
+    net.quantized_ = True
+    return net
+
+
+# -- structured pruning of the CNN --------------------------------------------
+
+
+def _n_keep(n: int, amount: float) -> int:
+    return max(1, int(round(n * (1.0 - amount))))
+
+
+def _bn_scale(bn: nn.Module) -> torch.Tensor:
+    return bn.weight.detach().abs() / torch.sqrt(bn.running_var + bn.eps)
+
+
+def _keep(scores: torch.Tensor, amount: float) -> torch.Tensor:
+    """Indices (ascending) of the ``1 - amount`` highest scores."""
+    k = _n_keep(len(scores), amount)
+    return torch.sort(torch.topk(scores.cpu(), k).indices).values
+
+
+def _conv_layers(module: BaselineCNN) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
+    layers = list(module.features.modules())
+    pairs = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.Conv2d):
+            if i + 1 >= len(layers) or not isinstance(layers[i + 1], nn.BatchNorm2d):
+                raise TypeError("every convolution of the network must be followed by BatchNorm")
+            pairs.append((layer, layers[i + 1]))
+    return pairs
+
+
+def _dense_layers(module: BaselineCNN) -> tuple[list[tuple[nn.Linear, nn.BatchNorm1d]], nn.Linear]:
+    layers = list(module.classifier)
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    bns = [m for m in layers if isinstance(m, nn.BatchNorm1d)]
+    if len(linears) != len(bns) + 1:
+        raise TypeError("every dense layer but the output must be followed by BatchNorm")
+    return list(zip(linears[:-1], bns)), linears[-1]
+
+
+def _scores(weight: torch.Tensor, bn: nn.Module, criterion: str) -> torch.Tensor:
+    norm = weight.detach().abs().flatten(1).sum(dim=1)
+    return norm * _bn_scale(bn) if criterion == "bn" else norm
+
+
+@torch.no_grad()
+def _copy_pruned(
+    old: BaselineCNN,
+    new: BaselineCNN,
+    conv_keep: list[torch.Tensor],
+    dense_keep: list[torch.Tensor],
+) -> None:
+    """Copy the kept channels and units of ``old`` into the narrower ``new``."""
+
+    def take(t: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor | None = None):
+        t = t.detach().index_select(0, rows.to(t.device))
+        return t if cols is None else t.index_select(1, cols.to(t.device))
+
+    def take_bn(src: nn.Module, dst: nn.Module, idx: torch.Tensor) -> None:
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(dst, name).copy_(take(getattr(src, name), idx))
+        dst.num_batches_tracked.copy_(src.num_batches_tracked)
+
+    in_idx = torch.arange(old.channels)
+    for (conv, bn), (conv2, bn2), idx in zip(_conv_layers(old), _conv_layers(new), conv_keep):
+        conv2.weight.copy_(take(conv.weight, idx, in_idx))
+        conv2.bias.copy_(take(conv.bias, idx))
+        take_bn(bn, bn2, idx)
+        in_idx = idx
+    # The flattened features are (channel, row, column): each kept channel keeps its block.
+    positions = feature_side(old.size) ** 2
+    in_idx = (in_idx[:, None] * positions + torch.arange(positions)[None, :]).reshape(-1)
+    (old_dense, old_out), (new_dense, new_out) = _dense_layers(old), _dense_layers(new)
+    for (lin, bn), (lin2, bn2), idx in zip(old_dense, new_dense, dense_keep):
+        lin2.weight.copy_(take(lin.weight, idx, in_idx))
+        lin2.bias.copy_(take(lin.bias, idx))
+        take_bn(bn, bn2, idx)
+        in_idx = idx
+    new_out.weight.copy_(take(old_out.weight, torch.arange(old.n_classes), in_idx))
+    new_out.bias.copy_(old_out.bias)
+
+
+@torch.no_grad()
+def _recalibrate_batchnorm(net, X, batch_size: int = 128) -> None:
+    """Re-estimate every BatchNorm's running statistics on ``X`` (no gradient, no dropout)."""
+    module = net.module_
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # a cumulative average over the batches
+        bn.train()
+    device = next(module.parameters()).device
+    try:
+        for start in range(0, len(X), batch_size):
+            module(torch.as_tensor(X[start : start + batch_size]).to(device))
+    finally:
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        module.eval()
+
+
+def prune_channels(
+    net,
+    amount: float,
+    X=None,
+    y=None,
+    *,
+    soft_targets=None,
+    criterion: str = "l1",
+    dense: bool = True,
+    fine_tune_epochs: int = 3,
+    fine_tune_lr: float | None = None,
+    recalibrate: bool = True,
+    random_state: int | None = 0,
+):
+    """A copy of a fitted CNN classifier with a fraction of every layer's filters removed.
+
+    Structured pruning: every convolution loses ``amount`` of its output
+    channels (the filters with the lowest score; see ``criterion``), with the
+    matching input channels of the next convolution, the BatchNorm entries,
+    and the columns of the first dense layer (the flattened features are
+    channel x position: each channel's block of columns goes with it); with
+    ``dense=True`` the two dense blocks lose ``amount`` of their units too.
+    The result is an ordinary, narrower network of the same class, built with
+    explicit ``module__filters`` (and ``module__dense_units``), so it trains,
+    pickles and saves (:func:`fersk.models.save_model`) like any
+    :class:`~fersk.CNNClassifier`.
+
+    Given training data, the BatchNorm statistics are first re-estimated on
+    ``X`` (``recalibrate``), then the network is fine-tuned for
+    ``fine_tune_epochs`` on all of ``X`` (no validation split) with a
+    one-cycle learning rate peaking at ``fine_tune_lr``, the net's own
+    augmentation, loss and optimizer. The returned classifier keeps ``net``'s
+    training parameters (``lr``, ``max_epochs``, the schedule: what ``fit``
+    would use) and the fine-tuning's history.
+
+    Parameters
+    ----------
+    net : CNNClassifier
+        Fitted, float (not quantized), its module a class from
+        :mod:`fersk.cnn.nets` (:class:`~fersk.BaselineCNN`, :class:`~fersk.cnn.CompactCNN`).
+    amount : float in [0, 1)
+        Fraction of every layer's channels (units) to remove; each keeps at least one.
+    X : ndarray of shape (n_samples, channels, size, size) or None
+        Fine-tuning images (the training images, or a subsample); None: no
+        fine-tuning (the pruned network as it is).
+    y : array-like of shape (n_samples,) or None
+        Their labels (among ``net.classes_``); required with ``X``.
+    soft_targets : array-like of shape (n_samples, n_classes) or None
+        Train against these class distributions instead (see :meth:`~fersk.CNNClassifier.fit`).
+    criterion : {"l1", "bn"}, default="l1"
+        Rank filters by the L1 norm of their weights (``"l1"``), or by the L1
+        norm of the filter as the BatchNorm after it scales it,
+        ``|gamma| / sqrt(var + eps) * ||w||_1`` (``"bn"``). Dense units
+        likewise (their incoming weights).
+    dense : bool, default=True
+        Prune the dense blocks' units too (they hold most of the parameters
+        of :class:`~fersk.cnn.CompactCNN`).
+    fine_tune_epochs : int, default=3
+        Epochs over ``X``; 0: only the BatchNorm recalibration.
+    fine_tune_lr : float or None, default=None
+        Peak learning rate of the fine-tuning; None: a tenth of ``net.lr``.
+    recalibrate : bool, default=True
+        Re-estimate the BatchNorm statistics on ``X`` before fine-tuning.
+    random_state : int or None, default=0
+        Seeds the fine-tuning (shuffling, augmentation, dropout).
+
+    Returns
+    -------
+    CNNClassifier
+        The pruned (and fine-tuned) copy; ``pruning_`` records ``amount``,
+        ``criterion``, the channels before and after, and the fine-tuning.
+        ``net`` is not changed.
+
+    Raises
+    ------
+    TypeError
+        If the network is not one of fersk's CNNs.
+    ValueError
+        If ``amount`` is outside [0, 1), the criterion unknown, ``net``
+        quantized, or ``X`` given without ``y``.
+
+    See Also
+    --------
+    fersk.cnn.prune_mlp_units : The same for the landmark MLP.
+    fersk.cnn.quantize : Int8 dense layers, after pruning or instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fersk.cnn import CNNClassifier, CompactCNN, count_parameters
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(48, 1, 16, 16), dtype=np.uint8)
+    >>> y = np.array(["happy", "sad"] * 24)
+    >>> net = CNNClassifier(CompactCNN, max_epochs=2, train_split=None).fit(X, y)
+    >>> small = prune_channels(net, 0.5, X, y, fine_tune_epochs=1)
+    >>> small.module_.conv_filters
+    (8, 8, 16, 16, 64, 64, 64, 64)
+    >>> count_parameters(small.module_) < count_parameters(net.module_) / 2
+    True
+    >>> small.get_params()["module__filters"], small.predict(X[:2]).shape
+    ((8, 8, 16, 16, 64, 64, 64, 64), (2,))
+    """
+    _check_float_cnn(net, "prune_channels")
+    if not 0.0 <= float(amount) < 1.0:
+        raise ValueError(f"amount must be in [0, 1), got {amount}")
+    if criterion not in PRUNING_CRITERIA:
+        raise ValueError(f"criterion must be one of {PRUNING_CRITERIA}, got {criterion!r}")
+    if X is not None and y is None:
+        raise ValueError("prune_channels: fine-tuning images X need their labels y")
+    module = net.module_
+    if not (isinstance(net.module, type) and isinstance(module, BaselineCNN)):
+        raise TypeError(
+            "prune_channels takes a CNNClassifier whose module is a class from fersk.cnn.nets "
+            f"(BaselineCNN, CompactCNN); got module={net.module!r}"
+        )
+    was_training = module.training
+    module.eval()
+    conv_keep = [_keep(_scores(c.weight, bn, criterion), amount) for c, bn in _conv_layers(module)]
+    dense_layers, _ = _dense_layers(module)
+    dense_keep = [
+        _keep(_scores(lin.weight, bn, criterion), amount if dense else 0.0)
+        for lin, bn in dense_layers
+    ]
+    filters = tuple(len(k) for k in conv_keep)
+    units = tuple(len(k) for k in dense_keep)
+
+    pruned = copy.deepcopy(net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch: "Re-initializing module ..."
+        verbose, pruned.verbose = pruned.verbose, 0
+        pruned.set_params(module__filters=filters, module__dense_units=units)
+        pruned.verbose = verbose
+    _copy_pruned(module, pruned.module_, conv_keep, dense_keep)
+    module.train(was_training)
+    pruned.module_.eval()
+
+    epochs = int(fine_tune_epochs) if X is not None else 0
+    lr = float(net.lr) / 10 if fine_tune_lr is None else float(fine_tune_lr)
+    if X is not None:
+        X = pruned._check_images(X)
+        if recalibrate:
+            _recalibrate_batchnorm(pruned, X)
+        if epochs > 0:
+            _fine_tune(pruned, X, y, soft_targets, epochs, lr, random_state)
+    pruned.pruning_ = {
+        "amount": float(amount),
+        "criterion": criterion,
+        "filters_before": tuple(module.conv_filters),
+        "filters": filters,
+        "dense_units_before": tuple(len(lin.bias) for lin, _ in dense_layers),
+        "dense_units": units,
+        "recalibrated": bool(X is not None and recalibrate),
+        "fine_tune_epochs": epochs,
+        "fine_tune_lr": lr if epochs else None,
+        "fine_tune_samples": 0 if X is None else int(len(X)),
+    }
+    return pruned
+
+
+def _fine_tune(net, X, y, soft_targets, epochs: int, lr: float, random_state) -> None:
+    """Train ``net`` in place for ``epochs`` on all of ``X`` (one-cycle, peak ``lr``)."""
+    keep = ("lr", "max_epochs", "train_split", "schedule", "checkpoint_dir")
+    saved = {name: getattr(net, name) for name in keep}
+    net.lr, net.max_epochs, net.train_split = lr, epochs, None
+    net.schedule, net.checkpoint_dir = "onecycle", None
+    try:
+        net.initialize_callbacks()
+        net.initialize_optimizer()
+        net.initialize_history()
+        with torch.random.fork_rng(devices=[]):
+            if random_state is not None:
+                torch.manual_seed(int(random_state))
+            net.partial_fit(X, y, soft_targets=soft_targets)
+    finally:
+        for name, value in saved.items():
+            setattr(net, name, value)
+        net.initialize_callbacks()
+        net.initialize_optimizer()
+        net.module_.eval()
+
+
+# -- structured pruning of a scikit-learn MLP ---------------------------------
+
+
+def prune_mlp_units(
+    mlp,
+    amount: float,
+    X=None,
+    y=None,
+    *,
+    fine_tune_iter: int = 10,
+    fine_tune_lr: float | None = None,
+):
+    """A copy of a fitted :class:`~sklearn.neural_network.MLPClassifier` with fewer hidden units.
+
+    Every hidden layer loses ``amount`` of its units: those whose incoming
+    and outgoing weights matter least (the product of the L1 norms of the
+    unit's column in the layer's weights and its row in the next layer's).
+    The copy's ``hidden_layer_sizes`` are the new sizes, its ``coefs_`` and
+    ``intercepts_`` the kept weights: an ordinary fitted MLPClassifier
+    (``joblib``, :func:`fersk.models.save_model`). Given data, it is then
+    fine-tuned: ``fine_tune_iter`` epochs of ``partial_fit`` (adam, sgd) or
+    ``fine_tune_iter`` more L-BFGS iterations (warm start).
+
+    Parameters
+    ----------
+    mlp : MLPClassifier
+        Fitted (not a pipeline: prune its last step and pass the features it sees).
+    amount : float in [0, 1)
+        Fraction of every hidden layer's units to remove; each keeps at least one.
+    X : array-like of shape (n_samples, n_features) or None
+        Fine-tuning data, as the MLP sees it (after the pipeline's
+        transformers); None: no fine-tuning.
+    y : array-like of shape (n_samples,) or None
+        Its labels (among ``mlp.classes_``); required with ``X``.
+    fine_tune_iter : int, default=10
+        Epochs (adam, sgd) or iterations (lbfgs).
+    fine_tune_lr : float or None, default=None
+        Learning rate of the fine-tuning (adam, sgd); None: the MLP's
+        ``learning_rate_init``. The copy keeps its own ``learning_rate_init``.
+
+    Returns
+    -------
+    MLPClassifier
+        The pruned (and fine-tuned) copy; ``mlp`` is not changed.
+
+    Raises
+    ------
+    ValueError
+        If ``amount`` is outside [0, 1), or ``X`` is given without ``y``.
+    TypeError
+        If ``mlp`` is not a fitted MLPClassifier.
+
+    See Also
+    --------
+    fersk.cnn.prune_channels : The same for the CNN.
+    fersk.study.default_classifier : The study's MLP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 10))
+    >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> mlp = MLPClassifier((64, 32), max_iter=300, random_state=0).fit(X, y)
+    >>> small = prune_mlp_units(mlp, 0.5, X, y)
+    >>> small.hidden_layer_sizes, [w.shape for w in small.coefs_]
+    ((32, 16), [(10, 32), (32, 16), (16, 1)])
+    >>> bool(small.score(X, y) > 0.9)
+    True
+    """
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(mlp, MLPClassifier):
+        raise TypeError(
+            f"prune_mlp_units takes an MLPClassifier, got {type(mlp).__name__}; "
+            "for a pipeline, prune its last step"
+        )
+    check_is_fitted(mlp)
+    if not 0.0 <= float(amount) < 1.0:
+        raise ValueError(f"amount must be in [0, 1), got {amount}")
+    if X is not None and y is None:
+        raise ValueError("prune_mlp_units: fine-tuning data X needs its labels y")
+    coefs = [np.array(w) for w in mlp.coefs_]
+    intercepts = [np.array(b) for b in mlp.intercepts_]
+    sizes = []
+    for layer in range(len(coefs) - 1):
+        w_in, w_out = coefs[layer], coefs[layer + 1]
+        scores = np.abs(w_in).sum(axis=0) * np.abs(w_out).sum(axis=1)
+        keep = np.sort(np.argsort(-scores, kind="stable")[: _n_keep(len(scores), amount)])
+        coefs[layer] = w_in[:, keep]
+        intercepts[layer] = intercepts[layer][keep]
+        coefs[layer + 1] = w_out[keep]
+        sizes.append(len(keep))
+
+    pruned = copy.deepcopy(mlp)
+    pruned.hidden_layer_sizes = tuple(sizes)
+    pruned.coefs_, pruned.intercepts_ = coefs, intercepts
+    # Optimizer moments and early stopping's best weights have the old shapes.
+    for name in ("_optimizer", "_best_coefs", "_best_intercepts"):
+        pruned.__dict__.pop(name, None)
+    if X is not None and int(fine_tune_iter) > 0:
+        _fine_tune_mlp(pruned, X, y, int(fine_tune_iter), fine_tune_lr)
+    return pruned
+
+
+def _fine_tune_mlp(mlp, X, y, n_iter: int, lr: float | None) -> None:
+    with warnings.catch_warnings():
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if mlp.solver == "lbfgs":
+            saved = mlp.warm_start, mlp.max_iter
+            mlp.warm_start, mlp.max_iter = True, n_iter
+            try:
+                mlp.fit(X, y)
+            finally:
+                mlp.warm_start, mlp.max_iter = saved
+            return
+        saved_lr = mlp.learning_rate_init
+        if lr is not None:
+            mlp.learning_rate_init = float(lr)
+        try:
+            for _ in range(n_iter):
+                mlp.partial_fit(X, y)
+        finally:
+            mlp.learning_rate_init = saved_lr
+            mlp.__dict__.pop("_optimizer", None)  # the next partial_fit starts afresh

@@ -114,10 +114,20 @@ class BaselineCNN(nn.Module):
         Multiplier of every convolution block's filters (at least 8 filters).
     depth : int, default=1
         Convolutions per block.
+    filters : tuple of int or None, default=None
+        The filters of every convolution, explicitly (overriding ``width``):
+        one number per block (each of its ``depth`` convolutions gets it) or
+        one per convolution (``depth`` per block, block by block), each at
+        least 1. What a structurally pruned network
+        (:func:`fersk.cnn.prune_channels`) is built with.
+    dense_units : tuple of int or None, default=None
+        Units of the two dense blocks (default :data:`DENSE_UNITS`), each at
+        least 1.
 
     See Also
     --------
     fersk.cnn.CompactCNN : The family's smaller, CPU-friendly member.
+    fersk.cnn.prune_channels : A narrower copy of a fitted network (``filters``).
     fersk.CNNClassifier : Trains the network as a scikit-learn classifier.
     fersk.cnn.count_parameters : Its number of trainable parameters.
 
@@ -129,6 +139,9 @@ class BaselineCNN(nn.Module):
     torch.Size([2, 7])
     >>> round(count_parameters(BaselineCNN(size=100)) / 1e6, 2)  # the study's setting
     8.01
+    >>> slim = BaselineCNN(size=48, filters=(32, 64, 256, 256), dense_units=(128, 256)).eval()
+    >>> slim.conv_filters, slim(torch.zeros(1, 1, 48, 48)).shape
+    ((32, 64, 256, 256), torch.Size([1, 7]))
     """
 
     def __init__(
@@ -139,6 +152,8 @@ class BaselineCNN(nn.Module):
         dropout: float = 0.25,
         width: float = 1.0,
         depth: int = 1,
+        filters: tuple[int, ...] | None = None,
+        dense_units: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
         if size < MIN_SIZE:
@@ -149,22 +164,31 @@ class BaselineCNN(nn.Module):
             raise ValueError(f"width must be > 0 and depth >= 1, got {width} and {depth}")
         self.n_classes, self.size, self.channels = n_classes, size, channels
         self.width, self.depth = width, int(depth)
-        blocks, in_ch = [], channels
-        for filters, kernel in CONV_BLOCKS:
-            filters = max(8, int(round(filters * width)))
+        self.filters = None if filters is None else tuple(int(f) for f in filters)
+        self.dense_units = None if dense_units is None else tuple(int(u) for u in dense_units)
+        #: Output channels of every convolution, in order.
+        self.conv_filters = _conv_filters(width, self.depth, self.filters)
+        units_list = DENSE_UNITS if self.dense_units is None else self.dense_units
+        if len(units_list) != len(DENSE_UNITS) or min(units_list) < 1:
+            raise ValueError(
+                f"dense_units must be {len(DENSE_UNITS)} positive numbers, got {dense_units!r}"
+            )
+        blocks, in_ch, convs = [], channels, iter(self.conv_filters)
+        for _, kernel in CONV_BLOCKS:
             layers: list[nn.Module] = []
             for _ in range(self.depth):
+                out_ch = next(convs)
                 layers += [
-                    nn.Conv2d(in_ch, filters, kernel, padding="same"),
-                    nn.BatchNorm2d(filters),
+                    nn.Conv2d(in_ch, out_ch, kernel, padding="same"),
+                    nn.BatchNorm2d(out_ch),
                     nn.ReLU(inplace=True),
                 ]
-                in_ch = filters
+                in_ch = out_ch
             layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
             blocks.append(nn.Sequential(*layers))
         self.features = nn.Sequential(*blocks)
         dense, n_in = [nn.Flatten()], in_ch * feature_side(size) ** 2
-        for units in DENSE_UNITS:
+        for units in units_list:
             dense += [
                 nn.Linear(n_in, units),
                 nn.BatchNorm1d(units),
@@ -180,6 +204,22 @@ class BaselineCNN(nn.Module):
         if x.device.type == "cpu":  # oneDNN's fast convolutions want NHWC on CPUs
             x = x.contiguous(memory_format=torch.channels_last)
         return self.classifier(self.features(x))
+
+
+def _conv_filters(width: float, depth: int, filters: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Output channels of every convolution: from ``filters`` if given, else from ``width``."""
+    n_blocks = len(CONV_BLOCKS)
+    if filters is None:
+        per_block = [max(8, int(round(f * width))) for f, _ in CONV_BLOCKS]
+        return tuple(f for f in per_block for _ in range(depth))
+    if len(filters) == n_blocks:
+        filters = tuple(f for f in filters for _ in range(depth))
+    if len(filters) != n_blocks * depth or min(filters) < 1:
+        raise ValueError(
+            f"filters must be {n_blocks} (one per block) or {n_blocks * depth} (one per "
+            f"convolution, depth={depth}) positive numbers, got {filters!r}"
+        )
+    return tuple(filters)
 
 
 class CompactCNN(BaselineCNN):
@@ -205,6 +245,10 @@ class CompactCNN(BaselineCNN):
         Multiplier of every convolution block's filters (at least 8 filters).
     depth : int, default=2
         Convolutions per block.
+    filters : tuple of int or None, default=None
+        Every convolution's filters, explicitly (see :class:`BaselineCNN`).
+    dense_units : tuple of int or None, default=None
+        Units of the two dense blocks (see :class:`BaselineCNN`).
 
     See Also
     --------
@@ -227,8 +271,10 @@ class CompactCNN(BaselineCNN):
         dropout: float = 0.25,
         width: float = 0.25,
         depth: int = 2,
+        filters: tuple[int, ...] | None = None,
+        dense_units: tuple[int, ...] | None = None,
     ) -> None:
-        super().__init__(n_classes, size, channels, dropout, width, depth)
+        super().__init__(n_classes, size, channels, dropout, width, depth, filters, dense_units)
 
 
 def count_parameters(module: nn.Module) -> int:

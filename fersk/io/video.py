@@ -169,18 +169,13 @@ def _grab_past_damage(capture, index: int, limit: int) -> int | None:
     """After a failed grab at position ``index`` of a file: the next grabbed position, or None.
 
     FFmpeg passes over one damaged packet per failed grab, so grabbing again
-    walks past a damaged stretch; where that fails for ``limit`` positions
-    but the container announces more frames, seeking to them is tried (a
-    damaged index or chunk header can stop the demuxer's own walk). None:
-    the stream really ended.
+    walks past a damaged stretch, one position per failed grab. None: ``limit``
+    grabs in a row failed, the stream really ended. (Seeking is not tried: a
+    demuxer that resynchronised silently would give frames it already gave.)
     """
     for skipped in range(1, limit + 1):
         if capture.grab():
             return index + skipped
-    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    for target in range(index, min(announced, index + limit)):
-        if capture.set(cv2.CAP_PROP_POS_FRAMES, target) and capture.grab():
-            return target
     return None
 
 
@@ -196,15 +191,16 @@ def capture_frames(
     Yields a :class:`CapturedFrame` per position. For a file, the last one
     has ``ended=True`` (and ``grabbed=False``): the capture has no more
     frames. A damaged stretch of a file does not end it: the walk reads on
-    past up to ``max_damaged`` positions that fail in a row (and seeks past
-    them where the container announces more frames), yielding each failed
-    position with ``grabbed=False`` and no image *in its place*, then the
-    frames after it. For a camera (``live=True``), a failed read is a
-    ``grabbed=False`` position and the walk goes on (the caller decides when
-    to give up). Frames are decoded only where ``decode(index)`` is true
-    (default: every frame): grabbing without decoding is how a long video is
-    counted or sampled cheaply. A frame that fails to decode is
-    ``image=None`` in its place: indices never shift.
+    past up to ``max_damaged`` positions that fail in a row, yielding each
+    failed position with ``grabbed=False`` and no image *in its place*, then
+    the frames after it. (Frames that a demuxer drops without a failure, as
+    AVI's does when it resynchronises, are not seen: AVI has no timestamps.)
+    For a camera (``live=True``), a failed read is a ``grabbed=False``
+    position and the walk goes on (the caller decides when to give up).
+    Frames are decoded only where ``decode(index)`` is true (default: every
+    frame): grabbing without decoding is how a long video is counted or
+    sampled cheaply. A frame that fails to decode is ``image=None`` in its
+    place: indices never shift.
 
     Parameters
     ----------

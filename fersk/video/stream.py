@@ -69,6 +69,7 @@ from .tracking import FaceTracker
 
 __all__ = [
     "VideoAnalyzer",
+    "check_video_outputs",
     "default_motion_detector",
     "landmark_step",
     "model_kind",
@@ -130,6 +131,64 @@ def default_motion_detector() -> MotionDetector:
     median energy 0.09 still vs 0.21 during expression onsets at 15 fps).
     """
     return MotionDetector(lag_s=0.2, top=0.3)
+
+
+def check_video_outputs(
+    source,
+    *,
+    csv_path: str | os.PathLike | None = None,
+    annotate: str | os.PathLike | None = None,
+    inputs: tuple = (),
+    names: tuple[str, str] = ("csv_path", "annotate"),
+) -> None:
+    """Check a stream's outputs before any work: the one check of :meth:`VideoAnalyzer.run`.
+
+    Refused (``ValueError`` naming the output and the path): an output that
+    is a folder or in a missing folder, that is the source or one of
+    ``inputs``, an annotated copy without a video extension, and both outputs
+    the same file. ``fersk video`` calls it before loading its model, with
+    ``names=("--csv", "--annotate")``; :meth:`VideoAnalyzer.run` calls it again
+    (cheap) before opening the source.
+
+    Parameters
+    ----------
+    source : str, path, int or iterable
+        The stream's source; a path is an input.
+    csv_path, annotate : str or path-like, optional
+        The outputs.
+    inputs : tuple of paths, default=()
+        Other files the outputs must never replace (the model's file or folder).
+    names : (str, str), default=("csv_path", "annotate")
+        How messages name the two outputs.
+
+    Raises
+    ------
+    ValueError
+        As above.
+
+    Examples
+    --------
+    >>> check_video_outputs("clip.mp4", csv_path="clip.mp4")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: csv_path 'clip.mp4' is the input 'clip.mp4'; writing it would destroy the input...
+    """
+    csv_name, annotate_name = names
+    inputs = (*((source,) if isinstance(source, (str, os.PathLike)) else ()), *inputs)
+    if csv_path is not None:
+        check_output_path(csv_path, inputs=inputs, what=csv_name)
+    if annotate is not None:
+        check_output_path(annotate, inputs=inputs, what=annotate_name)
+        if not is_video_file(annotate):
+            raise ValueError(
+                f"{annotate_name} {os.fspath(annotate)!r} must end in a video extension "
+                f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
+            )
+        if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
+            raise ValueError(
+                f"{csv_name} and {annotate_name} are the same file {os.fspath(annotate)!r}; "
+                "give two"
+            )
 
 
 class _TrackState:
@@ -485,10 +544,10 @@ class VideoAnalyzer(BaseEstimator):
         Ctrl-C (``KeyboardInterrupt``) stops cleanly: the rows and frames
         written so far are kept, and the summary says ``interrupted``.
 
-        Everything is checked here, once, before any output is touched: the
-        outputs (an existing folder, not a folder, never the input video, one
-        of ``inputs`` or each other; ``annotate`` with a video extension), the
-        settings, and the source (it must open, and a file must hold a
+        Everything is checked before any output is touched: the outputs
+        (:func:`check_video_outputs`: an existing folder, not a folder, never
+        the input video, one of ``inputs`` or each other; ``annotate`` with a
+        video extension), the settings, and the source (it must open, and a file must hold a
         decodable frame: a video without one is refused, and an earlier CSV
         of the same name is left as it was). Outputs are written under
         temporary names in their folder and moved into place at the end, so
@@ -527,20 +586,7 @@ class VideoAnalyzer(BaseEstimator):
             A source that does not exist, cannot be opened, or has no
             decodable frame.
         """
-        inputs = (*((source,) if isinstance(source, (str, os.PathLike)) else ()), *inputs)
-        if csv_path is not None:
-            check_output_path(csv_path, inputs=inputs, what="csv_path")
-        if annotate is not None:
-            check_output_path(annotate, inputs=inputs, what="annotate")
-            if not is_video_file(annotate):
-                raise ValueError(
-                    f"annotate {os.fspath(annotate)!r} must end in a video extension "
-                    f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
-                )
-            if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
-                raise ValueError(
-                    f"csv_path and annotate are the same file {os.fspath(annotate)!r}; give two"
-                )
+        check_video_outputs(source, csv_path=csv_path, annotate=annotate, inputs=inputs)
         frame_source = self._start(source, fps, max_frames)
         start = time.perf_counter()
         n_frames, n_rows, n_faces, tracks, interrupted = 0, 0, 0, set(), False
