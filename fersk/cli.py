@@ -35,6 +35,14 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _say_skipped(skipped: list) -> None:
+    """Name the files a folder listing passed over (a HEIC photo, a FIFO...), a few at most."""
+    if skipped:
+        shown = "; ".join(f"{os.path.basename(p.rstrip('/'))}: {why}" for p, why in skipped[:3])
+        more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        _say(f"{len(skipped)} skipped: {shown}{more}")
+
+
 class CLIError(Exception):
     """A mistake in a ``fersk`` command line: reported in one line, exit code 2."""
 
@@ -212,7 +220,9 @@ def _extract(args) -> int:
     root = _existing(args.input, "input")
     out = Path(_output(args.out, "--out", inputs=(root,) if root.is_file() else ()))
     _check_cache(args.cache)
-    paths = list(photo_inputs([root]))
+    skipped: list = []
+    paths = list(photo_inputs([root], skipped))
+    _say_skipped(skipped)
     extractor = LandmarkExtractor(
         args.n_landmarks, detector=args.detector, n_jobs=args.n_jobs, memory=args.cache
     )
@@ -238,7 +248,9 @@ def _predict(args) -> int:
     """Every face of every image: label and probabilities, to CSV (resumable) or the screen."""
     from .predict import check_annotate_folder, photo_columns, photo_inputs, read_persons_file
 
-    marked = photo_inputs(args.inputs)
+    skipped: list = []
+    marked = photo_inputs(args.inputs, skipped)
+    _say_skipped(skipped)
     files = list(marked)
     out = Path(_output(args.csv, "--csv", inputs=tuple(files))) if args.csv else None
     folder = None if args.annotate is None else check_annotate_folder(args.annotate, args.inputs)
@@ -377,34 +389,24 @@ def _evaluate(args) -> int:
 
 def _video(args) -> int:
     """Per-face, per-frame predictions on a video file or a camera, to CSV."""
-    from .io import VIDEO_EXTENSIONS, is_video_file
     from .video.stream import VideoAnalyzer
 
     if (args.input is None) == (args.camera is None):
         raise CLIError("give either an INPUT video file or --camera N")
     _check_report(args.report)
     source = args.camera if args.camera is not None else str(_existing(args.input, "input"))
-    inputs = (args.model,) if args.camera is not None else (source, args.model)
-    _output(args.csv, "--csv", inputs=inputs)
-    if args.annotate is not None:
-        _output(args.annotate, "--annotate", inputs=inputs)
-        if not is_video_file(args.annotate):
-            extensions = ", ".join(sorted(VIDEO_EXTENSIONS))
-            raise CLIError(
-                f"--annotate {args.annotate!r} must end in a video extension ({extensions})"
-            )
-        if os.path.abspath(args.annotate) == os.path.abspath(args.csv):
-            raise CLIError("--csv and --annotate are the same file")
     model, _ = _load_model(args.model)
     options = {"detector": args.detector, "detect_every": args.detect_every, "tau_s": args.tau}
     options.update(max_faces=args.max_faces, window_s=args.window, margin=args.margin)
     analyzer = VideoAnalyzer(model, min_dwell_s=args.min_dwell, **options)
-    summary = analyzer.run(
+    summary = analyzer.run(  # checks its outputs before it opens the source
         source,
         csv_path=args.csv,
         annotate=args.annotate,
         max_frames=args.max_frames,
         progress=args.camera is None,
+        inputs=(args.model,) if args.model else (),
+        names=("--csv", "--annotate"),
     )
     written = f"{args.csv}, {args.annotate}" if summary["annotated"] else args.csv
     _say(

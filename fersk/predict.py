@@ -436,7 +436,9 @@ def predict_faces(images, model=None, **options):
 # --------------------------------------------------------------------------
 
 
-def photo_inputs(items: Sequence[str | os.PathLike]) -> dict[str, str]:
+def photo_inputs(
+    items: Sequence[str | os.PathLike], skipped: list | None = None
+) -> dict[str, str]:
     """Every image file under ``items`` once (by resolved path), with a unique annotated name.
 
     Folders are searched recursively (hidden files skipped) and resolved; a
@@ -444,6 +446,15 @@ def photo_inputs(items: Sequence[str | os.PathLike]) -> dict[str, str]:
     input with ``/`` as ``__``, ``.jpg`` appended unless it ends in ``.jpg``
     (``p/q.png`` -> ``p__q.png.jpg``); a name already taken, also in another
     case, gets a counter (``p__q.png-2.jpg``).
+
+    Parameters
+    ----------
+    items : sequence of path
+        Image files and folders.
+    skipped : list or None
+        Gets ``(path, reason)`` for every entry of a folder that looks like a
+        photo but is not read (a HEIC photo, a FIFO, an unreadable sub-folder:
+        :func:`fersk.io.scan_image_files`).
 
     Returns
     -------
@@ -459,13 +470,16 @@ def photo_inputs(items: Sequence[str | os.PathLike]) -> dict[str, str]:
     --------
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for name in ["x.png", "x.jpg", "p/q.png", "p__q.png"]:
+    >>> for name in ["x.png", "x.jpg", "p/q.png", "p__q.png", "IMG_1.heic"]:
     ...     (root / name).parent.mkdir(exist_ok=True)
     ...     _ = (root / name).write_bytes(b"")
-    >>> sorted(photo_inputs([root, root / "x.png"]).values())
+    >>> skipped = []
+    >>> sorted(photo_inputs([root, root / "x.png"], skipped).values())
     ['p__q.png-2.jpg', 'p__q.png.jpg', 'x.jpg', 'x.png.jpg']
+    >>> [(pathlib.Path(p).name, why.split(":")[0]) for p, why in skipped]
+    [('IMG_1.heic', 'a HEIC photo')]
     """
-    from .io import list_image_files
+    from .io import scan_image_files
 
     names: dict[str, str] = {}
     taken: set[str] = set()
@@ -476,8 +490,10 @@ def photo_inputs(items: Sequence[str | os.PathLike]) -> dict[str, str]:
         if root.is_file():
             paths, below = [root.parent.resolve() / root.name], [root.name]
         else:
-            below = list_image_files(root.resolve())
+            below, passed = scan_image_files(root.resolve())
             paths = [root.resolve() / rel for rel in below]
+            if skipped is not None:
+                skipped.extend((str(root.resolve() / rel), why) for rel, why in passed)
         for path, rel in zip(paths, below):
             if str(path) in names:
                 continue

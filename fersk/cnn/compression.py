@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import warnings
 from collections.abc import Iterator
 
@@ -41,6 +42,7 @@ def _quiet_quantization() -> Iterator[None]:
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantiz", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*observer", category=UserWarning)
+        warnings.filterwarnings("ignore", message="TypedStorage", category=UserWarning)
         yield
 
 
@@ -151,11 +153,31 @@ class QuantizedCNN(nn.Module):
                 )
         self.classifier = copy.deepcopy(net.classifier).to("cpu").eval()
         self.n_classes, self.size, self.channels = net.n_classes, net.size, net.channels
+        units = tuple(m.out_features for m in net.classifier if isinstance(m, nn.Linear))[:-1]
+        # What rebuilds it when unpickled (quantized layers pickle as a state dict only).
+        self._spec = (
+            type(net),
+            {
+                "n_classes": net.n_classes,
+                "size": net.size,
+                "channels": net.channels,
+                "depth": net.depth,
+                "filters": tuple(net.conv_filters),
+                "dense_units": units,
+            },
+        )
+        self.backend = torch.backends.quantized.engine
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = standardize_images(x).contiguous(memory_format=torch.channels_last)
         x = self.dequant(self.features(self.quant(x)))
         return self.classifier(x)
+
+    def __reduce__(self):
+        buffer = io.BytesIO()
+        with _quiet_quantization():
+            torch.save(self.state_dict(), buffer)
+        return (_rebuild_quantized_cnn, (self._spec, self.dense, self.backend, buffer.getvalue()))
 
     def _fuse_groups(self) -> list[list[str]]:
         groups, names = [], [name for name, _ in self.features.named_modules()]
@@ -201,6 +223,18 @@ class QuantizedCNN(nn.Module):
             if self.dense == "dynamic":
                 self.classifier = quantize_dynamic(self.classifier, {nn.Linear})
         return self
+
+
+def _rebuild_quantized_cnn(spec: tuple, dense: str, backend: str, data: bytes) -> QuantizedCNN:
+    """Unpickle a :class:`QuantizedCNN`: the same layers, converted, then its int8 state dict."""
+    cls, params = spec
+    if not (isinstance(cls, type) and issubclass(cls, BaselineCNN)):
+        raise TypeError(f"a QuantizedCNN wraps a fersk BaselineCNN, not {cls!r}")
+    quantized = QuantizedCNN(cls(**params).eval(), dense).prepare(backend)
+    with _quiet_quantization():
+        quantized.convert()  # uncalibrated: the scales come from the state dict
+        quantized.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
+    return quantized.eval()
 
 
 def quantize_static(
@@ -665,7 +699,9 @@ def prune_mlp_units(
 
     pruned = copy.deepcopy(mlp)
     pruned.hidden_layer_sizes = tuple(sizes)
-    pruned.coefs_, pruned.intercepts_ = coefs, intercepts
+    # C order, as fit leaves them (and as a saved model reloads them: the same BLAS sums).
+    pruned.coefs_ = [np.ascontiguousarray(w) for w in coefs]
+    pruned.intercepts_ = [np.ascontiguousarray(b) for b in intercepts]
     # Optimizer moments and early stopping's best weights have the old shapes.
     for name in ("_optimizer", "_best_coefs", "_best_intercepts"):
         pruned.__dict__.pop(name, None)

@@ -146,9 +146,8 @@ def check_video_outputs(
     Refused (``ValueError`` naming the output and the path): an output that
     is a folder or in a missing folder, that is the source or one of
     ``inputs``, an annotated copy without a video extension, and both outputs
-    the same file. ``fersk video`` calls it before loading its model, with
-    ``names=("--csv", "--annotate")``; :meth:`VideoAnalyzer.run` calls it again
-    (cheap) before opening the source.
+    the same file. :meth:`VideoAnalyzer.run` calls it before opening the
+    source (``fersk video`` passes ``names=("--csv", "--annotate")``).
 
     Parameters
     ----------
@@ -213,9 +212,10 @@ class VideoAnalyzer(BaseEstimator):
         Names of integer class codes (indexed by code); default: the model's
         string ``classes_``, or ``target_names_`` for fersk 0.1 models (see
         :func:`fersk._core.pipeline_tools.class_names`).
-    detector : {"hog", "mmod"} or None, default=None
-        Face detector; None uses the model's own extractor's detector (HOG
-        for a model trained on face crops with ``detector="none"``). The
+    detector : {"yunet", "hog", "mmod"} or None, default=None
+        Face detector; None uses the model's own extractor's detector, and
+        YuNet (:data:`fersk.landmarks.detection.DEFAULT_DETECTOR`) for a model
+        without one (a CNN) or trained on face crops (``detector="none"``). The
         tracker's landmarks always come from the model's extractor settings
         (backend, predictor file, upsampling, detection threshold).
     detect_every : int, default=5
@@ -296,7 +296,7 @@ class VideoAnalyzer(BaseEstimator):
     _parameter_constraints: dict = {
         "model": [HasMethods(["predict"])],
         "target_names": [None, "array-like"],
-        "detector": [None, StrOptions({"hog", "mmod"})],
+        "detector": [None, StrOptions({"yunet", "hog", "mmod"})],
         "detect_every": [Interval(Integral, 1, None, closed="left")],
         "max_faces": [None, Interval(Integral, 1, None, closed="left")],
         "window_s": [Interval(Real, 0, None, closed="neither")],
@@ -336,7 +336,7 @@ class VideoAnalyzer(BaseEstimator):
         # backend, predictor, detector settings): a model never sees other
         # landmarks in a video than in training.
         self.tracker_ = FaceTracker.from_extractor(
-            extractor or LandmarkExtractor(),
+            extractor or LandmarkExtractor(detector="none"),  # "none": the default detector
             detector=self.detector,
             detect_every=self.detect_every,
             max_faces=self.max_faces,
@@ -538,6 +538,7 @@ class VideoAnalyzer(BaseEstimator):
         max_frames: int | None = None,
         progress: bool = False,
         inputs: tuple = (),
+        names: tuple[str, str] = ("csv_path", "annotate"),
     ) -> dict:
         """Process a whole stream, writing a CSV (flushed every frame) and an annotated video.
 
@@ -569,6 +570,8 @@ class VideoAnalyzer(BaseEstimator):
         inputs : tuple of paths, default=()
             Other files the outputs must never replace (the model's file or
             folder); a source path is one already.
+        names : (str, str), default=("csv_path", "annotate")
+            How error messages name the two outputs (``fersk video``: its options).
 
         Returns
         -------
@@ -586,7 +589,9 @@ class VideoAnalyzer(BaseEstimator):
             A source that does not exist, cannot be opened, or has no
             decodable frame.
         """
-        check_video_outputs(source, csv_path=csv_path, annotate=annotate, inputs=inputs)
+        check_video_outputs(
+            source, csv_path=csv_path, annotate=annotate, inputs=inputs, names=names
+        )
         frame_source = self._start(source, fps, max_frames)
         start = time.perf_counter()
         n_frames, n_rows, n_faces, tracks, interrupted = 0, 0, 0, set(), False
