@@ -398,6 +398,7 @@ def _video(args) -> int:
     model, _ = _load_model(args.model)
     options = {"detector": args.detector, "detect_every": args.detect_every, "tau_s": args.tau}
     options.update(max_faces=args.max_faces, window_s=args.window, margin=args.margin)
+    options["neutral"] = args.neutral
     analyzer = VideoAnalyzer(model, min_dwell_s=args.min_dwell, **options)
     summary = analyzer.run(  # checks its outputs before it opens the source
         source,
@@ -531,6 +532,9 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("--tau", type=_seconds, default=0.5, help="smoothing time constant (s)")
     video.add_argument("--margin", type=_seconds, default=0.1, help="lead a new label needs")
     video.add_argument("--min-dwell", type=_seconds, default=0.5, help="least time a label shows")
+    video.add_argument(
+        "--neutral", action="append", help="a neutral photo of the person (repeat for more)"
+    )
     for p, default in [(demo, None), (extract, None), (train, None), (pr, 1), (ev, None)]:
         _threads_option(p, default)
     _threads_option(video, 1)

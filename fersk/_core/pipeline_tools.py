@@ -325,6 +325,10 @@ def predict_proba_with(
     >>> predict_proba_with(pipe, np.array([[5.0]])).tolist()
     [[0.5, 0.5]]
     """
+    from sklearn.frozen import FrozenEstimator
+
+    if isinstance(model, FrozenEstimator):  # a frozen model predicts as the one it holds
+        model = model.estimator
     if isinstance(model, VotingClassifier) and model.voting == "soft":
         # Each member with what it is given, averaged as VotingClassifier averages them.
         kept = [w for (_, e), w in zip(model.estimators, model.weights or []) if e != "drop"]

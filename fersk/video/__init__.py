@@ -1,12 +1,14 @@
 """Continuous emotion recognition on video: frames, tracking, motion, smoothing.
 
 ``VideoAnalyzer(model).run("clip.mp4", csv_path="out.csv")`` -- or
-``fersk video clip.mp4 --model model.joblib --csv out.csv`` -- gives one row
+``fersk video clip.mp4 --csv out.csv`` -- gives one row
 per face per frame: time, track id, box, label, probabilities, motion flag,
 face-found flag. See :mod:`fersk.video.stream`.
 """
 
-from .motion import MotionDetector, MotionState
+from .model_input import landmark_step, model_kind
+from .motion import MotionDetector, MotionState, default_motion_detector
+from .outputs import check_video_outputs
 from .smoothing import (
     ProbabilitySmoother,
     SmoothedPrediction,
@@ -16,7 +18,7 @@ from .smoothing import (
     step_lag,
 )
 from .source import Frame, FrameSource, VideoReadError, open_source
-from .stream import VideoAnalyzer, model_kind
+from .stream import VideoAnalyzer
 from .tracking import FaceTracker, Track
 
 __all__ = [
@@ -30,9 +32,12 @@ __all__ = [
     "Track",
     "VideoAnalyzer",
     "VideoReadError",
+    "check_video_outputs",
     "count_flips",
+    "default_motion_detector",
     "flips_per_minute",
     "label_lag",
+    "landmark_step",
     "model_kind",
     "open_source",
     "step_lag",

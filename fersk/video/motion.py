@@ -27,7 +27,7 @@ from .._core.layout import REGIONS_68
 from ..features.temporal import normalize_landmarks
 from .source import check_frame_time
 
-__all__ = ["MotionDetector", "MotionState"]
+__all__ = ["MotionDetector", "MotionState", "default_motion_detector"]
 
 #: Still-frame energies needed in the window before a threshold is computed.
 MIN_HISTORY: int = 5
@@ -423,3 +423,15 @@ class MotionDetector(BaseEstimator):
         nan
         """
         self._track_states().pop(track_id, None)
+
+
+def default_motion_detector() -> MotionDetector:
+    """The stream's motion detector: energy over ~0.2 s, from the fastest 30% of landmarks.
+
+    On dlib landmarks of real pixels, frame-to-frame jitter is as fast as the
+    start of an expression; measuring over 0.2 s and over the landmarks that
+    move most (an expression moves the mouth or brows, jitter moves every
+    point a little) doubles the contrast (measured on the sample videos:
+    median energy 0.09 still vs 0.21 during expression onsets at 15 fps).
+    """
+    return MotionDetector(lag_s=0.2, top=0.3)

@@ -49,145 +49,28 @@ from tqdm.auto import tqdm
 
 from .._core._sklearn_compat import HasMethods, Interval, StrOptions
 from .._core.pipeline_tools import class_names, find_steps, predict_proba_with
+from ..features.calibration import MIN_PROBA
 from ..features.subject import SubjectNeutralizer
 from ..io import (
-    VIDEO_EXTENSIONS,
     AtomicOutput,
     VideoFileWriter,
-    check_output_path,
     face_crop,
     face_crop_window,
-    is_video_file,
     sample_frame_indices,
 )
-from ..landmarks import ClipLandmarkExtractor, LandmarkExtractor
+from ..landmarks import LandmarkExtractor
+from ..landmarks.detection import DEFAULT_DETECTOR
 from .annotate import annotate_frame
-from .motion import MotionDetector
+from .model_input import landmark_step
+from .motion import MotionDetector, default_motion_detector
+from .outputs import check_video_outputs
 from .smoothing import ProbabilitySmoother
 from .source import open_source
 from .tracking import FaceTracker
 
-__all__ = [
-    "VideoAnalyzer",
-    "check_video_outputs",
-    "default_motion_detector",
-    "landmark_step",
-    "model_kind",
-]
+__all__ = ["VideoAnalyzer"]
 
 BOX = ("x0", "y0", "x1", "y1")
-
-
-def landmark_step(model) -> tuple[str, object]:
-    """Where landmarks enter a fitted model: ``(kind, step)``.
-
-    ``kind`` is ``"clip"`` when the model holds one
-    :class:`~fersk.ClipLandmarkExtractor` (``step``), ``"landmarks"`` when it
-    holds one :class:`~fersk.LandmarkExtractor` (``step``; at the head of the
-    pipeline or nested in pipelines and feature unions, as
-    :func:`fersk.study.make_study_pipeline` builds it), else ``"image"``
-    (``step`` None: the model reads the face crop, e.g. the CNN; also a model
-    with several extractors, which then run on the crop).
-
-    Examples
-    --------
-    >>> from fersk.study import make_study_pipeline
-    >>> kind, step = landmark_step(make_study_pipeline(5, routed=True))
-    >>> kind, type(step).__name__, step.n_landmarks
-    ('landmarks', 'LandmarkExtractor', 5)
-    """
-    clips = find_steps(model, ClipLandmarkExtractor)
-    if len(clips) == 1:
-        return "clip", clips[0]
-    extractors = find_steps(model, LandmarkExtractor)
-    if not clips and len(extractors) == 1:
-        return "landmarks", extractors[0]
-    return "image", None
-
-
-def model_kind(model) -> str:
-    """What a fitted pipeline eats: ``"landmarks"``, ``"clip"`` or ``"image"``.
-
-    See :func:`landmark_step`.
-
-    Examples
-    --------
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.tree import DecisionTreeClassifier
-    >>> from fersk import LandmarkExtractor, PairwiseDistance
-    >>> model_kind(make_pipeline(LandmarkExtractor(), PairwiseDistance(), DecisionTreeClassifier()))
-    'landmarks'
-    """
-    return landmark_step(model)[0]
-
-
-def default_motion_detector() -> MotionDetector:
-    """The stream's motion detector: energy over ~0.2 s, from the fastest 30% of landmarks.
-
-    On dlib landmarks of real pixels, frame-to-frame jitter is as fast as the
-    start of an expression; measuring over 0.2 s and over the landmarks that
-    move most (an expression moves the mouth or brows, jitter moves every
-    point a little) doubles the contrast (measured on the sample videos:
-    median energy 0.09 still vs 0.21 during expression onsets at 15 fps).
-    """
-    return MotionDetector(lag_s=0.2, top=0.3)
-
-
-def check_video_outputs(
-    source,
-    *,
-    csv_path: str | os.PathLike | None = None,
-    annotate: str | os.PathLike | None = None,
-    inputs: tuple = (),
-    names: tuple[str, str] = ("csv_path", "annotate"),
-) -> None:
-    """Check a stream's outputs before any work: the one check of :meth:`VideoAnalyzer.run`.
-
-    Refused (``ValueError`` naming the output and the path): an output that
-    is a folder or in a missing folder, that is the source or one of
-    ``inputs``, an annotated copy without a video extension, and both outputs
-    the same file. :meth:`VideoAnalyzer.run` calls it before opening the
-    source (``fersk video`` passes ``names=("--csv", "--annotate")``).
-
-    Parameters
-    ----------
-    source : str, path, int or iterable
-        The stream's source; a path is an input.
-    csv_path, annotate : str or path-like, optional
-        The outputs.
-    inputs : tuple of paths, default=()
-        Other files the outputs must never replace (the model's file or folder).
-    names : (str, str), default=("csv_path", "annotate")
-        How messages name the two outputs.
-
-    Raises
-    ------
-    ValueError
-        As above.
-
-    Examples
-    --------
-    >>> check_video_outputs("clip.mp4", csv_path="clip.mp4")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: csv_path 'clip.mp4' is the input 'clip.mp4'; writing it would destroy the input...
-    """
-    csv_name, annotate_name = names
-    inputs = (*((source,) if isinstance(source, (str, os.PathLike)) else ()), *inputs)
-    if csv_path is not None:
-        check_output_path(csv_path, inputs=inputs, what=csv_name)
-    if annotate is not None:
-        check_output_path(annotate, inputs=inputs, what=annotate_name)
-        if not is_video_file(annotate):
-            raise ValueError(
-                f"{annotate_name} {os.fspath(annotate)!r} must end in a video extension "
-                f"({', '.join(sorted(VIDEO_EXTENSIONS))})"
-            )
-        if csv_path is not None and os.path.abspath(annotate) == os.path.abspath(csv_path):
-            raise ValueError(
-                f"{csv_name} and {annotate_name} are the same file {os.fspath(annotate)!r}; "
-                "give two"
-            )
 
 
 class _TrackState:
@@ -197,6 +80,9 @@ class _TrackState:
         self.history: deque = deque()  # (time, landmarks (L, 2)), the last window_s seconds
         self.last_seen = -1
         self.raw_label: int | None = None
+        self.first_seen: float | None = None  # time of the first frame (calibration)
+        self.z_sum: np.ndarray | None = None  # sum of the model's log-probabilities so far
+        self.z_count = 0
 
 
 class VideoAnalyzer(BaseEstimator):
@@ -229,8 +115,19 @@ class VideoAnalyzer(BaseEstimator):
         label needs, and the least time a label is shown. ``0, 0, 0`` shows
         the raw per-frame prediction. Larger values: fewer flips, more lag.
     online_baseline : bool, default=True
-        Learn each track's baseline from its still frames when the model has
-        a ``SubjectNeutralizer``.
+        Learn each track's baselines online: a ``SubjectNeutralizer``'s from
+        the track's still frames; for a model calibrated to the person
+        (:class:`~fersk.features.calibration.PersonCalibratedClassifier`, the
+        default model), the track's running mean of the model's outputs, once
+        the track is ``calibrate_after_s`` old.
+    neutral : image, list of images or None, default=None
+        Neutral photos of the person in the video (one person): a calibrated
+        model reads every face against them from the first frame on (each
+        row's ``calibration`` says ``neutral``). A photo without a face is an
+        error before the video is opened.
+    calibrate_after_s : float, default=1.0
+        Seconds a track is followed before its running mean calibrates it
+        (without ``neutral``; its rows say ``none`` until then).
     crop_margin : float or None, default=None
         Image models (a CNN): how the face is cut out of the frame. None frames
         it as the shipped models were trained and as ``fersk predict`` crops
@@ -256,12 +153,12 @@ class VideoAnalyzer(BaseEstimator):
     >>> from fersk.datasets import make_sample_video
     >>> from fersk.models import load_model
     >>> video = make_sample_video(size=(240, 180), fps=10, script=[("neutral", 0.5)])
-    >>> analyzer = VideoAnalyzer(load_model("landmarks-fer2013"))
+    >>> analyzer = VideoAnalyzer(load_model())  # calibrated once a track is 1 s old
     >>> rows = list(analyzer.stream(video.frames, fps=10))
     >>> [(row["frame"], row["track"], row["face_found"]) for row in rows]
     [(0, 0, True), (1, 0, True), (2, 0, True), (3, 0, True), (4, 0, True)]
-    >>> sorted(rows[0])[:4]  # and box, labels, probabilities, motion...
-    ['confidence', 'detected', 'face_found', 'frame']
+    >>> sorted(rows[0])[:5]  # and box, labels, probabilities, motion...
+    ['calibration', 'confidence', 'detected', 'face_found', 'frame']
     """
 
     def __init__(
@@ -277,6 +174,8 @@ class VideoAnalyzer(BaseEstimator):
         margin: float = 0.1,
         min_dwell_s: float = 0.5,
         online_baseline: bool = True,
+        neutral=None,
+        calibrate_after_s: float = 1.0,
         crop_margin: float | None = None,
         motion: MotionDetector | None = None,
     ) -> None:
@@ -290,6 +189,8 @@ class VideoAnalyzer(BaseEstimator):
         self.margin = margin
         self.min_dwell_s = min_dwell_s
         self.online_baseline = online_baseline
+        self.neutral = neutral
+        self.calibrate_after_s = calibrate_after_s
         self.crop_margin = crop_margin
         self.motion = motion
 
@@ -304,6 +205,8 @@ class VideoAnalyzer(BaseEstimator):
         "margin": [Interval(Real, 0, 1, closed="left")],
         "min_dwell_s": [Interval(Real, 0, None, closed="left")],
         "online_baseline": ["boolean"],
+        "neutral": "no_validation",
+        "calibrate_after_s": [Interval(Real, 0, None, closed="left")],
         "crop_margin": [Interval(Real, 0, None, closed="left"), None],
         "motion": [None, MotionDetector],
     }
@@ -319,6 +222,8 @@ class VideoAnalyzer(BaseEstimator):
         self.kind_, self.landmark_step_ = landmark_step(self.model_)
         self.neutralizers_ = find_steps(self.model_, SubjectNeutralizer)
         self.class_names_ = class_names(self.model_, self.target_names)
+        self.calibrator_ = self.model_ if hasattr(self.model_, "calibrate") else None
+        self.reference_ = self._reference()
         if not self.online_baseline:
             strict = [sn for sn in self.neutralizers_ if sn.unseen == "error"]
             if strict:
@@ -350,6 +255,48 @@ class VideoAnalyzer(BaseEstimator):
         )
         self.tracks_: dict[int, _TrackState] = {}
         self._pending_blanks = 0
+
+    def _reference(self) -> np.ndarray | None:
+        """The model's log-probabilities of the ``neutral`` photos (their mean), or None."""
+        if self.neutral is None:
+            return None
+        if self.calibrator_ is None:
+            raise ValueError(
+                "neutral photos need a model that calibrates to the person (the default model "
+                f"does); this {type(self.model_).__name__} does not"
+            )
+        from ..predict import _reference_features
+
+        photos = self.neutral if isinstance(self.neutral, (list, tuple)) else [self.neutral]
+        detector = self.detector or DEFAULT_DETECTOR
+        return _reference_features({"the video's": photos}, self.calibrator_, detector, 1)[
+            "the video's"
+        ].mean(axis=0)
+
+    def _calibrated(self, state: _TrackState, proba: np.ndarray, now: float) -> tuple:
+        """Calibrated probabilities of one face, its calibration and reference count."""
+        model = self.calibrator_
+        z = np.log(np.clip(proba, MIN_PROBA, 1.0))
+        if self.online_baseline:
+            state.z_sum = z if state.z_sum is None else state.z_sum + z
+            state.z_count += 1
+            if state.first_seen is None:
+                state.first_seen = now
+        k = float(model.shrinkage)
+        if state.z_sum is None:
+            mean = model.population_
+        else:
+            mean = (state.z_sum + k * model.population_) / (state.z_count + k)
+        if self.reference_ is not None:
+            calibration, reference = "neutral", self.reference_
+        elif state.first_seen is not None and now - state.first_seen >= self.calibrate_after_s:
+            calibration, reference = "mean", np.full_like(z, np.nan)
+        else:
+            calibration, reference = "none", np.full_like(z, np.nan)
+        parts = {"reference": reference[None], "mean": mean[None],
+                 "calibration": np.array([calibration], dtype=object)}  # fmt: skip
+        references = 0 if self.reference_ is None else len(np.atleast_1d(self.neutral))
+        return model.calibrate(z[None], parts)[0], calibration, references
 
     def _crop(self, image, box) -> tuple[np.ndarray, np.ndarray]:
         """The face's crop (see ``crop_margin``), and its top-left corner in the frame."""
@@ -394,9 +341,10 @@ class VideoAnalyzer(BaseEstimator):
         routed = bool(self.neutralizers_)
         # assume_finite: the inputs are the tracker's landmarks and a decoded crop,
         # both finite; skipping the checks saves a third of the model's time.
+        model = self.model_ if self.calibrator_ is None else self.calibrator_.estimator_
         with sklearn.config_context(enable_metadata_routing=routed, assume_finite=True):
             proba = predict_proba_with(
-                self.model_,
+                model,
                 [crop],
                 provided=provided,
                 on_input=learn,
@@ -413,6 +361,9 @@ class VideoAnalyzer(BaseEstimator):
             "frame_ok": frame.ok,
             "face_found": False,
             "track": -1,
+            "person": "",
+            "calibration": "none",
+            "n_references": 0,
             "detected": False,
             **{k: np.nan for k in BOX},
             "motion": False,
@@ -483,9 +434,11 @@ class VideoAnalyzer(BaseEstimator):
         Yields
         ------
         dict
-            ``frame, time_s, frame_ok, face_found, track, detected, x0, y0,
-            x1, y1, motion, motion_energy, raw_label, label, confidence,
-            p_<class>...`` (smoothed probabilities).
+            ``frame, time_s, frame_ok, face_found, track, person,
+            calibration, n_references, detected, x0, y0, x1, y1, motion,
+            motion_energy, raw_label, label, confidence, p_<class>...``
+            (smoothed probabilities; ``calibration`` is ``neutral``, ``mean`` or
+            ``none`` for a model calibrated to the person, ``none`` otherwise).
         """
         for _, rows in self.frames(source, fps=fps, max_frames=max_frames, progress=progress):
             yield from rows
@@ -501,11 +454,17 @@ class VideoAnalyzer(BaseEstimator):
                 state.history.popleft()
             moving = self.motion_.update(track.id, frame.time, track.landmarks)
             raw = self._predict(state, frame.image, track.box, track.id, still=not moving.moving)
+            calibration, references = "none", 0
+            if self.calibrator_ is not None:
+                raw, calibration, references = self._calibrated(state, raw, frame.time)
             smooth = self.smoother_.update(track.id, frame.time, raw)
             row = self._empty_row(frame)
             row.update(
                 face_found=True,
                 track=track.id,
+                person=f"track-{track.id}",
+                calibration=calibration,
+                n_references=references,
                 detected=bool(track.detected),
                 **{k: round(float(v), 2) for k, v in zip(BOX, track.box)},
                 motion=bool(moving.moving),
