@@ -410,9 +410,10 @@ def _video(args) -> int:
         names=("--csv", "--annotate"),
     )
     written = f"{args.csv}, {args.annotate}" if summary["annotated"] else args.csv
+    dropped = f", {summary['dropped']} camera frames dropped" if summary["dropped"] else ""
     _say(
         f"{summary['frames']} frames, {summary['faces']} face rows, tracks {summary['tracks']}, "
-        f"{summary['fps']:.1f} frames/s -> {written}"
+        f"{summary['fps']:.1f} frames/s{dropped} -> {written}"
     )
     if args.report is not None:
         from .video.report import write_video_report

@@ -14,6 +14,7 @@ variable frame rate is kept), from a monotonic clock for cameras, and from
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -117,6 +118,9 @@ class FrameSource:
         stream yields what it really holds).
     live : bool
         True for cameras.
+    dropped : int
+        Camera frames skipped because the consumer was behind (a live source
+        always hands over its newest frame: it drops frames instead of lagging).
     """
 
     def __init__(self, name: str, fps: float, n_frames: int | None, live: bool, frames):
@@ -124,13 +128,18 @@ class FrameSource:
         self.fps = fps
         self.n_frames = n_frames
         self.live = live
+        self.dropped = 0
         self._frames = frames
         self._capture = None
+        self._reader: _NewestFirst | None = None
 
     def __iter__(self) -> Iterator[Frame]:
         return self._frames
 
     def close(self) -> None:
+        if self._reader is not None:  # the reading thread lets go of the capture first
+            self._reader.stop()
+            self._reader = None
         if self._capture is not None:
             self._capture.release()
             self._capture = None
@@ -195,6 +204,53 @@ def _read_capture(frames, source: FrameSource, fps: float, live: bool) -> Iterat
             yield Frame(index, float(now), captured.image)
     finally:
         source.close()
+
+
+class _NewestFirst:
+    """A live capture read on its own thread, handing over only its newest frame.
+
+    A consumer slower than the camera gets the latest frame each time it asks,
+    never a backlog: the frames it did not take are counted in the source's
+    ``dropped`` (their indices are missing from the stream).
+    """
+
+    def __init__(self, frames: Iterator, source: FrameSource) -> None:
+        self._frames, self._source = frames, source
+        self._cond = threading.Condition()
+        self._newest = None
+        self._done = self._stopped = False
+        self._thread = threading.Thread(target=self._pump, name="fersk-camera", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            for captured in self._frames:
+                with self._cond:
+                    if self._stopped:
+                        return
+                    if self._newest is not None:
+                        self._source.dropped += 1
+                    self._newest = captured
+                    self._cond.notify()
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify()
+
+    def __iter__(self):
+        while True:
+            with self._cond:
+                while self._newest is None and not self._done:
+                    self._cond.wait()
+                if self._newest is None:
+                    return
+                captured, self._newest = self._newest, None
+            yield captured
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+        self._thread.join(timeout=5)
 
 
 def _read_iterable(items: Iterable, fps: float, channel_order: str) -> Iterator[Frame]:
@@ -277,8 +333,9 @@ def open_source(source, *, fps: float | None = None, channel_order: str = "rgb")
         rate = fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
         frame_source = FrameSource(f"camera {camera}", float(rate), None, True, None)
         frame_source._capture = capture
-        frames = capture_frames(capture, live=True)
-        frame_source._frames = _read_capture(frames, frame_source, float(rate), live=True)
+        reader = _NewestFirst(capture_frames(capture, live=True), frame_source)
+        frame_source._reader = reader
+        frame_source._frames = _read_capture(iter(reader), frame_source, float(rate), live=True)
         return frame_source
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)

@@ -537,7 +537,9 @@ class VideoAnalyzer(BaseEstimator):
         dict
             ``frames``, ``rows``, ``faces`` (rows with a face), ``tracks``
             (distinct ids), ``seconds``, ``fps`` (processed frames per
-            second), ``interrupted``, ``csv``, ``annotated``.
+            second), ``interrupted``, ``dropped`` (camera frames skipped because
+            the stream was behind: a camera drops frames rather than lag),
+            ``csv``, ``annotated``.
 
         Raises
         ------
@@ -604,6 +606,7 @@ class VideoAnalyzer(BaseEstimator):
             "seconds": seconds,
             "fps": n_frames / seconds if seconds > 0 else float("nan"),
             "interrupted": interrupted,
+            "dropped": frame_source.dropped,
             "csv": None if csv_path is None else os.fspath(csv_path),
             "annotated": None if annotate is None or video is None else os.fspath(annotate),
         }
