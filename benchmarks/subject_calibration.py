@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write_results  # noqa: E402
+from _common import RESULTS, write_results  # noqa: E402
 
 DATA = os.environ.get("FERSK_DATA", "~/fer-data")
 
@@ -123,8 +123,39 @@ def markdown(results: dict, args) -> str:
         f"Faces found (`fersk predict`'s detector): {results['faces_found']}. The control row "
         "of CK+48 learns CK+'s labels without any person baseline: the difference to the "
         "learned mean is what calibration to the person adds there.",
+        "",
+        f"![subject_calibration]({args.name}.png)",
     ]
     return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    """WAR per protocol (JAFFE, CK+48), and JAFFE's WAR by the photos of a person known."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    bars = [(f"JAFFE {k}", v) for k, v in results["jaffe"].items() if "@" not in k]
+    bars += [(f"CK+48 {k}", v) for k, v in results["ck48"].items()]
+    axes[0].barh([b[0] for b in bars][::-1], [100 * b[1]["war"] for b in bars][::-1])
+    axes[0].set_xlabel("WAR (%), leave one person out")
+    axes[0].tick_params(axis="y", labelsize=7)
+    for base in ("mean", "neutral"):
+        ks = [k for k in (1, 2, 4, 8) if f"learned {base}@{k}" in results["jaffe"]]
+        axes[1].plot(ks, [100 * results["jaffe"][f"learned {base}@{k}"]["war"] for k in ks],
+                     "o-", label=f"against the {base}")  # fmt: skip
+    axes[1].axhline(100 * results["jaffe"]["raw"]["war"], color="0.4", ls="--", label="raw")
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_xlabel("photos of the person known (JAFFE)")
+    axes[1].set_ylabel("WAR (%)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> int:
@@ -139,6 +170,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results = run(args)
     paths = write_results(args.name, vars(args), results, markdown(results, args))
+    plot(results, RESULTS / f"{args.name}.png")
     print(markdown(results, args))
     print("wrote", *paths)
     return 0
