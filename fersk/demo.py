@@ -228,7 +228,7 @@ def write_report(out: Path, record: dict, sample, subjects, y_pred, y_true) -> N
             "smoothed vs raw label and probabilities over the held-out subject's video",
         )
     report.text(f"Took {record['seconds']} s.")
-    report.write(out)
+    report.write(out, whole=False)  # the demo folder holds its other outputs too
 
 
 def run_video_demo(out: Path, model, subject: str, *, quick: bool, say=print) -> dict:

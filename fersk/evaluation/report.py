@@ -139,18 +139,37 @@ class Report:
         out.append("</body></html>")
         return "\n".join(out)
 
-    def write(self, folder: str | os.PathLike) -> Path:
-        """Write ``report.md``, its PNGs and ``report.html`` into ``folder``; return it."""
-        from ..io import AtomicOutput
+    def write(self, folder: str | os.PathLike, *, whole: bool = True) -> Path:
+        """Write ``report.md``, its PNGs and ``report.html`` into ``folder``; return it.
+
+        ``whole=True``: the folder is the report's. It is written beside the old
+        one and swapped in at the end (:class:`fersk.io.AtomicFolder`), so an
+        interrupted run leaves an earlier report as it was; a folder of other
+        files is refused (it would be replaced). ``whole=False``: the report's
+        files go into a folder that holds other outputs too (``fersk demo``'s),
+        each written atomically.
+        """
+        from ..io import AtomicFolder, AtomicOutput
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{folder} is a file; a report is written as a folder")
+        files = {"report.md": self.markdown().encode(), "report.html": self.html().encode()}
         for kind, value in self._parts:
             if kind == "figure":
-                name, png, _ = value
-                with AtomicOutput(folder / f"{name}.png") as tmp:
-                    Path(tmp).write_bytes(png)
-        for name, text in (("report.md", self.markdown()), ("report.html", self.html())):
-            with AtomicOutput(folder / name) as tmp:
-                Path(tmp).write_text(text)
+                files[f"{value[0]}.png"] = value[1]
+        if not whole:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                with AtomicOutput(folder / name) as tmp:
+                    Path(tmp).write_bytes(data)
+            return folder
+        if folder.is_dir() and any(folder.iterdir()) and not (folder / "report.md").is_file():
+            raise ValueError(
+                f"{folder} is a folder of other files, not a report (which would replace them); "
+                "give a new or empty folder"
+            )
+        with AtomicFolder(folder) as tmp:
+            for name, data in files.items():
+                Path(tmp, name).write_bytes(data)
         return folder
