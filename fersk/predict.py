@@ -220,9 +220,15 @@ def _found_batches(images, detector, upsample, batch_size, n_jobs):
             yield [_find(s, detector, upsample) for s in chunk]
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    yield from parallel(
-        delayed(lambda c: [_find(s, detector, upsample) for s in c])(chunk) for chunk in chunks
-    )
+    yield from parallel(delayed(_find_in_worker)(chunk, detector, upsample) for chunk in chunks)
+
+
+def _find_in_worker(chunk, detector: str, upsample: int) -> list:
+    """A worker's share: its photos' faces, on one thread (the workers are the parallelism)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return [_find(source, detector, upsample) for source in chunk]
 
 
 def iter_photos(
