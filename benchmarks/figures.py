@@ -192,6 +192,71 @@ def cnn_baseline(record: Record) -> Figure:
     )
 
 
+def compression(record: Record) -> Figure:
+    """``compression.py``: test WAR against size of every variant (CNN and landmark MLP), the
+    CNN variants' milliseconds per face on one core, and the spread across people and classes.
+    """
+    rows = record["results"]
+    fig = _new_figure(15, 4.6)
+    size_ax, speed_ax, fair_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1.3]})
+    for model, colour in (("cnn", "tab:blue"), ("landmark mlp", "tab:orange")):
+        mine = [r for r in rows if r["model"] == model]
+        if not mine:
+            continue
+        size_ax.scatter([r["bytes"] / 2**20 for r in mine], [r["war"] for r in mine],
+                        color=colour, label=model, zorder=3)  # fmt: skip
+        for r in mine:
+            size_ax.annotate(r["variant"] + (" *" if r.get("candidate") else ""),
+                             (r["bytes"] / 2**20, r["war"]), xytext=(4, 2),
+                             textcoords="offset points", fontsize=6.5, color=colour)  # fmt: skip
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    size_ax.set_xscale("log")
+    size_ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    size_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    size_ax.xaxis.set_minor_formatter(NullFormatter())
+    size_ax.set_xlabel("size (MiB, log scale)")
+    size_ax.set_ylabel("test WAR (%)")
+    size_ax.set_title("accuracy vs size (* within the tolerance of float)")
+    size_ax.legend(fontsize=8)
+
+    cnn = [r for r in rows if r["model"] == "cnn"]
+    y = np.arange(len(cnn))
+    for k, (key, label, colour) in enumerate(
+        (("ms_per_face", "predict_proba", "tab:blue"), ("forward_ms_per_face", "forward", "0.6"))
+    ):
+        values = [r.get(key, {}).get("batch1", np.nan) for r in cnn]
+        bars = speed_ax.barh(y + (k - 0.5) * 0.4, values, 0.4, label=label, color=colour)
+        speed_ax.bar_label(bars, fmt="%.1f", fontsize=6.5, padding=2)
+    speed_ax.set_yticks(y, [r["variant"] for r in cnn], fontsize=7)
+    speed_ax.invert_yaxis()
+    speed_ax.set_xlabel("CPU ms per face (batch 1, one core)")
+    speed_ax.set_title("CNN speed")
+    speed_ax.legend(fontsize=8, loc="lower right")
+
+    y = np.arange(len(rows))
+    series = (
+        ("CK+ worst-decile person", lambda r: r["ck48"]["worst_decile_subject_accuracy"]),
+        ("min class recall (test)", lambda r: r["min_class_recall"]),
+        ("test WAR", lambda r: r["war"]),
+    )
+    for k, (label, value) in enumerate(series):
+        bars = fair_ax.barh(y + (k - 1) * 0.27, [value(r) for r in rows], 0.27, label=label)
+        fair_ax.bar_label(bars, fmt="%.0f", fontsize=6, padding=1)
+    fair_ax.set_yticks(y, [f"{r['model']}: {r['variant']}" for r in rows], fontsize=7)
+    fair_ax.invert_yaxis()
+    fair_ax.set_xlabel("%")
+    fair_ax.set_title("who pays: the worst people and classes")
+    fair_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    s = record.get("settings", {})
+    return _finish(
+        fig,
+        f"Compression of {s.get('model_resolved', s.get('model', '?'))} on "
+        f"{s.get('dataset_resolved', '?')} test and CK+48; pruned variants fine-tuned "
+        f"{s.get('fine_tune_epochs', '?')} epochs",
+    )
+
+
 def dfew(record: Record) -> Figure:
     """``dfew.py``: WAR/UAR (mean ± sd over folds) and per-class recall of each clip model."""
     r = record["results"]
@@ -469,6 +534,7 @@ def video_stream(record: Record) -> Figure:
 
 FIGURES: dict[str, Callable[[Record], Figure]] = {
     "cnn_baseline": cnn_baseline,
+    "compression": compression,
     "dfew": dfew,
     "fusion": fusion,
     "landmark_speed": landmark_speed,

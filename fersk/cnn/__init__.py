@@ -4,8 +4,8 @@
 * :mod:`~fersk.cnn.augmentation`: train-time augmentation (:class:`TrainAugmentation`);
 * :mod:`~fersk.cnn.callbacks`: atomic checkpoints, the resumable one-cycle schedule;
 * :mod:`~fersk.cnn.estimator`: :class:`CNNClassifier` and :func:`make_cnn_pipeline`;
-* :mod:`~fersk.cnn.compression`: int8 quantisation (:func:`quantize`,
-  :func:`quantize_static`) and structured pruning (:func:`prune_channels`,
+* :mod:`~fersk.cnn.quantization`: int8 (:func:`quantize`, :func:`quantize_static`);
+* :mod:`~fersk.cnn.pruning`: structured pruning (:func:`prune_channels`,
   :func:`prune_mlp_units`).
 
 The preprocessor lives in :mod:`fersk.features.preprocess`, the late fusion in
@@ -14,13 +14,6 @@ The preprocessor lives in :mod:`fersk.features.preprocess`, the late fusion in
 
 from .augmentation import TrainAugmentation, augment_batch
 from .callbacks import AtomicCheckpoint, OneCycle
-from .compression import (
-    QuantizedCNN,
-    prune_channels,
-    prune_mlp_units,
-    quantize,
-    quantize_static,
-)
 from .estimator import CNNClassifier, make_cnn_pipeline
 from .nets import (
     CONV_BLOCKS,
@@ -32,6 +25,8 @@ from .nets import (
     standardize_images,
     state_dict_nbytes,
 )
+from .pruning import prune_channels, prune_mlp_units
+from .quantization import QuantizedCNN, quantize, quantize_static
 
 __all__ = [
     "CONV_BLOCKS",

@@ -39,9 +39,9 @@ from .._core.environment import environment_info
 from ..features.preprocess import CNNPreprocessor
 from .augmentation import TrainAugmentation, mix_batch
 from .callbacks import AtomicCheckpoint, OneCycle, checkpoint_epochs
-from .compression import quantize
 from .labels import check_classes, check_soft_targets, encode_labels, hard_codes
 from .nets import BaselineCNN, state_dict_nbytes  # noqa: F401  (state_dict_nbytes: doctest)
+from .quantization import quantize
 
 __all__ = ["CNNClassifier", "make_cnn_pipeline"]
 

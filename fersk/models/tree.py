@@ -376,8 +376,20 @@ class _CNN:
 
     @staticmethod
     def dump(est, sink, node, where):
-        weights = {k: v.detach().cpu().numpy() for k, v in est.module_.state_dict().items()}
+        from ..cnn.quantization import QuantizedCNN
+
+        quantized = None
+        if isinstance(est.module_, QuantizedCNN):  # int8: the calibrated float model is kept
+            weights, quantized = est.module_.observed_state_, est.module_.settings()
+        elif getattr(est, "quantized_", False):
+            raise TypeError(
+                f"{where}: a dynamically quantized CNN cannot be stored (its float weights are "
+                "gone); store the float model, or one made by fersk.cnn.quantize_static"
+            )
+        else:
+            weights = {k: v.detach().cpu().numpy() for k, v in est.module_.state_dict().items()}
         return {
+            "quantized": encode(quantized, None),
             "state_dict": {
                 "__dict__": {
                     k: {"__npz__": sink.at(f"{where}/state_dict/{k}")(v)}
@@ -426,6 +438,9 @@ class _CNN:
             est.initialize()
         except (TypeError, ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{where}: the network cannot be built ({exc})") from None
+        est.versions_ = values.get("versions_") if isinstance(values.get("versions_"), dict) else {}
+        if values.get("quantized") is not None:
+            return cls._load_quantized(est, values["quantized"], weights, where)
         expected = est.module_.state_dict()
         missing, extra = set(expected) - set(weights), set(weights) - set(expected)
         if missing or extra:
@@ -447,7 +462,30 @@ class _CNN:
             loaded[key] = torch.from_numpy(np.array(array))
         est.module_.load_state_dict(loaded)
         est.module_.eval()
-        est.versions_ = values.get("versions_") if isinstance(values.get("versions_"), dict) else {}
+        return est
+
+    @staticmethod
+    def _load_quantized(est, settings, weights, where):
+        """The int8 network, converted again from its calibrated float model (the same int8)."""
+        from ..cnn.quantization import rebuild_quantized
+
+        if not (isinstance(settings, dict) and set(settings) == {"dense", "backend", "reduce_range"}
+                and settings["dense"] in ("dynamic", "float")
+                and isinstance(settings["reduce_range"], bool)
+                and isinstance(settings["backend"], str)):  # fmt: skip
+            raise ModelFileError(f"{where}: malformed int8 settings {settings!r:.80}")
+        import torch
+
+        if settings["backend"] not in torch.backends.quantized.supported_engines:
+            raise ModelFileError(
+                f"{where}: int8 backend {settings['backend']!r} is not available here "
+                f"({torch.backends.quantized.supported_engines})"
+            )
+        try:
+            est.module_ = rebuild_quantized(est.module_, weights, **settings)
+        except ValueError as exc:
+            raise ModelFileError(f"{where}: {exc}") from None
+        est.device, est.optimizer_, est.quantized_ = "cpu", None, True
         return est
 
 

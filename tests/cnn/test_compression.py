@@ -202,6 +202,8 @@ def test_pruning_refuses_what_it_cannot_prune(images, fitted):
         prune_channels(fitted, 0.5, criterion="l2")
     with pytest.raises(ValueError, match="need their labels y"):
         prune_channels(fitted, 0.5, X)
+    with pytest.raises(ValueError, match="at least 2 images, got 1"):
+        prune_channels(fitted, 0.5, X[:1], y[:1])
     with pytest.raises(ValueError, match="quantized already"):
         prune_channels(quantize(fitted), 0.5)
     with pytest.raises(Exception, match="not initialized"):
@@ -240,9 +242,11 @@ def test_pruned_mlp_is_an_ordinary_fitted_mlp(mlp_data, solver, tmp_path):
     X, y = mlp_data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mlp = MLPClassifier((40, 20), solver=solver, max_iter=400, random_state=0).fit(X, y)
+        mlp = MLPClassifier(
+            (40, 20), solver=solver, max_iter=400, early_stopping=solver == "adam", random_state=0
+        ).fit(X, y)  # early stopping, as the study's MLP
     coefs = [w.copy() for w in mlp.coefs_]
-    pruned = prune_mlp_units(mlp, 0.5, X, y, fine_tune_iter=20)
+    pruned = prune_mlp_units(mlp, 0.5, X, y, fine_tune_iter=60)
 
     assert pruned.hidden_layer_sizes == (20, 10)
     assert [w.shape for w in pruned.coefs_] == [(12, 20), (20, 10), (10, 3)]
@@ -250,7 +254,8 @@ def test_pruned_mlp_is_an_ordinary_fitted_mlp(mlp_data, solver, tmp_path):
     assert mlp.hidden_layer_sizes == (40, 20)
     assert all(np.array_equal(a, b) for a, b in zip(mlp.coefs_, coefs))
     assert pruned.predict_proba(X).shape == (300, 3)
-    assert pruned.score(X, y) > 0.9
+    # Half the units gone, fine-tuned: about as good as before on the training data.
+    assert pruned.score(X, y) > min(0.9, mlp.score(X, y) - 0.05)
 
     model = make_pipeline(StandardScaler().fit(X), pruned)
     expected = model.predict_proba(X)
@@ -297,9 +302,10 @@ def test_mlp_pruning_refuses_what_it_cannot_prune(mlp_data):
 # -- int8 ----------------------------------------------------------------------------
 
 
-def test_static_int8_predicts_like_float(images, fitted, one_thread):
+@pytest.mark.parametrize("reduce_range", [True, False])
+def test_static_int8_predicts_like_float(images, fitted, reduce_range, one_thread):
     X, y = images
-    q = quantize_static(fitted, X, n_calibration=64)
+    q = quantize_static(fitted, X, n_calibration=64, reduce_range=reduce_range)
     assert isinstance(q.module_, QuantizedCNN) and q.quantized_
     assert fitted.module_.training is False and not getattr(fitted, "quantized_", False)
     convs = [m for m in q.module_.features.modules() if "Conv" in type(m).__name__]
@@ -335,3 +341,25 @@ def test_static_int8_refuses_other_networks(images, fitted):
         quantize_static(fitted, X, backend="nope")
     with pytest.raises(ValueError, match="dense must be"):
         quantize_static(fitted, X, dense="static")
+
+
+def test_an_int8_cnn_round_trips_through_the_model_format(tmp_path):
+    """Stored as its calibrated float model, converted again on load: the same int8 answers."""
+    from sklearn.pipeline import Pipeline
+
+    from fersk import CNNPreprocessor
+    from fersk.cnn import CNNClassifier, quantize_static
+    from fersk.models import load_model, save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(48, 1, 16, 16), dtype=np.uint8)
+    net = CNNClassifier(max_epochs=2, train_split=None, module__width=0.125).fit(X, [0, 1, 2] * 16)
+    model = Pipeline(
+        [("prep", CNNPreprocessor(16, dtype="uint8").fit()), ("cnn", quantize_static(net, X))]
+    )
+    images = [x[0] for x in X[:8]]
+    again = load_model(save_model(model, tmp_path / "int8"))
+    assert type(again[1].module_).__name__ == "QuantizedCNN" and again[1].quantized_
+    np.testing.assert_array_equal(again.predict_proba(images), model.predict_proba(images))
+    with pytest.raises(TypeError, match="dynamically quantized"):
+        save_model(Pipeline([("prep", model[0]), ("cnn", net.quantized())]), tmp_path / "dyn")
