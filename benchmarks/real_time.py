@@ -44,7 +44,7 @@ from fersk.video import VideoAnalyzer
 
 path, model, detector, warm = sys.argv[1], sys.argv[2], sys.argv[3], 10
 with limited_threads(1):
-    analyzer = VideoAnalyzer(load_model(None if model == "default" else model),
+    analyzer = VideoAnalyzer((load_model() if model == "default" else load_model(model)),
                              detector=None if detector == "default" else detector)
     frames = analyzer.frames(path)
     n = faces = 0
@@ -98,7 +98,8 @@ def resized(source: Path, out: Path, size: tuple[int, int], square: bool = False
 def long_video(out: Path, minutes: float) -> Path:
     from fersk.datasets import make_sample_video
 
-    script = [("neutral", 3.0), ("happiness", 3.0), ("neutral", 2.0), ("surprise", 2.0)]
+    script = [("neutral", 3.0), ("expression", 3.0, "happiness"), ("neutral", 2.0),
+              ("expression", 2.0, "surprise")]  # fmt: skip
     script = script * int(round(minutes * 60 / 10))
     make_sample_video(out, size=(640, 360), fps=25.0, script=script, face_size=160)
     return out

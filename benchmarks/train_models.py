@@ -59,9 +59,11 @@ def plot(record: dict, path: Path) -> None:
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     names = list(record["models"])
+    width = 0.8 / len(names)
     for k, name in enumerate(names):
         wars = [record["models"][name][s]["war"] for s in SETS]
-        axes[0].bar([i + 0.27 * (k - 0.5) for i in range(len(SETS))], wars, 0.27, label=name)
+        offset = width * (k - (len(names) - 1) / 2)
+        axes[0].bar([i + offset for i in range(len(SETS))], wars, width, label=name)
     peer = [PEER[s][0] for s in SETS]
     axes[0].scatter(range(len(SETS)), peer, color="k", marker="_", s=300, label="fer peer")
     axes[0].set_xticks(range(len(SETS)), [s.split(",")[0].split(" through")[0] for s in

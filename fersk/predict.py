@@ -23,26 +23,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ._core.pipeline_tools import class_names, predict_proba_with
-from .io import ImageReadError, describe_source, face_crop, read_image
-from .landmarks.detection import DEFAULT_DETECTOR, find_faces
+from .features.calibration import reference_log_proba
+from .io import face_crop, source_name
+from .landmarks.detection import DEFAULT_DETECTOR, find_in_photo
 
 __all__ = [
     "PhotoResult",
-    "check_annotate_folder",
     "iter_photos",
     "photo_columns",
-    "photo_inputs",
     "predict_faces",
-    "predict_to_rows",
-    "read_persons_file",
-    "write_annotated",
 ]
 
 BOX = ("x0", "y0", "x1", "y1")
@@ -89,10 +84,6 @@ def photo_columns(model) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def _name(source) -> str:
-    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else describe_source(source)
-
-
 def _person_ids(images: list, persons) -> np.ndarray | None:
     """One person id per photo (None where unknown), from a sequence or a regex on file names."""
     if persons is None:
@@ -101,7 +92,7 @@ def _person_ids(images: list, persons) -> np.ndarray | None:
         pattern = re.compile(persons) if isinstance(persons, str) else persons
         ids = []
         for source in images:
-            match = pattern.search(os.path.basename(_name(source)))
+            match = pattern.search(os.path.basename(source_name(source)))
             ids.append(None if match is None else (match.group(1) if pattern.groups else match[0]))
         if all(i is None for i in ids):
             raise ValueError(
@@ -163,33 +154,6 @@ def _references(neutral, images: list, ids: np.ndarray | None):
 # --------------------------------------------------------------------------
 
 
-def _find(source, detector: str, upsample: int) -> tuple[str, np.ndarray | None, object, str]:
-    """``(name, image, (boxes, scores), error)`` of one photo."""
-    name = _name(source)
-    try:
-        image = read_image(source, color="rgb")
-    except ImageReadError as exc:
-        return name, None, None, f"unreadable: {exc}"
-    return name, image, find_faces(image, detector=detector, upsample=upsample), ""
-
-
-def _reference_features(photos: dict, model, detector: str, upsample: int) -> dict:
-    """Each person's reference photos as model features; a bad reference is an error now."""
-    out = {}
-    for person, sources in photos.items():
-        crops = []
-        for source in sources:
-            name, image, found, error = _find(source, detector, upsample)
-            if error or not len(found[0]):
-                raise ValueError(
-                    f"the neutral photo {name} of person {person!r} "
-                    + (f"cannot be read ({error})" if error else "has no face that can be found")
-                )
-            crops.append(face_crop(image, found[0][0]))
-        out[person] = model.log_proba(crops)
-    return out
-
-
 def _empty(name: str, names: list[str], error: str, person=None) -> dict:
     return {
         "file": name, "face": -1, "face_found": False, "error": error,
@@ -217,7 +181,7 @@ def _found_batches(images, detector, upsample, batch_size, n_jobs):
     chunks = [images[i : i + batch_size] for i in range(0, len(images), batch_size)]
     if n_jobs in (None, 1) or len(images) < 2 * batch_size:
         for chunk in chunks:
-            yield [_find(s, detector, upsample) for s in chunk]
+            yield [find_in_photo(s, detector, upsample) for s in chunk]
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     yield from parallel(delayed(_find_in_worker)(chunk, detector, upsample) for chunk in chunks)
@@ -228,7 +192,7 @@ def _find_in_worker(chunk, detector: str, upsample: int) -> list:
     import cv2
 
     cv2.setNumThreads(1)
-    return [_find(source, detector, upsample) for source in chunk]
+    return [find_in_photo(source, detector, upsample) for source in chunk]
 
 
 def iter_photos(
@@ -315,7 +279,7 @@ def iter_photos(
             f"{type(model).__name__} does not (the default model does, or wrap yours in "
             "fersk.features.calibration.PersonCalibratedClassifier)"
         )
-    references = _reference_features(extra, model, detector, upsample) if extra else {}
+    references = reference_log_proba(extra, model, detector, upsample) if extra else {}
     with progress_bar(len(images), progress, desc="photos", unit="img") as bar:
         batches = _counted(_found_batches(images, detector, upsample, batch_size, n_jobs), bar)
         if not calibrating:
@@ -435,231 +399,3 @@ def predict_faces(images, model=None, **options):
         model = load_model() if model is None else load_model(model)
     rows = [row for photo in iter_photos(images, model, **options) for row in photo.rows]
     return pd.DataFrame(rows, columns=photo_columns(model))
-
-
-# --------------------------------------------------------------------------
-# Photos on disk: every image under some inputs once, persons files, annotated copies
-# --------------------------------------------------------------------------
-
-
-def photo_inputs(
-    items: Sequence[str | os.PathLike], skipped: list | None = None
-) -> dict[str, str]:
-    """Every image file under ``items`` once (by resolved path), with a unique annotated name.
-
-    Folders are searched recursively (hidden files skipped) and resolved; a
-    file keeps its own name. The annotated copy's name is the path below its
-    input with ``/`` as ``__``, ``.jpg`` appended unless it ends in ``.jpg``
-    (``p/q.png`` -> ``p__q.png.jpg``); a name already taken, also in another
-    case, gets a counter (``p__q.png-2.jpg``).
-
-    Parameters
-    ----------
-    items : sequence of path
-        Image files and folders.
-    skipped : list or None
-        Gets ``(path, reason)`` for every entry of a folder that looks like a
-        photo but is not read (a HEIC photo, a FIFO, an unreadable sub-folder:
-        :func:`fersk.io.scan_image_files`).
-
-    Returns
-    -------
-    dict
-        ``{absolute path: annotated copy's name}``, in input order.
-
-    Raises
-    ------
-    ValueError
-        For an input that does not exist, or when no image is found.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for name in ["x.png", "x.jpg", "p/q.png", "p__q.png", "IMG_1.heic"]:
-    ...     (root / name).parent.mkdir(exist_ok=True)
-    ...     _ = (root / name).write_bytes(b"")
-    >>> skipped = []
-    >>> sorted(photo_inputs([root, root / "x.png"], skipped).values())
-    ['p__q.png-2.jpg', 'p__q.png.jpg', 'x.jpg', 'x.png.jpg']
-    >>> [(pathlib.Path(p).name, why.split(":")[0]) for p, why in skipped]
-    [('IMG_1.heic', 'a HEIC photo')]
-    """
-    from .io import scan_image_files
-
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for item in items:
-        root = Path(item)
-        if not root.exists():
-            raise ValueError(f"input {os.fspath(item)!r} does not exist")
-        if root.is_file():
-            paths, below = [root.parent.resolve() / root.name], [root.name]
-        else:
-            below, passed = scan_image_files(root.resolve())
-            paths = [root.resolve() / rel for rel in below]
-            if skipped is not None:
-                skipped.extend((str(root.resolve() / rel), why) for rel, why in passed)
-        for path, rel in zip(paths, below):
-            if str(path) in names:
-                continue
-            stem = str(rel).replace(os.sep, "__")
-            stem = stem[:-4] if stem.lower().endswith(".jpg") else stem
-            name, k = f"{stem}.jpg", 1
-            while name.casefold() in taken:
-                k += 1
-                name = f"{stem}-{k}.jpg"
-            taken.add(name.casefold())
-            names[str(path)] = name
-    if not names:
-        raise ValueError("no image files in " + ", ".join(map(os.fspath, items)))
-    return names
-
-
-def read_persons_file(path: str | os.PathLike, files: Sequence[str]) -> tuple[list, list]:
-    """Person ids and neutral flags for ``files`` from a CSV with columns ``file,person,neutral``.
-
-    ``file`` is a path, absolute or relative to the CSV's folder (or a file
-    name, matched against the files' names when unique); ``neutral`` is 1 for
-    a neutral reference photo, else 0 (empty: 0). Files the CSV does not name
-    get no person (they are not calibrated).
-
-    Returns
-    -------
-    persons : list
-        One id per file (None where unnamed).
-    neutral : list of bool
-        One flag per file.
-
-    Raises
-    ------
-    ValueError
-        A missing column, a neutral value other than 0/1, a file named twice or
-        that is not among ``files`` (naming it and the line).
-    """
-    import csv
-
-    base = Path(path).resolve().parent
-    by_path = {os.path.abspath(f): i for i, f in enumerate(files)}
-    by_name: dict[str, list[int]] = {}
-    for i, f in enumerate(files):
-        by_name.setdefault(os.path.basename(f), []).append(i)
-    persons: list = [None] * len(files)
-    neutral = [False] * len(files)
-    seen: set[int] = set()
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"file", "person"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: needs the columns file,person[,neutral]; lacks {missing}")
-        for line, row in enumerate(reader, start=2):
-            name = (row.get("file") or "").strip()
-            full = os.path.abspath(base / name)
-            hits = [by_path[full]] if full in by_path else by_name.get(os.path.basename(name), [])
-            if len(hits) != 1:
-                problem = "is not among the photos" if not hits else "matches several photos"
-                raise ValueError(f"{path}: line {line}: the file {name!r} {problem}")
-            (i,) = hits
-            if i in seen:
-                raise ValueError(f"{path}: line {line}: the file {name!r} is named twice")
-            seen.add(i)
-            flag = (row.get("neutral") or "0").strip()
-            if flag not in ("0", "1"):
-                raise ValueError(f"{path}: line {line}: neutral must be 0 or 1, got {flag!r}")
-            persons[i] = (row.get("person") or "").strip() or None
-            neutral[i] = flag == "1"
-    return persons, neutral
-
-
-def write_annotated(photo: PhotoResult, target: str | os.PathLike) -> None:
-    """A copy of the photo with each face's box and label, written to ``target`` atomically.
-
-    The image kept in ``photo`` is drawn on (else the file is read again).
-    """
-    from .io import AtomicOutput, write_image
-    from .video.annotate import annotate_frame
-
-    image = photo.image if photo.image is not None else read_image(photo.file, color="rgb")
-    marked = annotate_frame(image, [{**r, "track": r["face"]} for r in photo.rows])
-    with AtomicOutput(target) as tmp:
-        write_image(tmp, marked)
-
-
-def check_annotate_folder(folder: str | os.PathLike, inputs: Sequence) -> Path:
-    """The folder for annotated copies, made now: refused if it is a file or overlaps the inputs.
-
-    Raises
-    ------
-    ValueError
-        When ``folder`` is a file, or is (or is inside, or holds) an input folder:
-        the copies must never land among, or replace, the photos.
-    """
-    target = Path(folder).resolve()
-    if target.exists() and not target.is_dir():
-        raise ValueError(f"--annotate {os.fspath(folder)!r} is a file; give a folder")
-    for item in inputs:
-        source = Path(item).resolve()
-        source = source if source.is_dir() else source.parent
-        if target.is_relative_to(source) or source.is_relative_to(target):
-            raise ValueError(
-                f"--annotate {os.fspath(folder)!r} overlaps the input folder {str(source)!r}; "
-                "give a folder apart from the photos"
-            )
-    target.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def predict_to_rows(
-    files: Sequence[str],
-    todo,
-    model,
-    write,
-    *,
-    line=lambda row: row,
-    annotate: Mapping | None = None,
-    **options,
-) -> dict:
-    """Predict photos and hand each photo's rows to ``write`` in one call (``fersk predict``).
-
-    Parameters
-    ----------
-    files : sequence of str
-        The photos, in order.
-    todo : set of str
-        Those whose rows are written (the rest are done already). Calibrated to
-        persons, every photo is still read (a person's baseline is all their
-        photos); otherwise only these.
-    model : fitted model
-    write : callable
-        Called with the list of one photo's lines (e.g. a CSV writer's ``writerows``).
-    line : callable, default=identity
-        Turns a row (dict) into what ``write`` takes.
-    annotate : mapping or None
-        ``{photo: path}``: where to write each photo's annotated copy.
-    **options
-        Of :func:`iter_photos`.
-
-    Returns
-    -------
-    dict
-        Counts of ``faces``, ``no face`` and ``unreadable``, and ``images/s``.
-    """
-    import time
-
-    calibrating = options.get("persons") is not None or options.get("neutral") is not None
-    if not calibrating:
-        files = [f for f in files if f in todo]
-    counts = {"faces": 0, "no face": 0, "unreadable": 0}
-    start = time.perf_counter()
-    options.setdefault("progress", len(todo) > 1)
-    for photo in iter_photos(files, model, keep_images=annotate is not None, **options):
-        if photo.file not in todo:
-            continue
-        if annotate is not None and photo.rows[0]["face_found"]:
-            write_annotated(photo, annotate[photo.file])
-        write([line(row) for row in photo.rows])
-        counts["faces"] += sum(bool(r["face_found"]) for r in photo.rows)
-        counts["no face"] += sum(r["error"] == "no face found" for r in photo.rows)
-        counts["unreadable"] += sum(r["error"].startswith("unreadable") for r in photo.rows)
-    counts["images/s"] = len(todo) / max(time.perf_counter() - start, 1e-9)
-    return counts

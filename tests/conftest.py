@@ -131,3 +131,185 @@ def calibrated_model(person_photos):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return PersonCalibratedClassifier(FrozenEstimator(base)).fit(crops, y, groups=groups)
+
+
+# --------------------------------------------------------------------------
+# Small fitted models of every kind the shipped models are made of (fersk.models, the stream)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_faces():
+    """21 sample faces (3 subjects x 7 emotions) at 64 px; ``y``: the emotion names."""
+    from fersk.datasets import make_sample_faces
+
+    data = make_sample_faces(n_subjects=3, n_intensities=1, blur_sigmas=(0.0,), image_size=64)
+    data.y = np.asarray(data.target_names)[data.target]
+    return data
+
+
+@pytest.fixture(scope="module")
+def small_models(model_faces, one_thread):
+    """A geometry pipeline, a one-epoch CNN pipeline and their fusion, fitted on ``model_faces``."""
+    import torch
+    from sklearn.impute import SimpleImputer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fersk import CNNPreprocessor, LandmarkExtractor, PairwiseDistance, SubjectNeutralizer
+    from fersk._core.pipeline_tools import combine_fitted
+    from fersk.cnn import CNNClassifier, CompactCNN, TrainAugmentation
+
+    faces = model_faces
+    geometry = Pipeline(
+        [
+            ("landmarks", LandmarkExtractor(68, detector="none")),
+            ("distances", PairwiseDistance()),
+            ("subject", SubjectNeutralizer("neutral", method="recenter", shrinkage=5.0,
+                                           missing_groups="population")),
+            ("impute", SimpleImputer()),
+            ("scale", StandardScaler()),
+            ("clf", MLPClassifier((16,), max_iter=200, random_state=0)),
+        ]
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        geometry.fit(faces.data, faces.y)
+    net = CNNClassifier(
+        CompactCNN,
+        max_epochs=1,
+        optimizer=torch.optim.AdamW,
+        schedule="onecycle",
+        criterion__label_smoothing=0.1,
+        iterator_train__collate_fn=TrainAugmentation(max_rotation=15, max_scale=0.1),
+        train_split=None,
+        tta=True,
+    )
+    cnn = make_pipeline(CNNPreprocessor(48, dtype="uint8"), net).fit(faces.data, faces.y)
+    fusion = combine_fitted([("cnn", cnn), ("landmarks", geometry)], weights=[0.7, 0.3])
+    return {"geometry": geometry, "cnn": cnn, "fusion": fusion}
+
+
+# --------------------------------------------------------------------------
+# A landmark model and a sample video (fersk video, VideoAnalyzer)
+# --------------------------------------------------------------------------
+
+#: Frame rate of the sample video of ``video`` (and of the stream tests' own clips).
+STREAM_FPS = 15.0
+
+
+@pytest.fixture(scope="module")
+def stream_faces():
+    """56 sample faces at 128 px: 4 subjects x 7 emotions x 2 intensities."""
+    from fersk.datasets import make_sample_faces
+
+    return make_sample_faces(n_subjects=4, n_intensities=2, blur_sigmas=(0.0,), image_size=128)
+
+
+@pytest.fixture(scope="module")
+def landmark_model(stream_faces):
+    """68-point distances and an MLP fitted on ``stream_faces`` (class codes, ``target_names_``)."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fersk import LandmarkExtractor, PairwiseDistance
+
+    faces = stream_faces
+    model = make_pipeline(
+        LandmarkExtractor(68, detector="none"),
+        PairwiseDistance(),
+        SimpleImputer(),
+        StandardScaler(),
+        MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0),
+    )
+    model.fit(faces.data, faces.target)
+    model.target_names_ = list(faces.target_names)
+    return model
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """A sample video file at ``STREAM_FPS``: neutral 2 s, happiness 2 s, no face, neutral 1 s."""
+    from fersk.datasets import make_sample_video
+
+    script = [("neutral", 2.0), ("expression", 2.0, "happiness"), ("absent", 0.6), ("neutral", 1.0)]
+    path = tmp_path_factory.mktemp("video") / "sample.avi"
+    return make_sample_video(path, size=(320, 240), fps=STREAM_FPS, script=script, face_size=128)
+
+
+# --------------------------------------------------------------------------
+# Bad input: a folder of faces, a short clip and a small landmark model on disk
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def faces_dir(tmp_path_factory):
+    """A few sample faces as PNG files in one folder (64 px crops): ``(folder, paths)``."""
+    from fersk.datasets import make_sample_faces
+
+    out = tmp_path_factory.mktemp("faces")
+    data = make_sample_faces(
+        n_subjects=2, n_intensities=1, blur_sigmas=(0.0,), image_size=64, out_dir=out
+    )
+    return out, list(data.data)
+
+
+@pytest.fixture(scope="module")
+def small_video(tmp_path_factory):
+    """A 0.6 s sample video (6 frames at 10 fps, one neutral face) as an AVI file."""
+    from fersk.datasets import make_sample_video
+    from fersk.io.video import write_video
+
+    video = make_sample_video(size=(240, 160), fps=10, script=[("neutral", 0.6)], face_size=96)
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    write_video(path, video.frames, fps=10)
+    return path
+
+
+@pytest.fixture(scope="module")
+def landmark_model_path(tmp_path_factory):
+    """5-point distances and a 1-nearest-neighbour classifier, saved with joblib."""
+    import joblib
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from fersk import LandmarkExtractor, PairwiseDistance
+    from fersk.datasets import make_sample_faces
+
+    faces = make_sample_faces(n_subjects=2, n_intensities=1, blur_sigmas=(0.0,))
+    model = make_pipeline(
+        LandmarkExtractor(5, detector="none"), PairwiseDistance(), KNeighborsClassifier(1)
+    ).fit(faces.data, faces.target)
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+# --------------------------------------------------------------------------
+# The face moving across frames (clips and videos)
+# --------------------------------------------------------------------------
+
+#: Top-left corner and side of the window around the astronaut's face that the moving
+#: clips are cut from; moving the window by (-dx, -dy) moves the face by (dx, dy).
+WINDOW_TOP, WINDOW_LEFT, WINDOW_SIDE = 50, 130, 200
+
+
+def face_window(face_rgb: np.ndarray, dx: int, dy: int = 0) -> np.ndarray:
+    """A crop in which the face sits ``(dx, dy)`` px from where it is in ``face_window(0, 0)``."""
+    top, left, side = WINDOW_TOP - dy, WINDOW_LEFT - dx, WINDOW_SIDE
+    return np.ascontiguousarray(face_rgb[top : top + side, left : left + side])
+
+
+@pytest.fixture(scope="module")
+def shifts() -> np.ndarray:
+    """Horizontal face positions of the 8 frames of the moving clip (pixels)."""
+    return np.arange(8) * 3
+
+
+@pytest.fixture(scope="module")
+def moving_frames(face_rgb, shifts) -> np.ndarray:
+    """8 RGB frames ``(8, 200, 200, 3)`` of the face moving right by 3 px per frame."""
+    return np.stack([face_window(face_rgb, int(dx)) for dx in shifts])

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from fersk.models import load_model
-from fersk.predict import (
-    iter_photos,
-    photo_columns,
-    photo_inputs,
-    predict_faces,
-    read_persons_file,
-)
+from fersk.predict import iter_photos, photo_columns, predict_faces
 
 
 def test_one_row_per_face_in_photo_order_whatever_the_batch(person_photos):
@@ -104,27 +98,35 @@ def test_a_model_that_cannot_calibrate_says_so(person_photos):
         predict_faces([str(person_photos / "ann_1.jpg")], "cnn-fer2013", persons=["ann"])
 
 
-def test_photo_inputs_are_unique_by_path_with_unique_annotated_names(tmp_path):
-    for name in ["x.png", "x.jpg", "p/q.png", "p__q.png", "P__Q.png"]:
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_bytes(b"")
-    names = photo_inputs([tmp_path, tmp_path / "x.png", tmp_path])
-    assert len(names) == 5 and len({n.casefold() for n in names.values()}) == 5
-    with pytest.raises(ValueError, match="does not exist"):
-        photo_inputs([tmp_path / "nope"])
+def test_predict_faces_one_row_per_face_and_per_bad_image(tmp_path):
+    import cv2
+    from skimage.data import astronaut
+
+    from fersk.io import face_crop, write_image
+    from fersk.landmarks import find_faces
+    from fersk.predict import predict_faces
+
+    photo = astronaut()
+    (box,), _ = find_faces(photo)
+    face = face_crop(photo, box)
+    group = np.full((300, 600, 3), 90, np.uint8)  # two people, one left, one right
+    small = cv2.resize(face, (200, 200))
+    group[50:250, 40:240] = small
+    group[50:250, 360:560] = small[:, ::-1]
+    write_image(tmp_path / "group.png", group)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 nope")
+    write_image(tmp_path / "wall.png", np.full((200, 200), 128, np.uint8))
+    files = [str(tmp_path / n) for n in ("group.png", "broken.jpg", "wall.png")]
+    rows = predict_faces(files, "landmarks-fer2013")
+    assert rows["file"].tolist() == [files[0], files[0], files[1], files[2]]
+    assert rows["face"].tolist() == [0, 1, -1, -1]
+    assert rows["error"].tolist()[2].startswith("unreadable") and rows["error"].tolist()[3] == (
+        "no face found"
+    )
+    probabilities = rows.filter(like="p_").to_numpy()[:2]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
-def test_a_persons_file_names_its_bad_lines(tmp_path):
-    files = [str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")]
-    table = tmp_path / "persons.csv"
-    table.write_text("file,person,neutral\na.jpg,ann,1\nb.jpg,ann,0\n")
-    assert read_persons_file(table, files) == (["ann", "ann"], [True, False])
-    table.write_text("file,person,neutral\nc.jpg,ann,1\n")
-    with pytest.raises(ValueError, match="line 2: the file 'c.jpg' is not among the photos"):
-        read_persons_file(table, files)
-    table.write_text("file,person,neutral\na.jpg,ann,yes\n")
-    with pytest.raises(ValueError, match="neutral must be 0 or 1"):
-        read_persons_file(table, files)
-    table.write_text("name,who\n")
-    with pytest.raises(ValueError, match="needs the columns"):
-        read_persons_file(table, files)
+# --------------------------------------------------------------------------
+# What ``fersk predict`` runs: the model, the listing, the rows written
+# --------------------------------------------------------------------------

@@ -1,18 +1,32 @@
-"""The study's pipeline on real images (the built-in sample faces), end to end."""
+"""fersk.study: the study's image and clip pipelines on real images (the built-in sample
+faces and clips), end to end."""
+
+from __future__ import annotations
 
 import joblib
 import numpy as np
 import pytest
+import sklearn
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fersk import ClarityBinner, ClarityRoutedClassifier, LandmarkExtractor, PairwiseDistance
+from fersk import (
+    ClarityBinner,
+    ClarityRoutedClassifier,
+    ClipLandmarkExtractor,
+    LandmarkExtractor,
+    MotionDelta,
+    PairwiseDistance,
+    SubjectNeutralizer,
+)
+from fersk.datasets import make_sample_clips
 from fersk.datasets.synthetic import make_sample_faces
-from fersk.evaluation.metrics import SCORING
+from fersk.evaluation.crossval import cross_val_war_uar
+from fersk.evaluation.metrics import GROUP_SCORING, SCORING
 from fersk.landmarks.dlib_backend import DlibLandmarker
-from fersk.study import evaluate, find_steps, make_study_pipeline, param_grid
+from fersk.study import evaluate, find_steps, make_clip_pipeline, make_study_pipeline, param_grid
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +80,7 @@ def test_the_study_pipeline_as_written_in_the_issue(sample, tmp_path):
     np.testing.assert_array_equal(restored.predict_proba(X[~train]), proba)
 
 
+@pytest.mark.slow
 def test_grid_search_extracts_each_image_once(sample, tmp_path, monkeypatch):
     calls = []
     real = DlibLandmarker.predict
@@ -113,3 +128,97 @@ def test_evaluate_reports_levels_and_missing_faces(sample):
         missing = evaluate(pipe_hog, [noise, noise], [0, 1])
     assert missing["faces_not_found"] == 2 and missing["overall"]["n"] == 2
     assert [type(s).__name__ for s in find_steps(pipe, PairwiseDistance)] == ["PairwiseDistance"]
+
+
+# --------------------------------------------------------------------------
+# Clip pipelines: landmarks per frame, motion, subject conditioning
+# --------------------------------------------------------------------------
+
+
+N_FRAMES = 8
+
+
+@pytest.fixture(scope="module")
+def clips():
+    data = make_sample_clips(n_subjects=4, n_frames=N_FRAMES, onset_frames=2, image_size=96)
+    data.X = np.empty(len(data.data), dtype=object)
+    data.X[:] = data.data
+    return data
+
+
+@pytest.fixture(scope="module")
+def landmarks(clips, tmp_path_factory):
+    extractor = ClipLandmarkExtractor(
+        LandmarkExtractor(68, detector="none", memory=tmp_path_factory.mktemp("cache")),
+        n_frames=N_FRAMES,
+    )
+    return extractor.fit_transform(clips.X)
+
+
+def test_extracted_landmarks_follow_the_ground_truth(clips, landmarks):
+    # dlib on the rendered frames vs the landmarks the frames were rendered from.
+    error = np.abs(landmarks - clips.landmarks)
+    assert np.isfinite(landmarks).all()
+    assert np.median(error) < 3.0  # pixels, on 96 px frames
+
+
+def test_motion_separates_expressive_from_neutral_clips(clips, landmarks):
+    motion = MotionDelta(68, features=("displacement",)).fit_transform(landmarks)
+    mouth = [c for c in range(motion.shape[1]) if c % 68 in range(48, 68)]  # disp_mean, mouth
+    neutral = clips.target == clips.target_names.index("neutral")
+    happy = clips.target == clips.target_names.index("happiness")
+    # Head drift alone (neutral clips) moves the normalised mouth much less than a smile.
+    assert motion[happy][:, mouth].mean() > 2 * motion[neutral][:, mouth].mean()
+
+
+def test_grid_search_over_a_subject_conditioned_clip_pipeline(clips, tmp_path):
+    pipe = make_clip_pipeline(68, N_FRAMES, subject=True, detector="none", memory=tmp_path)
+    search = GridSearchCV(
+        pipe,
+        {"features__frame__subject__baseline": ["mean", "median"]},
+        cv=GroupKFold(2),
+        scoring=GROUP_SCORING,
+        refit="uar",
+        error_score="raise",
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(clips.X, clips.target, groups=clips.subject)
+        best = search.best_estimator_
+        expected = best.predict_proba(clips.X, groups=clips.subject)
+        joblib.dump(best, tmp_path / "clip.joblib")
+        loaded = joblib.load(tmp_path / "clip.joblib")
+        np.testing.assert_array_equal(loaded.predict_proba(clips.X, groups=clips.subject), expected)
+        with pytest.raises(ValueError, match="needs subject ids"):
+            best.predict(clips.X)
+    assert search.best_score_ > 2 / 7  # 7 classes, 2 unseen subjects per fold
+    (neutralizer,) = find_steps(best, SubjectNeutralizer)
+    assert set(neutralizer.subjects_) == set(clips.subject)
+
+
+def test_motion_and_subject_beat_a_single_frame_across_subjects(clips, landmarks):
+    cv = list(GroupKFold(4).split(landmarks, clips.target, clips.subject))
+    scores = {}
+    for name, options in {
+        "frame": dict(frame="last", motion=False),
+        "all": dict(frame="last", motion=True, subject=True),
+    }.items():
+        model = make_clip_pipeline(68, N_FRAMES, extract=False, **options)
+        result = cross_val_war_uar(
+            model,
+            landmarks,
+            clips.target,
+            cv=cv,
+            groups=clips.subject,
+            route_groups=options["subject"] if "subject" in options else False,
+        )
+        scores[name] = result["war_mean"]
+    assert scores["all"] > scores["frame"]
+
+
+def test_clip_pipeline_arguments_are_checked():
+    with pytest.raises(ValueError, match="frame must be one of"):
+        make_clip_pipeline(frame="apex")
+    with pytest.raises(ValueError, match="needs frame distances, motion features, or both"):
+        make_clip_pipeline(frame=None, motion=False)
+    with pytest.raises(ValueError, match="give a frame"):
+        make_clip_pipeline(frame=None, subject=True)

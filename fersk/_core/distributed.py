@@ -53,6 +53,7 @@ __all__ = [
     "check_scheduler",
     "cluster",
     "dashboard_link",
+    "optional_cluster",
 ]
 
 #: Seconds a scheduler has to answer (connect and identify itself), and to come back
@@ -396,3 +397,34 @@ def cluster(
             client.close(timeout=CONNECT_TIMEOUT_S)
         if local is not None:
             local.close()
+
+
+def optional_cluster(
+    scheduler: str | None = None, *, n_workers: int | None = None
+) -> contextlib.AbstractContextManager:
+    """:func:`cluster` when a scheduler or a number of local workers is given, else nothing.
+
+    What a command's ``--scheduler`` and ``--n-workers`` ask for: neither runs
+    the work here, as usual.
+
+    Parameters
+    ----------
+    scheduler : str or None, default=None
+        As for :func:`cluster`.
+    n_workers : int or None, default=None
+        As for :func:`cluster`.
+
+    Returns
+    -------
+    context manager
+        :func:`cluster`'s, or one that does nothing (yielding None).
+
+    Examples
+    --------
+    >>> with optional_cluster() as client:
+    ...     print(client)
+    None
+    """
+    if scheduler is None and n_workers is None:
+        return contextlib.nullcontext()
+    return cluster(scheduler, n_workers=n_workers)

@@ -24,9 +24,6 @@ __all__ = ["PRUNING_CRITERIA", "prune_channels", "prune_mlp_units"]
 PRUNING_CRITERIA = ("l1", "bn")
 
 
-
-
-
 def _n_keep(n: int, amount: float) -> int:
     return max(1, int(round(n * (1.0 - amount))))
 

@@ -15,7 +15,7 @@ import io
 import os
 from pathlib import Path
 
-__all__ = ["Report"]
+__all__ = ["Report", "check_report_folder"]
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -30,6 +30,43 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     """
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def check_report_folder(folder: str | os.PathLike | None, *, what: str = "report") -> None:
+    """Check, before any work, that a report can be written as ``folder``.
+
+    Parameters
+    ----------
+    folder : str, path-like or None
+        The report's folder (new, or one :meth:`Report.write` replaces); None
+        (no report) passes.
+    what : str, default="report"
+        How messages name it (``"--report"`` for a command line).
+
+    Raises
+    ------
+    ValueError
+        ``folder`` is a file, or matplotlib, which draws the report's
+        pictures, is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_report_folder(tempfile.mkdtemp())
+    >>> with tempfile.NamedTemporaryFile() as file:  # doctest: +ELLIPSIS
+    ...     check_report_folder(file.name, what="--report")
+    Traceback (most recent call last):
+    ...
+    ValueError: --report '...' is a file; give a folder
+    """
+    if folder is None:
+        return
+    if Path(folder).is_file():
+        raise ValueError(f"{what} {os.fspath(folder)!r} is a file; give a folder")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ValueError(f"{what} draws pictures: pip install 'fersk[plot]'") from None
 
 
 class Report:
@@ -169,6 +206,7 @@ class Report:
                 f"{folder} is a folder of other files, not a report (which would replace them); "
                 "give a new or empty folder"
             )
+        folder.parent.mkdir(parents=True, exist_ok=True)  # missing folders above are made
         with AtomicFolder(folder) as tmp:
             for name, data in files.items():
                 Path(tmp, name).write_bytes(data)

@@ -41,7 +41,7 @@ from .._core._sklearn_compat import HasMethods, Interval, StrOptions, _fit_conte
 from .._core.pipeline_tools import predict_proba_with
 from .subject import check_groups
 
-__all__ = ["CALIBRATIONS", "PersonCalibratedClassifier", "person_baselines"]
+__all__ = ["CALIBRATIONS", "PersonCalibratedClassifier", "person_baselines", "reference_log_proba"]
 
 #: What a row's calibration can be: against neutral references, the person's mean, or none.
 CALIBRATIONS: tuple[str, ...] = ("neutral", "mean", "none")
@@ -389,7 +389,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                 proba /= proba.sum(axis=1, keepdims=True)
                 classes = self.estimator_.classes_
             else:
-                proba, classes = self.head_.predict_proba(features), self.head_.classes_
+                proba, classes = _head_proba(self.head_, features), self.head_.classes_
             out[rows] = 0.0
             out[np.ix_(rows, [column[c] for c in classes.tolist()])] = proba
         out[~usable] = np.nan
@@ -426,3 +426,71 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
 def _take(parts: dict, rows: np.ndarray) -> dict:
     return {k: np.asarray(v)[rows] for k, v in parts.items()}
+
+
+def _head_proba(head, features: np.ndarray) -> np.ndarray:
+    """``head.predict_proba(features)``; the default head (a standard scaler and a
+    multinomial logistic regression) computed directly, without scikit-learn's per-call
+    checks: a video calls it for every face of every frame."""
+    steps = getattr(head, "steps", None)
+    if steps is not None and len(steps) == 2:
+        scaler, logistic = steps[0][1], steps[1][1]
+        if (
+            type(scaler) is StandardScaler
+            and type(logistic) is LogisticRegression
+            and scaler.with_mean
+            and scaler.with_std
+            and logistic.coef_.shape[0] == len(logistic.classes_) > 2
+        ):
+            scores = ((features - scaler.mean_) / scaler.scale_) @ logistic.coef_.T
+            scores += logistic.intercept_
+            scores -= scores.max(axis=1, keepdims=True)
+            proba = np.exp(scores)
+            return proba / proba.sum(axis=1, keepdims=True)
+    return head.predict_proba(features)
+
+
+def reference_log_proba(photos: dict, model, detector: str = "yunet", upsample: int = 1) -> dict:
+    """Each person's reference (neutral) photos as ``model``'s log-probabilities.
+
+    The largest face of each photo is cropped as ``fersk predict`` crops it.
+    A reference that cannot be read or has no face is an error, named.
+
+    Parameters
+    ----------
+    photos : dict
+        ``{person: [photo, ...]}``, paths or arrays.
+    model : PersonCalibratedClassifier
+        A fitted calibrator (its ``log_proba`` gives the base model's view).
+    detector, upsample
+        As in :func:`fersk.landmarks.find_faces`.
+
+    Returns
+    -------
+    dict
+        ``{person: ndarray of shape (n_photos, n_classes)}``.
+
+    Examples
+    --------
+    >>> from skimage.data import astronaut
+    >>> from fersk.models import load_model
+    >>> model = load_model("calibrated-ferplus")
+    >>> reference_log_proba({"eileen": [astronaut()]}, model)["eileen"].shape
+    (1, 8)
+    """
+    from ..io import face_crop
+    from ..landmarks.detection import find_in_photo
+
+    out = {}
+    for person, sources in photos.items():
+        crops = []
+        for source in sources:
+            name, image, found, error = find_in_photo(source, detector, upsample)
+            if error or not len(found[0]):
+                raise ValueError(
+                    f"the neutral photo {name} of person {person!r} "
+                    + (f"cannot be read ({error})" if error else "has no face that can be found")
+                )
+            crops.append(face_crop(image, found[0][0]))
+        out[person] = model.log_proba(crops)
+    return out

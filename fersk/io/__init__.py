@@ -4,8 +4,13 @@ lists image files, reads clips and writes outputs.
 Nothing in this package imports an estimator. Its modules:
 
 * :mod:`fersk.io.images`: decoding files (EXIF orientation, 16-bit, any byte
-  order), colour conversion, the one list of image extensions and the folder
-  listing;
+  order) within a byte and a pixel budget, colour and dtype conversion;
+* :mod:`fersk.io.headers`: an image's width and height from its header,
+  without decoding it;
+* :mod:`fersk.io.files`: the one list of image extensions and the folder
+  listing, in natural order;
+* :mod:`fersk.io.crops`: the square face crop framed as FER2013 frames its
+  faces;
 * :mod:`fersk.io.video`: the one OpenCV capture loop (clips and streams) and
   the video writer;
 * :mod:`fersk.io.clips`: a clip's frames from a folder, a video, an array or
@@ -24,11 +29,20 @@ from .clips import (
     read_indexed_frames,
     sample_frame_indices,
 )
-from .images import (
-    CROP_SCALE,
-    CROP_SHIFT,
+from .crops import CROP_SCALE, CROP_SHIFT, face_crop, face_crop_window, resize_square
+from .files import (
     IMAGE_EXTENSIONS,
     SKIPPED_IMAGE_EXTENSIONS,
+    is_hidden,
+    is_image_file,
+    list_folders,
+    list_image_files,
+    natural_sort_key,
+    natural_sorted,
+    scan_image_files,
+)
+from .headers import image_header_size
+from .images import (
     ChannelOrder,
     Color,
     ImageReadError,
@@ -36,20 +50,10 @@ from .images import (
     convert_color,
     decode_image_bytes,
     describe_source,
-    face_crop,
-    face_crop_window,
-    image_header_size,
-    is_hidden,
-    is_image_file,
-    list_folders,
-    list_image_files,
-    natural_sort_key,
-    natural_sorted,
     read_file_bytes,
     read_image,
-    resize_square,
-    scan_image_files,
     source_digest,
+    source_name,
     to_uint8,
     write_image,
 )
@@ -95,6 +99,7 @@ __all__ = [
     "count_frames",
     "decode_image_bytes",
     "describe_source",
+    "source_name",
     "image_header_size",
     "is_hidden",
     "is_image_file",

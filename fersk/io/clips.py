@@ -23,14 +23,8 @@ from numbers import Integral
 
 import numpy as np
 
-from .images import (
-    IMAGE_EXTENSIONS,
-    ImageReadError,
-    ImageSource,
-    describe_source,
-    is_image_file,
-    list_image_files,
-)
+from .files import IMAGE_EXTENSIONS, is_image_file, list_image_files
+from .images import ImageReadError, ImageSource, describe_source
 from .video import VideoReadError, capture_frames, count_frames, open_capture
 
 __all__ = [

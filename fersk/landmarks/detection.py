@@ -43,6 +43,7 @@ __all__ = [
     "YUNET_TO_HOG",
     "FaceThresholds",
     "choose_face",
+    "find_in_photo",
     "detect_faces",
     "find_faces",
     "keep_faces",
@@ -641,3 +642,47 @@ def find_faces(
     pixels = read_image(image, color="rgb" if detector == "yunet" else "gray")
     boxes, scores = detect_faces(pixels, detector, upsample, 0.0)
     return keep_faces(boxes, scores, max_faces, detector=detector)
+
+
+def find_in_photo(
+    source, detector: Detector = DEFAULT_DETECTOR, upsample: int = 1
+) -> tuple[str, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None, str]:
+    """Read one photo in colour and find its faces, never raising for a bad photo.
+
+    Parameters
+    ----------
+    source : path or ndarray
+        The photo.
+    detector : {"yunet", "hog", "mmod", "none"}, default="yunet"
+        The face detector (see :func:`find_faces`).
+    upsample : int, default=1
+        As in :func:`find_faces`.
+
+    Returns
+    -------
+    name : str
+        The photo's path, or a description of an array.
+    image : ndarray of shape (height, width, 3) or None
+        The photo in RGB; None where it could not be read.
+    found : (boxes, scores) or None
+        :func:`find_faces`'s answer on the image; None where it could not be read.
+    error : str
+        Why the photo could not be read (``"unreadable: ..."``), or ``""``.
+
+    Examples
+    --------
+    >>> from skimage.data import astronaut
+    >>> name, image, (boxes, scores), error = find_in_photo(astronaut())
+    >>> image.shape, boxes.shape, error
+    ((512, 512, 3), (1, 4), '')
+    >>> find_in_photo("no-such-photo.png")[3].startswith("unreadable")
+    True
+    """
+    from ..io import ImageReadError, read_image, source_name
+
+    name = source_name(source)
+    try:
+        image = read_image(source, color="rgb")
+    except ImageReadError as exc:
+        return name, None, None, f"unreadable: {exc}"
+    return name, image, find_faces(image, detector=detector, upsample=upsample), ""

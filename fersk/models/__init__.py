@@ -54,7 +54,7 @@ __all__ = [
 MODELS_DIR = Path(__file__).parent / "shipped"
 
 #: The model fersk uses when none is named (``fersk predict``, ``fersk video``).
-DEFAULT_MODEL = "fusion-fer2013"
+DEFAULT_MODEL = "calibrated-ferplus"
 
 #: The only file names :func:`load_model` unpickles (explicitly given paths only).
 PICKLE_SUFFIXES = (".joblib", ".pkl")

@@ -30,13 +30,12 @@ def photo_faces(
     found : ndarray of bool
     """
     from ..io import face_crop
-    from ..landmarks.detection import DEFAULT_DETECTOR
-    from ..predict import _find
+    from ..landmarks.detection import DEFAULT_DETECTOR, find_in_photo
 
     detector = DEFAULT_DETECTOR if detector is None else detector
     crops = []
     for source in files:
-        _, image, found, _ = _find(source, detector, upsample)
+        _, image, found, _ = find_in_photo(source, detector, upsample)
         crops.append(face_crop(image, found[0][0]) if found is not None and len(found[0]) else None)
     return crops, np.array([c is not None for c in crops])
 
@@ -88,9 +87,15 @@ class _Remembered(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model, crops: list):
         self.model = model
+        self.crops = crops
         self.classes_ = model.classes_
-        proba = model.predict_proba(crops)
-        self._rows = {id(c): p for c, p in zip(crops, proba)}
+        self._rows = {id(c): p for c, p in zip(crops, model.predict_proba(crops))}
+
+    def fit(self, X, y=None):
+        return self
+
+    def __repr__(self) -> str:
+        return f"_Remembered({self.model!r}, <{len(self.crops)} crops>)"
 
     def predict_proba(self, X):
         rows = [self._rows.get(id(x)) for x in X]

@@ -67,9 +67,10 @@ def _usage(name: str, extra: str = "") -> str:
 from fersk.models import load_model
 from fersk.predict import predict_faces
 
-model = load_model("{name}")     # an ordinary fitted scikit-learn estimator
-model.predict(face_crops)          # face crops framed like FER2013's
-predict_faces(["photo.jpg"], model{extra})   # every face of whole photos
+model = load_model("{name}")  # an ordinary fitted scikit-learn estimator
+model.predict(face_crops)  # face crops framed like FER2013's
+# every face of whole photos
+predict_faces(["photo.jpg"], model{extra})
 ```"""
 
 
@@ -186,6 +187,40 @@ learning CK+'s labels (see `benchmarks/results/subject_calibration.md` for the c
     return {"description": description, "card": card}
 
 
+def _int8_card(record: dict) -> dict:
+    results, float_results = record["models"]["cnn-ferplus-int8"], record["models"]["cnn-ferplus"]
+    deltas = ", ".join(
+        f"{label.split(',')[0]} {results[k]['war'] - float_results[k]['war']:+.2f}"
+        for k, label in SETS.items()
+    )
+    description = "cnn-ferplus with int8 convolutions (static quantisation): faster on a CPU"
+    card = f"""# cnn-ferplus-int8
+
+`cnn-ferplus` with its convolutions in int8 (`fersk.cnn.quantize_static`: fused
+Conv-BN-ReLU, activations calibrated on 512 FER+ training images; the dense layers with
+dynamic int8 weights). It runs 2-3 times faster on a CPU than the float model
+(`benchmarks/results/compression_cnn-ferplus.md`) and answers almost the same: WAR
+against the float model {deltas} points. It is stored as its calibrated float model,
+converted again when loaded (the same int8 network), so the folder is not smaller than
+the float model's; in memory it is a quarter of it. CPU only; it cannot be trained.
+
+{_usage("cnn-ferplus-int8")}
+
+## Measured
+
+{_table(results)}
+
+## Data and terms
+
+As `cnn-ferplus`. {_TERMS}
+"""
+    return {"description": description, "card": card}
+
+
 def model_cards(record: dict) -> dict:
     """``{name: {"description": ..., "card": Markdown}}`` for the shipped models."""
-    return {"cnn-ferplus": _cnn_card(record), "calibrated-ferplus": _calibrated_card(record)}
+    return {
+        "cnn-ferplus": _cnn_card(record),
+        "calibrated-ferplus": _calibrated_card(record),
+        "cnn-ferplus-int8": _int8_card(record),
+    }

@@ -31,7 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_MEMBERS", "build_cnn", "main", "measure", "train"]
+__all__ = [
+    "DEFAULT_MEMBERS",
+    "build_cnn",
+    "choose",
+    "export",
+    "int8_cnn",
+    "main",
+    "measure",
+    "run",
+    "train",
+]
 
 #: The CNN members trained for ``cnn-ferplus`` (names of :data:`fersk.recipes.ferplus.MEMBERS`).
 DEFAULT_MEMBERS = ("a", "b")
@@ -70,6 +80,27 @@ def build_cnn(nets: list):
         net.set_params(train_split="auto", checkpoint_dir=None, verbose=0)
     head = nets[0] if len(nets) == 1 else combine_fitted([(f"m{i}", n) for i, n in enumerate(nets)])
     return Pipeline([("prep", CNNPreprocessor(48, dtype="uint8").fit()), ("cnn", head)])
+
+
+def int8_cnn(cnn, X_calibration: np.ndarray, n_calibration: int = 512):
+    """``cnn`` with int8 convolutions (:func:`fersk.cnn.quantize_static`), each member calibrated
+    on the same FER+ training images."""
+    from sklearn.pipeline import Pipeline
+
+    from .._core.pipeline_tools import combine_fitted
+    from ..cnn import quantize_static
+
+    head = cnn[-1]
+    members = list(head.estimators_) if hasattr(head, "estimators_") else [head]
+    quantized = [quantize_static(m, X_calibration, n_calibration=n_calibration) for m in members]
+    last = (
+        quantized[0]
+        if len(quantized) == 1
+        else combine_fitted(
+            [(f"m{i}", q) for i, q in enumerate(quantized)], weights=getattr(head, "weights", None)
+        )
+    )
+    return Pipeline([("prep", cnn[0]), ("cnn", last)])
 
 
 def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
@@ -118,7 +149,7 @@ def _photos(model, files, y, **options) -> dict:
     rows = predict_faces(files, model, progress=False, **options)
     first = rows[rows["face"] <= 0].drop_duplicates("file").set_index("file").loc[list(files)]
     names = [c[2:] for c in rows.columns if c.startswith("p_")]
-    proba = first[[f"p_{n}" for n in names]].to_numpy(dtype=float)
+    proba = np.array(first[[f"p_{n}" for n in names]], dtype=float)
     missing = ~np.isfinite(proba).all(axis=1)
     proba[missing] = 0.0  # a photo without a face has no answer: wrong whatever its label
     out = _scores(np.asarray(y)[~missing], proba[~missing], names)
@@ -134,8 +165,10 @@ def measure(models: dict, data: Path, arrays: dict, say=print) -> dict:
     from ..features.preprocess import CNNPreprocessor
 
     X_test, y_test, _, _ = arrays["test"]
+    X_test = X_test[:, 0]  # the models take images: (n, 48, 48), their preprocessing keeps them
     fer = load_dataset(data / "fer2013", subset="test")
-    fer_X = CNNPreprocessor(48, dtype="uint8").fit_transform(fer.data)
+    # decoded once as 48-px gray images, which the models' own preprocessing takes as they are
+    fer_X = CNNPreprocessor(48, dtype="uint8").fit_transform(fer.data)[:, 0]
     fer_y = np.asarray(fer.target_names)[fer.target]
     ck = load_dataset(data / "CK+48")
     ck_y = np.asarray(ck.target_names)[ck.target]
@@ -218,7 +251,8 @@ def run(data: Path, work: Path, members, out: Path, say=print) -> dict:
     cnn = build_cnn([trained["members"][n] for n in chosen])
     faces = [person_faces(load_jaffe(data / "jaffe")), person_faces(load_dataset(data / "CK+48"))]
     calibrated = fit_calibration(cnn, faces)
-    models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated}
+    int8 = int8_cnn(cnn, trained["arrays"]["train"][0])
+    models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated, "cnn-ferplus-int8": int8}
     results = measure(models, data, trained["arrays"], say=say)
     record = {"valid": valid, "chosen": chosen, "models": results, "calibration": {}}
     for key, (mine, other) in {"jaffe": faces, "ck48": faces[::-1]}.items():

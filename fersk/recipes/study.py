@@ -5,13 +5,16 @@ optionally tunes the MLP's optimizer and learning rate with
 :func:`fersk.study.tune` (a bar of the search's fits), or fits it with a bar
 of the MLP's epochs, and refuses a model that found nothing usable in any
 training image. Save the result with :func:`fersk.models.save_model`.
+:func:`load_split` gives the images ``fersk train`` fits and ``fersk evaluate``
+scores; :func:`evaluate_model` scores a model on them, :func:`class_notes` and
+:func:`write_evaluation_report` tell the results.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +36,10 @@ __all__ = [
     "TUNE_FOLDS",
     "NothingUsableError",
     "check_some_faces",
+    "class_notes",
     "evaluate_model",
+    "load_split",
+    "train_and_save",
     "train_study_model",
     "write_evaluation_report",
 ]
@@ -44,6 +50,70 @@ TUNE_FOLDS = 3
 
 class NothingUsableError(ValueError):
     """Every training image failed (no face found, or unreadable): the model would be noise."""
+
+
+def load_split(
+    root: str | os.PathLike,
+    subset: str,
+    *,
+    test_size: float | None = None,
+    seed: int = 0,
+    max_samples: int | None = None,
+    names: Mapping[str, str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str], str]:
+    """The train or test images of the dataset at ``root``: what ``fersk train``/``evaluate`` use.
+
+    :func:`fersk.datasets.load_dataset`, then :func:`fersk.datasets.split_dataset`;
+    a dataset of video clips (a folder per clip) is refused: this recipe fits
+    and scores image models.
+
+    Parameters
+    ----------
+    root : str or path-like
+        A dataset folder (RAF-DB, a folder per class, ...) or FER2013's csv.
+    subset : {"train", "test"}
+        The part to return.
+    test_size, seed, max_samples, names
+        As for :func:`fersk.datasets.split_dataset`.
+
+    Returns
+    -------
+    X, y, groups, target_names, description
+        As :func:`fersk.datasets.split_dataset` returns them.
+
+    Raises
+    ------
+    ValueError
+        ``root`` does not exist or holds clips; or the split cannot be made
+        (its reason, after ``root``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fersk.datasets import make_sample_faces
+    >>> root = tempfile.mkdtemp()
+    >>> _ = make_sample_faces(n_subjects=2, n_intensities=1, blur_sigmas=(0.0,), out_dir=root)
+    >>> X, y, groups, target_names, how = load_split(root, "test", test_size=0.5)
+    >>> len(X), target_names[:2], how.split(",")[0]
+    (7, ['anger', 'disgust'], '7 images')
+    """
+    from ..datasets import load_dataset, split_dataset
+
+    if not Path(root).exists():
+        raise ValueError(f"dataset {os.fspath(root)!r} does not exist")
+    root = Path(root)
+    data = load_dataset(root)
+    first = data.data[0] if len(data.target) else None
+    if isinstance(first, (str, os.PathLike)) and os.path.isdir(first):
+        raise ValueError(
+            f"{root} holds video clips (one folder per clip); fersk train/evaluate fit and score "
+            "image models. Use fersk.study.make_clip_pipeline in Python for clips"
+        )
+    options = {"test_size": test_size, "seed": seed, "max_samples": max_samples, "names": names}
+    try:
+        return split_dataset(data, subset, **options)
+    except ValueError as exc:
+        raise ValueError(f"{root}: {exc}") from None
 
 
 def check_some_faces(model, n_samples: int) -> None:
@@ -172,6 +242,109 @@ def train_study_model(
     return pipe
 
 
+def train_and_save(
+    X,
+    y,
+    groups,
+    target_names: Sequence[str],
+    folder: str | os.PathLike,
+    *,
+    n_landmarks: int = 68,
+    routed: bool = True,
+    tune: bool = False,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    source: str | os.PathLike = "",
+    what: str = "folder",
+    say: Callable[[str], object] = print,
+    **options,
+) -> Pipeline:
+    """``fersk train``: fit the study's pipeline on training images and save it as a model folder.
+
+    Parameters
+    ----------
+    X : sequence of image paths or arrays
+        The training images.
+    y : array-like of int
+        Their class codes, indices into ``target_names`` (as :func:`load_split`
+        returns them).
+    groups : array-like or None
+        Their subject ids (subject-independent tuning folds), or None.
+    target_names : sequence of str
+        The class names: the model's ``classes_`` are names.
+    folder : str or path-like
+        The model folder, checked beforehand with
+        :func:`fersk.models.check_model_folder`.
+    n_landmarks, routed, tune
+        As for :func:`train_study_model`.
+    scheduler, n_workers
+        Fit on a Dask cluster
+        (:func:`fersk._core.distributed.optional_cluster`): an address, or a
+        local cluster's workers; neither fits here.
+    source : str or path-like, default=""
+        The training data, named in the model's description.
+    what : str, default="folder"
+        How messages name the folder (``"--model"`` for a command line).
+    say : callable, default=print
+        Called with one line per phase (the training set, the fit's phases,
+        the folder saved), after the seconds since the start: ``[   1.2 s] ...``.
+    **options
+        Of :func:`train_study_model`: ``detector``, ``memory``, ``n_jobs``.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The fitted pipeline, as saved.
+
+    Raises
+    ------
+    NothingUsableError
+        When no training image gave a face; nothing is saved.
+    ValueError
+        When the fitted pipeline cannot be saved as a model folder.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fersk.datasets import make_sample_faces
+    >>> faces = make_sample_faces(n_subjects=2, n_intensities=1, blur_sigmas=(0.0,))
+    >>> folder = os.path.join(tempfile.mkdtemp(), "fer-model")
+    >>> model = train_and_save(faces.data, faces.target, None, faces.target_names, folder,
+    ...                        n_landmarks=5, routed=False, detector="none", say=print)
+    ... # doctest: +ELLIPSIS
+    [    0.0 s] training on 14 images (anger, disgust, fear, happiness, sadness, surprise, neutral)
+    ...
+    [...] saved .../fer-model
+    >>> "model.json" in os.listdir(folder)
+    True
+    """
+    import time
+
+    from .._core.distributed import optional_cluster
+    from ..models import save_model
+
+    start = time.perf_counter()
+
+    def phase(text: str) -> None:
+        say(f"[{time.perf_counter() - start:7.1f} s] {text}")
+
+    phase(f"training on {len(y)} images ({', '.join(target_names)})")
+    on_cluster = scheduler is not None or n_workers is not None
+    options.update(n_landmarks=n_landmarks, routed=routed, tune=tune, on_cluster=on_cluster)
+    with optional_cluster(scheduler, n_workers=n_workers):
+        model = train_study_model(X, np.asarray(target_names)[y], groups, say=phase, **options)
+    kind = "an MLP per clarity level" if routed else "one MLP"
+    about = f"fersk train on {source}: {len(y)} images, {n_landmarks} landmarks, {kind}"
+    try:
+        save_model(model, folder, description=about + (", tuned" if tune else ""))
+    except TypeError as exc:
+        raise ValueError(
+            f"{what} {folder!r}: the fitted pipeline cannot be saved ({exc})"
+        ) from None
+    phase(f"saved {folder}")
+    return model
+
+
 def _tuned(pipe: Pipeline, X, y, groups, on_cluster: bool, say) -> Pipeline:
     from sklearn.model_selection import ParameterGrid
 
@@ -277,6 +450,39 @@ def evaluate_model(model, X, y, target_names) -> tuple[dict, np.ndarray, np.ndar
     if codes:  # a fersk 0.1 model: codes index the names
         y, y_pred = np.asarray(data_names)[y], np.asarray(data_names)[y_pred]
     return report, y, np.asarray(y_pred)
+
+
+#: What :func:`class_notes` says of each list of classes that only one side has.
+_CLASS_NOTES = {
+    "model_classes_not_in_data": "the model's classes {} are not in the data (answering one is "
+    "an error)",
+    "data_classes_not_in_model": "the data's classes {} are not the model's (their images are "
+    "all errors)",
+}
+
+
+def class_notes(report: Mapping) -> list[str]:
+    """A line for each list of classes that only the model or only the data has.
+
+    Parameters
+    ----------
+    report : mapping
+        :func:`evaluate_model`'s report.
+
+    Returns
+    -------
+    list of str
+        Notes on ``model_classes_not_in_data`` and ``data_classes_not_in_model``,
+        where the report has them.
+
+    Examples
+    --------
+    >>> class_notes({"model_classes_not_in_data": ["neutral", "fear"]})
+    ["the model's classes neutral, fear are not in the data (answering one is an error)"]
+    >>> class_notes({"overall": {}})
+    []
+    """
+    return [note.format(", ".join(report[k])) for k, note in _CLASS_NOTES.items() if k in report]
 
 
 def write_evaluation_report(

@@ -1,11 +1,48 @@
-"""A video run's report: a timeline per face track, in Markdown with pictures and one HTML file."""
+"""A video run's report: a line on the run, and a timeline per face track (Markdown, HTML)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["write_video_report"]
+__all__ = ["summary_line", "write_video_report"]
+
+
+def summary_line(
+    summary: Mapping, csv_path: str | os.PathLike, annotate: str | os.PathLike | None = None
+) -> str:
+    """One line on a finished run: frames, face rows, tracks, speed, and where the rows went.
+
+    Parameters
+    ----------
+    summary : mapping
+        :meth:`fersk.video.VideoAnalyzer.run`'s summary (``frames``, ``faces``,
+        ``tracks``, ``fps``, ``dropped``, ``annotated``).
+    csv_path : path
+        The run's CSV.
+    annotate : path or None, default=None
+        The annotated video, named when the run wrote it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> run = {"frames": 90, "faces": 88, "tracks": [0], "fps": 29.97, "dropped": 0,
+    ...        "annotated": True}
+    >>> summary_line(run, "rows.csv", "faces.mp4")
+    '90 frames, 88 face rows, tracks [0], 30.0 frames/s -> rows.csv, faces.mp4'
+    >>> summary_line({**run, "dropped": 3, "annotated": False}, "rows.csv").split(", ")[-1]
+    '3 camera frames dropped -> rows.csv'
+    """
+    written = f"{csv_path}, {annotate}" if summary["annotated"] else f"{csv_path}"
+    dropped = f", {summary['dropped']} camera frames dropped" if summary["dropped"] else ""
+    return (
+        f"{summary['frames']} frames, {summary['faces']} face rows, tracks {summary['tracks']}, "
+        f"{summary['fps']:.1f} frames/s{dropped} -> {written}"
+    )
 
 
 def write_video_report(csv_path, summary: dict, folder, title: str, max_tracks: int = 4) -> Path:

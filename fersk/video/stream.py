@@ -265,11 +265,11 @@ class VideoAnalyzer(BaseEstimator):
                 "neutral photos need a model that calibrates to the person (the default model "
                 f"does); this {type(self.model_).__name__} does not"
             )
-        from ..predict import _reference_features
+        from ..features.calibration import reference_log_proba
 
         photos = self.neutral if isinstance(self.neutral, (list, tuple)) else [self.neutral]
         detector = self.detector or DEFAULT_DETECTOR
-        return _reference_features({"the video's": photos}, self.calibrator_, detector, 1)[
+        return reference_log_proba({"the video's": photos}, self.calibrator_, detector, 1)[
             "the video's"
         ].mean(axis=0)
 

@@ -153,3 +153,22 @@ def test_person_ids_travel_through_metadata_routing_in_a_grid_search():
 @parametrize_with_checks([PersonCalibratedClassifier(LogisticRegression())])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_the_default_heads_direct_path_equals_scikit_learns_and_other_heads_fall_back():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from fersk.features.calibration import _head_proba
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 6)), np.repeat(["a", "b", "c"], 40)
+    X[y == "b"] += 1.5
+    default = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    new = rng.normal(size=(30, 6)) * 3
+    np.testing.assert_allclose(_head_proba(default, new), default.predict_proba(new), atol=1e-12)
+    other = make_pipeline(MinMaxScaler(), LogisticRegression()).fit(X, y)
+    np.testing.assert_array_equal(_head_proba(other, new), other.predict_proba(new))
+    binary = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:80], y[:80])
+    np.testing.assert_array_equal(_head_proba(binary, new), binary.predict_proba(new))

@@ -1,29 +1,29 @@
-"""fersk.io.images: every image input is read within a budget, and listings say what they skip."""
+"""fersk.io.images: images decoded as RGB or gray whatever their file or array, read within a
+byte and a pixel budget."""
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import threading
-import time
 import zlib
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from PIL import Image
 
-from fersk.io import images
+from fersk import LandmarkExtractor
+from fersk.io import images, to_uint8
 from fersk.io.images import (
     ImageReadError,
     decode_image_bytes,
-    image_header_size,
-    list_image_files,
     read_file_bytes,
     read_image,
-    scan_image_files,
     source_digest,
 )
+from tests.strategies import SETTINGS, arrays, clear_error
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -63,13 +63,6 @@ def run_with_deadline(function, seconds: float = 20.0):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
-
-@pytest.fixture()
-def face_png(tmp_path, face_crop):
-    path = tmp_path / "face.png"
-    cv2.imwrite(str(path), face_crop)
-    return path
 
 
 # --------------------------------------------------------------------------
@@ -125,65 +118,6 @@ def test_opencv_refusing_an_image_is_an_image_read_error(monkeypatch):
         decode_image_bytes(png_of_size(40000, 40000), name="'bomb.png'")
 
 
-def _encoded_samples():
-    """(label, bytes) of one image per format and variant this OpenCV build decodes."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    gray = rng.integers(0, 255, (37, 61), dtype=np.uint8)
-    rgb = rng.integers(0, 255, (37, 61, 3), dtype=np.uint8)
-    rgba = rng.integers(0, 255, (37, 61, 4), dtype=np.uint8)
-    samples = []
-    for ext, image in [
-        (".png", rgba), (".png", gray), (".jpg", rgb), (".bmp", rgb), (".tif", rgb),
-        (".webp", rgb), (".webp", rgba), (".pgm", gray), (".ppm", rgb), (".pam", rgb),
-        (".ras", rgb), (".jp2", rgb), (".pfm", rgb.astype(np.float32) / 255),
-        (".hdr", rgb.astype(np.float32) / 255), (".avif", rgb), (".exr", rgb),
-    ]:  # fmt: skip
-        try:
-            ok, encoded = cv2.imencode(ext, image)
-        except cv2.error:
-            continue  # not in this build
-        if ok:
-            samples.append((f"opencv{ext}-{image.shape}", encoded.tobytes()))
-    for fmt, kwargs, image in [
-        ("GIF", {}, rgb), ("TIFF", {"compression": "tiff_lzw"}, rgb),
-        ("TIFF", {"big_tiff": True}, rgb), ("JPEG", {"progressive": True}, rgb),
-        ("JPEG", {"icc_profile": b"\0" * 200_000}, rgb), ("WEBP", {"lossless": True}, rgb),
-        ("BMP", {}, gray), ("JPEG2000", {"no_jp2": True}, rgb), ("PPM", {}, gray),
-    ]:  # fmt: skip
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, fmt, **kwargs)
-        samples.append((f"pillow-{fmt}-{kwargs}", buffer.getvalue()))
-    return samples
-
-
-@pytest.mark.bad_input("S6-pixel-budget")
-@pytest.mark.parametrize("label, data", _encoded_samples(), ids=lambda value: str(value)[:40])
-def test_the_header_gives_the_size_opencv_decodes(label, data):
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert decoded is not None, label
-    assert image_header_size(data) == (decoded.shape[1], decoded.shape[0]), label
-    assert read_image_bytes_shape(data) == decoded.shape[:2]
-
-
-def read_image_bytes_shape(data: bytes) -> tuple[int, int]:
-    return decode_image_bytes(data, color="gray").shape
-
-
-@pytest.mark.bad_input("S6-pixel-budget")
-def test_headers_that_say_nothing_or_lie_are_refused_in_bounded_time():
-    ok, png = cv2.imencode(".png", np.zeros((4, 4), np.uint8))
-    assert image_header_size(png.tobytes()[:20]) is None  # cut inside IHDR
-    start = time.perf_counter()
-    assert image_header_size(b"\xff\xd8\xff" + b"\xff" * 5_000_000) is None  # fill bytes only
-    assert time.perf_counter() - start < 5
-    with pytest.raises(ImageReadError, match="not a decodable image file"):
-        decode_image_bytes(png.tobytes()[:20])
-    with pytest.raises(ImageReadError, match="not a decodable image file"):
-        decode_image_bytes(b"GIF89a")
-
-
 # --------------------------------------------------------------------------
 # Regular files only, within a byte budget
 # --------------------------------------------------------------------------
@@ -228,55 +162,127 @@ def test_a_file_over_the_byte_budget_is_refused_unread(face_png, monkeypatch):
 
 
 # --------------------------------------------------------------------------
-# Listings say what they skip
+# Arrays and files decoded alike
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.bad_input("S6-skipped-files")
-def test_the_listing_names_what_it_skips_and_why(tmp_path, face_png):
-    root = tmp_path / "photos"
-    (root / "sub").mkdir(parents=True)
-    for name in ["a.jpg", "sub/b.png", "IMG_1.HEIC", "c.heif", "d.avif", "notes.txt", ".e.png"]:
-        (root / name).write_bytes(face_png.read_bytes())
-    os.mkfifo(root / "pipe.jpg")
-    os.symlink(root / "gone.png", root / "broken.png")
-    files, skipped = scan_image_files(root)
-    assert files == ["a.jpg", "sub/b.png"] == list_image_files(root)
-    reasons = dict(skipped)
-    assert [path for path, _ in skipped] == [
-        "broken.png",
-        "c.heif",
-        "d.avif",
-        "IMG_1.HEIC",
-        "pipe.jpg",
-    ]
-    assert "HEIC" in reasons["IMG_1.HEIC"] and "convert it to JPEG or PNG" in reasons["c.heif"]
-    assert "AVIF" in reasons["d.avif"]
-    assert "named pipe (FIFO)" in reasons["pipe.jpg"]
-    assert "broken link" in reasons["broken.png"]
-    assert scan_image_files(root, recursive=False)[0] == ["a.jpg"]
+def test_rgb_and_bgr_arrays_give_the_same_gray(face_rgb):
+    bgr = face_rgb[:, :, ::-1]
+    gray_rgb = read_image(face_rgb, color="gray")
+    gray_bgr = read_image(bgr, color="gray", channel_order="bgr")
+    np.testing.assert_array_equal(gray_rgb, gray_bgr)
+    # Reading BGR as if it were RGB swaps red and blue: a real difference.
+    assert np.abs(read_image(bgr, color="gray").astype(int) - gray_rgb).mean() > 3
 
 
-@pytest.mark.bad_input("S6-skipped-files")
-def test_an_unreadable_sub_folder_is_listed_as_skipped(tmp_path, face_png, monkeypatch):
-    root = tmp_path / "photos"
-    (root / "locked").mkdir(parents=True)
-    (root / "a.png").write_bytes(face_png.read_bytes())
-    (root / "locked" / "b.png").write_bytes(face_png.read_bytes())
-    if os.geteuid() != 0:  # a real permission (root reads every folder)
-        (root / "locked").chmod(0)
-    else:
-        real_scandir = os.scandir
+def test_file_is_decoded_as_rgb_whatever_opencv_does(tmp_path, face_rgb):
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), cv2.cvtColor(face_rgb, cv2.COLOR_RGB2BGR))
+    np.testing.assert_array_equal(read_image(path, color="rgb"), face_rgb)
 
-        def scandir(path):
-            if os.path.basename(os.fspath(path)) == "locked":
-                raise PermissionError(13, "Permission denied", os.fspath(path))
-            return real_scandir(path)
 
-        monkeypatch.setattr(images.os, "scandir", scandir)
+def test_rgba_16bit_and_gray_files(tmp_path, face_rgb):
+    rgba = np.dstack([face_rgb[:, :, ::-1], np.full(face_rgb.shape[:2], 128, np.uint8)])
+    cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
+    np.testing.assert_array_equal(read_image(tmp_path / "rgba.png", color="rgb"), face_rgb)
+
+    gray = cv2.cvtColor(face_rgb, cv2.COLOR_RGB2GRAY)
+    cv2.imwrite(str(tmp_path / "g16.png"), gray.astype(np.uint16) * 257)
+    out = read_image(tmp_path / "g16.png", color="gray")
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, gray)
+    assert read_image(tmp_path / "g16.png", color="rgb").shape == gray.shape + (3,)
+
+
+def test_to_uint8_ranges():
+    assert to_uint8(np.array([[0.0, 1.0]])).tolist() == [[0, 255]]
+    assert to_uint8(np.array([[0.0, 255.0]])).tolist() == [[0, 255]]
+    assert to_uint8(np.array([[-5, 300]], dtype=np.int32)).tolist() == [[0, 255]]
+    with pytest.raises(ImageReadError, match="NaN"):
+        to_uint8(np.array([[np.nan]]))
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("/definitely/not/here.png", "cannot read image file '/definitely/not/here.png'"),
+        (np.zeros((0, 5)), "empty image"),
+        (np.zeros((4, 4, 2)), "expected an image of shape"),
+        (42, "expected a file path or an image array"),
+    ],
+)
+def test_bad_sources_raise_clear_errors(source, message):
+    with pytest.raises(ImageReadError, match=message):
+        read_image(source)
+
+
+def test_not_an_image_file(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("hello")
+    with pytest.raises(ImageReadError, match="notes.jpg.*not a decodable image"):
+        read_image(path)
+
+
+def test_digest_follows_content_not_name(tmp_path, face_crop):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    cv2.imwrite(str(a), face_crop)
+    cv2.imwrite(str(b), face_crop)
+    assert source_digest(a) == source_digest(b)
+    cv2.imwrite(str(b), face_crop // 2)
+    assert source_digest(a) != source_digest(b)
+    assert source_digest(face_crop) != source_digest(face_crop, "bgr")
+
+
+@SETTINGS
+@given(arrays())
+def test_read_image_gives_an_image_or_a_clear_error(array):
+    for color, n_dims in [("gray", 2), ("rgb", 3)]:
+        try:
+            image = read_image(array, color=color)
+        except ImageReadError as exc:
+            assert clear_error(exc)
+            continue
+        assert image.dtype == np.uint8 and image.ndim == n_dims
+        assert image.shape[:2] == array.shape[:2]
+        assert n_dims == 2 or image.shape[2] == 3
+
+
+@SETTINGS
+@given(arrays(min_dims=1, max_dims=3))
+def test_to_uint8_is_byte_order_blind(array):
+    assume(array.dtype.kind in "uif" and array.dtype.itemsize > 1)
+    swapped = array.astype(array.dtype.newbyteorder())
     try:
-        files, skipped = scan_image_files(root)
-    finally:
-        (root / "locked").chmod(0o755)
-    assert files == ["a.png"]
-    assert skipped == [("locked/", "cannot list this folder: Permission denied")]
+        expected = to_uint8(array)
+    except ImageReadError:
+        with pytest.raises(ImageReadError):
+            to_uint8(swapped)
+        return
+    np.testing.assert_array_equal(to_uint8(swapped), expected)
+
+
+@pytest.mark.bad_input("5")
+@pytest.mark.parametrize("orientation, rotate", [(6, Image.Transpose.ROTATE_90), (8, 270)])
+def test_phone_photos_are_turned_upright_by_their_exif_orientation(
+    orientation, rotate, face_rgb, tmp_path
+):
+    upright = Image.fromarray(face_rgb)
+    stored = upright.transpose(rotate) if orientation == 6 else upright.rotate(-90, expand=True)
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"phone_{orientation}.jpg"
+    stored.save(path, quality=95, exif=exif.tobytes())
+    image = read_image(path, color="rgb")
+    assert image.shape == face_rgb.shape
+    assert np.abs(image.astype(int) - face_rgb).mean() < 4
+    points = LandmarkExtractor(5).fit_transform([str(path)])
+    assert np.isfinite(points).all()
+
+
+@pytest.mark.bad_input("6")
+def test_big_endian_uint16_is_scaled_not_clipped():
+    little = np.array([[0, 257, 32768, 65535]], dtype="<u2")
+    big = little.astype(">u2")
+    assert to_uint8(big).tolist() == to_uint8(little).tolist() == [[0, 1, 128, 255]]
+    gray = read_image(np.dstack([big] * 3), color="gray")
+    assert gray.tolist() == [[0, 1, 128, 255]]

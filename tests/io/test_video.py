@@ -1,7 +1,9 @@
-"""fersk.io.video: damaged stretches read past, empty videos refused, browser-playable copies."""
+"""fersk.io.video: videos written atomically and read back; damaged stretches read past, empty
+videos refused, browser-playable copies."""
 
 from __future__ import annotations
 
+import math
 import os
 
 import cv2
@@ -20,6 +22,8 @@ from fersk.io import (
     video_codecs,
     write_video,
 )
+from fersk.video.source import open_source
+from tests.conftest import WINDOW_SIDE as SIDE
 
 FPS = 25.0
 
@@ -148,3 +152,50 @@ def test_webm_for_browsers_is_written_in_vp8(tmp_path):
     frames = np.stack([np.full((48, 64, 3), 40 * k, np.uint8) for k in range(6)])
     path = write_video(tmp_path / "clip.webm", frames, fps=10)  # failed before: mp4v in WebM
     assert os.path.getsize(path) > 0 and len(read_clip(path)) == 6
+
+
+# --------------------------------------------------------------------------
+# write_video
+# --------------------------------------------------------------------------
+
+
+def test_write_video_gray_and_color_round_trip(tmp_path, moving_frames):
+    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in moving_frames[:3]])
+    for name, frames in (("gray.mp4", gray), ("color.avi", moving_frames[:3])):
+        path = write_video(tmp_path / name, list(frames), fps=10)
+        assert path == str(tmp_path / name) and os.path.getsize(path) > 0
+        back = read_clip(path)
+        assert len(back) == 3 and back[0].shape == (SIDE, SIDE, 3)
+        expected = frames if frames.ndim == 4 else np.repeat(frames[..., None], 3, axis=3)
+        error = np.abs(np.stack(back).astype(float) - expected).mean()
+        assert error < 6  # lossy, but the same pictures
+
+
+def test_write_video_errors(tmp_path):
+    with pytest.raises(ValueError, match="no frames"):
+        write_video(tmp_path / "a.mp4", [])
+    with pytest.raises(ValueError, match="frame 1"):
+        write_video(tmp_path / "a.mp4", [np.zeros((8, 8)), np.zeros((9, 8))])
+    with pytest.raises(ValueError, match="frame 0"):
+        write_video(tmp_path / "a.mp4", [np.zeros((8, 8, 2))])
+    with pytest.raises(OSError, match="does not exist"):
+        write_video(tmp_path / "no" / "such" / "a.mp4", [np.zeros((8, 8))])
+
+
+@pytest.mark.bad_input("write-video-atomic")
+def test_write_video_is_atomic_and_checks_its_settings(tmp_path):
+    from fersk.io.clips import read_clip
+    from fersk.io.video import write_video
+
+    path = tmp_path / "v.avi"
+    write_video(path, np.zeros((5, 32, 48, 3), np.uint8))
+    with pytest.raises(ValueError, match="one size"):
+        write_video(path, [np.zeros((32, 48, 3), np.uint8)] * 3 + [np.zeros((16, 16, 3), np.uint8)])
+    assert len(read_clip(path)) == 5 and sorted(os.listdir(tmp_path)) == ["v.avi"]
+    for fps in [0, -5, math.nan, math.inf]:
+        with pytest.raises(ValueError, match="fps"):
+            write_video(tmp_path / "w.avi", np.zeros((2, 8, 8), np.uint8), fps=fps)
+    with pytest.raises(ValueError, match="video extension"):
+        write_video(tmp_path / "w.png", np.zeros((2, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="fps"):
+        list(open_source([np.zeros((8, 8))], fps=math.inf))

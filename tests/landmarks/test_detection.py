@@ -258,3 +258,25 @@ def test_the_tracker_follows_a_face_with_yunet(face_rgb):
     (track,) = tracks
     centre = FACE_CENTRE - (140, 40) + (100 + 4 * 7, 100)  # the face's centre in frame 7
     assert holds(track.box, centre)
+
+
+@pytest.mark.bad_input("13")
+def test_largest_ignores_boxes_far_below_the_best_score(face_rgb, monkeypatch):
+    boxes = np.array([[179.0, 83, 266, 170], [0, 0, 400, 400]])
+    chosen = choose_face(boxes, (512, 512), "largest", scores=np.array([1.57, 0.01]))
+    np.testing.assert_array_equal(chosen, boxes[0])
+    # Two real faces of similar confidence: still the largest.
+    chosen = choose_face(boxes, (512, 512), "largest", scores=np.array([1.57, 1.0]))
+    np.testing.assert_array_equal(chosen, boxes[1])
+    # End to end: a detector that also returns a huge, barely-positive false box.
+    import fersk.landmarks.base as base
+
+    real = base.detect_faces
+
+    def with_false_box(gray, *args):
+        found, scores = real(gray, *args)
+        return np.vstack([found, [[0, 0, 500, 500]]]), np.r_[scores, 0.01]
+
+    monkeypatch.setattr(base, "detect_faces", with_false_box)
+    points = LandmarkExtractor(5).fit_transform([face_rgb]).reshape(5, 2)
+    assert (points[:, 0] > 179).all() and (points[:, 0] < 266).all()

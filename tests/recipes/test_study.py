@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import cv2
 import numpy as np
 import pytest
 
-from fersk.datasets import make_sample_faces, split_dataset
+from fersk.datasets import load_dataset, make_sample_faces, split_dataset
 from fersk.features.routing import ClarityRoutedClassifier
 from fersk.models import load_model, save_model
 from fersk.recipes.study import (
     TUNE_FOLDS,
     NothingUsableError,
+    class_notes,
     evaluate_model,
+    load_split,
+    train_and_save,
     train_study_model,
     write_evaluation_report,
 )
@@ -115,3 +121,53 @@ def test_evaluate_refuses_data_sharing_no_class(routed, faces):
         r"\(a, b, c, d, e, f, g\) share none",
     ):
         evaluate_model(model, X, y, list("abcdefg"))
+
+
+def test_class_notes_name_the_classes_only_one_side_has():
+    report = {"model_classes_not_in_data": ["neutral"], "data_classes_not_in_model": ["a", "b"]}
+    assert class_notes(report) == [
+        "the model's classes neutral are not in the data (answering one is an error)",
+        "the data's classes a, b are not the model's (their images are all errors)",
+    ]
+    assert class_notes({"overall": {}}) == []
+
+
+def test_load_split_is_split_dataset_of_the_folder_naming_it_in_errors(tmp_path, monkeypatch):
+    from sklearn.utils import Bunch
+
+    root = tmp_path / "faces"
+    make_sample_faces(n_subjects=2, n_intensities=1, blur_sigmas=(0.0,), out_dir=root)
+    X, y, groups, names, how = load_split(root, "test", test_size=0.5, seed=1)
+    expected = split_dataset(load_dataset(root), "test", test_size=0.5, seed=1)
+    assert list(X) == list(expected[0]) and list(y) == list(expected[1]) and how == expected[-1]
+    with pytest.raises(ValueError, match="^dataset '.*nope' does not exist$"):
+        load_split(str(tmp_path / "nope"), "train")
+    names = {"test_size": "--test-size", "seed": "--split-seed", "max_samples": "--max-train"}
+    with pytest.raises(ValueError, match=f"^{re.escape(str(root))}: --max-train 3 is fewer"):
+        load_split(root, "train", test_size=0.5, max_samples=3, names=names)
+    clip = tmp_path / "clips" / "c1"
+    clip.mkdir(parents=True)
+    monkeypatch.setattr(
+        "fersk.datasets.load_dataset", lambda r: Bunch(data=[str(clip)], target=[0])
+    )
+    with pytest.raises(ValueError, match="holds video clips .* fit and score image models"):
+        load_split(clip.parent, "train")
+
+
+def test_train_and_save_says_each_phase_timed_and_saves_the_folder(faces, tmp_path, monkeypatch):
+    X, y, groups, names, _ = split_dataset(faces, "train")
+    said, folder = [], str(tmp_path / "fer-model")
+    options = {"n_landmarks": 5, "routed": False, "detector": "none", "source": "faces"}
+    model = train_and_save(X, y, groups, names, folder, say=said.append, **options)
+    assert re.fullmatch(rf"\[ +0\.\d s\] training on {len(y)} images \(anger, .*\)", said[0])
+    assert said[-1].endswith(f" s] saved {folder}") and len(said) == 3
+    document = json.loads((tmp_path / "fer-model" / "model.json").read_text())
+    assert document["description"] == f"fersk train on faces: {len(y)} images, 5 landmarks, one MLP"
+    np.testing.assert_allclose(load_model(folder).predict_proba(X), model.predict_proba(X))
+
+    def unsaveable(*args, **kwargs):
+        raise TypeError("no format for this step")
+
+    monkeypatch.setattr("fersk.models.save_model", unsaveable)
+    with pytest.raises(ValueError, match=r"^--model '.*': the fitted pipeline cannot be saved \("):
+        train_and_save(X, y, groups, names, folder, what="--model", say=said.append, **options)

@@ -1,0 +1,114 @@
+"""fersk.recipes.cards: the model cards are written from a training record -- every test set's
+numbers, every class's recall -- and a card names the dlib licence exactly where its model
+uses dlib's landmarks."""
+
+from __future__ import annotations
+
+import pytest
+
+from fersk import LandmarkExtractor
+from fersk._core.pipeline_tools import find_steps
+from fersk.models import list_models, load_model, model_card
+from fersk.recipes.cards import PEER, SETS, model_cards
+
+CLASSES = ["anger", "happiness", "contempt"]
+
+
+def _results(offset: float) -> dict:
+    """Made-up results: every number different, contempt missing from the last set."""
+    results = {}
+    for k, key in enumerate(SETS):
+        recall = {c: offset + 10 * k + j + 0.25 for j, c in enumerate(CLASSES)}
+        if k == len(SETS) - 1:
+            del recall["contempt"]
+        base = offset + 10 * k
+        results[key] = {"war": base + 1.04, "uar": base + 2.06, "ece": base + 3.01,
+                        "faces_not_found": k, "recall": recall}  # fmt: skip
+    return results
+
+
+RECORD = {
+    "models": {
+        "cnn-ferplus": _results(40.0),
+        "calibrated-ferplus": _results(20.0),
+        "cnn-ferplus-int8": _results(39.5),
+    },
+    "chosen": ["a", "b"],
+    "history": {"a": [{"dur": 60.0}, {"dur": 130.0}], "b": [{"dur": 3000.0}]},
+    "valid": "81.3 / 70.9",
+    "calibration": {
+        "jaffe": {
+            m: {"war": w, "uar": w - 5}
+            for m, w in [("raw", 40.0), ("mean", 55.5), ("neutral", 61.2)]
+        },  # fmt: skip
+        "ck48": {"raw": {"war": 70.0, "uar": 60.0}},
+    },
+}
+
+
+def _row(label: str, r: dict, peer: tuple) -> str:
+    peer = " / ".join("-" if v is None else f"{v:.1f}" for v in peer)
+    return (f"| {label} | {r['war']:.1f} | {r['uar']:.1f} | {r['ece']:.1f} | "
+            f"{r['faces_not_found']} | {peer} |")  # fmt: skip
+
+
+def test_every_sets_numbers_appear_in_both_cards():
+    cards = model_cards(RECORD)
+    assert sorted(cards) == ["calibrated-ferplus", "cnn-ferplus", "cnn-ferplus-int8"]
+    for name in cards:
+        card = cards[name]["card"]
+        assert card.startswith(f"# {name}\n")
+        for key, label in SETS.items():
+            assert _row(label, RECORD["models"][name][key], PEER[key]) in card, (name, key)
+    assert (
+        "| JAFFE through `fersk predict`, 7 classes (213 photos) | 71.0 | 72.1 |"
+        in (cards["cnn-ferplus"]["card"])
+    )  # the fourth set of the offset-40 results: 40 + 30 + 1.04 and + 2.06
+
+
+def test_the_int8_card_gives_its_cost_against_the_float_model_on_every_set():
+    card = model_cards(RECORD)["cnn-ferplus-int8"]["card"]
+    for label in SETS.values():
+        assert f"{label.split(',')[0]} -0.50" in card
+    assert "quantize_static" in card
+
+
+def test_the_cnn_card_gives_each_classs_recall_per_set_and_says_what_is_absent():
+    card = model_cards(RECORD)["cnn-ferplus"]["card"]
+    for c, j in zip(CLASSES, range(3)):
+        cells = [f"{40 + 10 * k + j + 0.25:.1f}" for k in range(len(SETS))]
+        if c == "contempt":
+            cells[-1] = "(absent)"
+        assert f"| {c} | " + " | ".join(cells) + " |" in card
+    header = "| class | " + " | ".join(label.split(",")[0] for label in SETS.values()) + " |"
+    assert header in card
+
+
+def test_the_cnn_card_describes_the_chosen_members_and_their_training():
+    cards = model_cards(RECORD)
+    assert cards["cnn-ferplus"]["description"].startswith(
+        "CNN on FER+ vote distributions: a soft vote of 2 CompactCNNs (a, b)"
+    )
+    card = cards["cnn-ferplus"]["card"]
+    assert "Training: {'a': 2, 'b': 1} one-cycle epochs of {'a': 3, 'b': 50} minutes" in card
+    assert "FER+ valid\nWAR/UAR 81.3 / 70.9." in card
+    one = model_cards({**RECORD, "chosen": ["b"]})["cnn-ferplus"]["description"]
+    assert "one CompactCNN (member b)" in one
+
+
+def test_the_calibrated_card_gives_each_calibration_and_a_dash_where_none_was_measured():
+    card = model_cards(RECORD)["calibrated-ferplus"]["card"]
+    assert "| JAFFE (10 people) | 40.0 / 35.0 | 55.5 / 50.5 | 61.2 / 56.2 |" in card
+    assert "| CK+48 (118 people) | 70.0 / 60.0 | - | - |" in card
+    no_record = model_cards({k: v for k, v in RECORD.items() if k != "calibration"})
+    assert "| JAFFE (10 people) | - | - | - |" in no_record["calibrated-ferplus"]["card"]
+
+
+@pytest.mark.parametrize("name", [m["name"] for m in list_models()])
+def test_a_shipped_card_names_the_dlib_licence_exactly_where_its_model_uses_dlib(name):
+    uses_dlib = any(
+        step.backend == "dlib" for step in find_steps(load_model(name), LandmarkExtractor)
+    )
+    card = model_card(name)
+    assert ("iBUG" in card) == uses_dlib  # dlib's predictor was trained on iBUG 300-W
+    assert ("excludes commercial use" in card) == uses_dlib

@@ -1,0 +1,61 @@
+"""fersk.recipes.shipped: choosing members on validation, scoring, the int8 variant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fersk.recipes import shipped
+
+CLASSES = np.array(["anger", "happiness", "sadness"])
+
+
+class _Fixed:
+    """A 'net' whose probabilities are given."""
+
+    def __init__(self, proba):
+        self.proba = np.asarray(proba, dtype=float)
+
+    def predict_proba(self, X):
+        return self.proba[: len(X)]
+
+
+def _arrays(y):
+    return {"val": (np.zeros((len(y), 1, 4, 4)), np.asarray(y), None, CLASSES)}
+
+
+def test_choose_ships_the_ensemble_only_when_it_beats_every_member():
+    y = ["anger", "happiness", "sadness", "anger"]
+    a = [[0.7, 0.3, 0], [0.6, 0.4, 0], [0, 0, 1], [1, 0, 0]]  # 3 of 4: wrong on the 2nd
+    b = [[0.4, 0.6, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]  # 3 of 4: wrong on the 1st
+    chosen, valid = shipped.choose({"a": _Fixed(a), "b": _Fixed(b)}, _arrays(y))
+    assert valid["a"]["war"] == valid["b"]["war"] == 75.0
+    assert valid["ensemble"]["war"] == 100.0 and chosen == ["a", "b"]
+    chosen, valid = shipped.choose({"a": _Fixed(a), "b": _Fixed(a)}, _arrays(y))
+    assert chosen == ["a"]  # a tie is not a win: the cheaper model ships
+
+
+def test_scores_report_war_uar_calibration_error_and_recall():
+    y = np.array(["anger", "anger", "happiness", "sadness"])
+    proba = np.array([[0.9, 0.1, 0], [0.2, 0.8, 0], [0, 1, 0], [0, 0.5, 0.5]])
+    out = shipped._scores(y, proba, CLASSES)
+    assert out["war"] == 50.0 and out["n"] == 4
+    assert out["recall"] == {"anger": 50.0, "happiness": 100.0, "sadness": 0.0}
+    assert out["uar"] == pytest.approx(50.0)
+    assert 0 < out["ece"] < 100
+
+
+def test_int8_cnn_keeps_the_preprocessing_and_answers_as_the_float_model(cnn_sample):
+    from sklearn.pipeline import Pipeline
+
+    from fersk.features.preprocess import CNNPreprocessor
+    from fersk.models import load_model
+
+    float_model = load_model("cnn-fer2013")
+    prep = CNNPreprocessor(48, dtype="uint8").fit()
+    X = prep.transform(cnn_sample.data)
+    cnn = Pipeline([("prep", prep), ("cnn", float_model[-1])])
+    int8 = shipped.int8_cnn(cnn, X, n_calibration=len(X))
+    assert int8[0] is prep
+    agree = np.mean(int8.predict(X[:, 0]) == cnn.predict(X[:, 0]))
+    assert agree >= 0.9
