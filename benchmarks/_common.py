@@ -69,6 +69,18 @@ def write_results(
     return json_path, md_path
 
 
+def pyplot():
+    """``matplotlib.pyplot`` drawing to files (the Agg backend), or None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
 def _write_figure(record: dict, md_path: Path) -> Path | None:
     """Draw ``<name>.png`` beside ``md_path`` and link it there (see :func:`write_results`)."""
     if __package__:  # imported as benchmarks._common

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, subsample, write_results  # noqa: E402
+from _common import RESULTS, pyplot, subsample, write_results  # noqa: E402
 
 
 def timed(fn):
@@ -136,12 +136,8 @@ def main(argv=None) -> int:
 
 
 def plot(results, path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     labels = list(results)
     fig, ax = plt.subplots(figsize=(8, 3.2))

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write_results  # noqa: E402
+from _common import RESULTS, pyplot, write_results  # noqa: E402
 
 DATA = os.environ.get("FERSK_DATA", "~/fer-data")
 
@@ -216,12 +216,8 @@ def report(results: dict, args) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     labels = list(results["video"]) + list(results["busy"])

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write_results  # noqa: E402
+from _common import RESULTS, pyplot, write_results  # noqa: E402
 
 DATA = os.environ.get("FERSK_DATA", "~/fer-data")
 
@@ -131,12 +131,8 @@ def markdown(results: dict, args) -> str:
 
 def plot(results: dict, path: Path) -> None:
     """WAR per protocol (JAFFE, CK+48), and JAFFE's WAR by the photos of a person known."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     bars = [(f"JAFFE {k}", v) for k, v in results["jaffe"].items() if "@" not in k]

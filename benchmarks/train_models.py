@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write_results  # noqa: E402
+from _common import RESULTS, pyplot, write_results  # noqa: E402
 
 from fersk.recipes.cards import PEER, SETS  # noqa: E402
 
@@ -50,12 +50,8 @@ def markdown(record: dict) -> str:
 
 
 def plot(record: dict, path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     names = list(record["models"])
