@@ -169,6 +169,15 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     neutral_label : object, default="neutral"
         The label of neutral faces: in ``fit`` without ``neutral=``, each
         person's neutral photos serve in turn as their reference.
+    prior : array-like of shape (n_classes,) or None, default=None
+        The class frequencies the wrapped classifier was trained on (in the
+        order of its ``classes_``); with ``prior_power``, divided out of the
+        rows that are not calibrated.
+    prior_power : float, default=0.0
+        Uncalibrated rows get ``p / prior ** prior_power`` (renormalised): a
+        post-hoc logit adjustment that trades some accuracy on data as skewed
+        as the training data for recall on rare classes. 0 keeps the wrapped
+        classifier's answers. Calibrated rows are not changed.
 
     Attributes
     ----------
@@ -215,6 +224,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         "min_photos": [Interval(Integral, 1, None, closed="left")],
         "C": [Interval(Real, 0, None, closed="neither")],
         "neutral_label": "no_validation",
+        "prior": [None, "array-like"],
+        "prior_power": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -227,6 +238,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         min_photos: int = 2,
         C: float = 1.0,
         neutral_label="neutral",
+        prior=None,
+        prior_power: float = 0.0,
     ) -> None:
         self.estimator = estimator
         self.head = head
@@ -235,6 +248,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.min_photos = min_photos
         self.C = C
         self.neutral_label = neutral_label
+        self.prior = prior
+        self.prior_power = prior_power
 
     @property
     def n_features_in_(self) -> int:
@@ -302,6 +317,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             raise ValueError(f"X gave {len(Z)} rows for {len(y)} labels")
         self.population_ = np.nanmean(Z[np.isfinite(Z).all(axis=1)], axis=0)
         self.classes_ = np.asarray(self.estimator_.classes_)
+        self._prior_shift()  # a bad prior is an error now, not at prediction
         self.head_ = None
         features, labels = [], []
         if groups is not None:
@@ -323,6 +339,19 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         base = self.classes_.tolist()
         self.classes_ = np.asarray(base + [c for c in self.head_.classes_ if c not in base])
         return self
+
+    def _prior_shift(self) -> np.ndarray:
+        """``prior_power * log(prior)`` per class of the wrapped classifier (0 without)."""
+        n_classes = len(self.estimator_.classes_)
+        if self.prior is None or self.prior_power == 0:
+            return np.zeros(n_classes)
+        prior = np.asarray(self.prior, dtype=float)
+        if prior.shape != (n_classes,) or not (np.isfinite(prior).all() and (prior > 0).all()):
+            raise ValueError(
+                f"prior must hold one positive frequency per class of the wrapped classifier "
+                f"({n_classes}), got {prior.tolist()}"
+            )
+        return float(self.prior_power) * np.log(prior / prior.sum())
 
     def _reference_sets(self, y, ids, neutral):
         """The reference flags the head is trained under (each a copy of the data)."""
@@ -373,7 +402,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         check_is_fitted(self, "population_")
         column = {c: i for i, c in enumerate(self.classes_.tolist())}
         out = np.zeros((len(Z), len(self.classes_)))
-        raw = np.exp(Z)
+        raw = np.exp(Z - self._prior_shift())  # Z is floored: no overflow
         out[:, [column[c] for c in self.estimator_.classes_.tolist()]] = raw / raw.sum(
             axis=1, keepdims=True
         )

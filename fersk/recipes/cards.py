@@ -149,13 +149,27 @@ def _calibrated_card(record: dict) -> dict:
             for m in ("raw", "mean", "neutral")
         ]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    prior = record.get("prior", {})
+    power = prior.get("power", 0.0)
+    if power:
+        valid = prior.get("valid", {})
+        choice = ", ".join(f"{k}: {v['war']:.1f} / {v['uar']:.1f}" for k, v in valid.items())
+        uncalibrated = (
+            f"Without person ids it answers as `cnn-ferplus` with FER+'s class frequencies "
+            f"divided out to the power {power:g} (`prior_power`: a post-hoc logit adjustment "
+            f"that gives rare classes their due; chosen on FER+ valid as the largest power "
+            f"costing at most {prior.get('max_war_cost', 1.5):g} points of WAR there; valid "
+            f"WAR / UAR by power: {choice})."
+        )
+    else:
+        uncalibrated = "Without person ids it answers exactly as `cnn-ferplus`."
     description = "cnn-ferplus, calibrated to each person when person ids are given"
     card = f"""# calibrated-ferplus
 
 The default model: `cnn-ferplus`, and a small calibration head that reads a person's
 faces against their own baselines (their neutral photo, or their mean) when person ids
-are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`). Without
-person ids it answers exactly as `cnn-ferplus`.
+are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`).
+{uncalibrated}
 
 {_usage("calibrated-ferplus", ', persons=r"^([A-Z]+)_", neutral=["ref.jpg"]')}
 

@@ -172,3 +172,29 @@ def test_the_default_heads_direct_path_equals_scikit_learns_and_other_heads_fall
     np.testing.assert_array_equal(_head_proba(other, new), other.predict_proba(new))
     binary = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:80], y[:80])
     np.testing.assert_array_equal(_head_proba(binary, new), binary.predict_proba(new))
+
+
+def test_a_prior_is_divided_out_of_uncalibrated_rows_only():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    people = np.repeat(np.arange(6), 6)
+    y = np.tile(["neutral", "happy", "sad"], 12)
+    X = rng.normal(size=(36, 2)) + np.where(y == "happy", 2.0, 0)[:, None]
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    prior = [0.2, 0.5, 0.3]  # in the order of base.classes_: happy, neutral, sad
+    plain = PersonCalibratedClassifier(base).fit(X, y, groups=people)
+    shifted = PersonCalibratedClassifier(base, prior=prior, prior_power=0.5)
+    shifted.fit(X, y, groups=people)
+    raw = base.predict_proba(X)
+    expected = raw / np.asarray(prior) ** 0.5
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(shifted.predict_proba(X), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(plain.predict_proba(X), raw, rtol=1e-6, atol=1e-9)
+    # rows calibrated to their person do not change
+    np.testing.assert_allclose(
+        shifted.predict_proba(X, groups=people), plain.predict_proba(X, groups=people)
+    )
+    with pytest.raises(ValueError, match="one positive frequency per class"):
+        PersonCalibratedClassifier(base, prior=[0.5, 0.5], prior_power=1).fit(X, y)

@@ -112,3 +112,16 @@ def test_a_shipped_card_names_the_dlib_licence_exactly_where_its_model_uses_dlib
     card = model_card(name)
     assert ("iBUG" in card) == uses_dlib  # dlib's predictor was trained on iBUG 300-W
     assert ("excludes commercial use" in card) == uses_dlib
+
+
+def test_the_calibrated_card_says_how_uncalibrated_rows_are_adjusted():
+    plain = model_cards(RECORD)["calibrated-ferplus"]["card"]
+    assert "Without person ids it answers exactly as `cnn-ferplus`." in plain
+    prior = {
+        "power": 0.5,
+        "max_war_cost": 1.5,
+        "valid": {"0.0": {"war": 87.1, "uar": 65.7}, "0.5": {"war": 85.8, "uar": 74.8}},
+    }
+    card = model_cards({**RECORD, "prior": prior})["calibrated-ferplus"]["card"]
+    assert "divided out to the power 0.5" in card and "at most 1.5 points" in card
+    assert "0.5: 85.8 / 74.8" in card

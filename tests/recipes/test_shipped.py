@@ -59,3 +59,21 @@ def test_int8_cnn_keeps_the_preprocessing_and_answers_as_the_float_model(cnn_sam
     assert int8[0] is prep
     agree = np.mean(int8.predict(X[:, 0]) == cnn.predict(X[:, 0]))
     assert agree >= 0.9
+
+
+def test_the_prior_power_is_the_largest_within_the_war_budget():
+    # 8 rows of a common class "a" the model is sure of, 2 rare "b" it leans away from
+    proba = np.array([[0.9, 0.1]] * 6 + [[0.6, 0.4]] * 2 + [[0.6, 0.4]] * 2)
+    y = ["a"] * 8 + ["b"] * 2
+    prior = np.array([0.8, 0.2])
+    power, scores = shipped.choose_prior_power(proba, y, ["a", "b"], prior, max_war_cost=0)
+    # power 1 turns [0.6, 0.4] into b: +2 b right, -2 a wrong: same WAR, better UAR
+    assert scores[0.0]["war"] == scores[1.0]["war"] == 80.0
+    assert scores[0.0]["uar"] == 50.0 and scores[1.0]["uar"] == 87.5
+    assert power == 1.0
+    power, _ = shipped.choose_prior_power(proba, y, ["a", "b"], prior, powers=(0.0, 0.25))
+    assert power == 0.25
+    strict, _ = shipped.choose_prior_power(
+        np.array([[0.6, 0.4]] * 4), ["a"] * 4, ["a", "b"], prior, max_war_cost=0
+    )
+    assert strict == 0.25  # 0.5 and above turn right answers wrong
