@@ -36,6 +36,7 @@ from .landmarks.detection import DEFAULT_DETECTOR, find_in_photo
 __all__ = [
     "PhotoResult",
     "iter_photos",
+    "person_ids",
     "photo_columns",
     "predict_faces",
 ]
@@ -84,12 +85,31 @@ def photo_columns(model) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def _person_ids(images: list, persons) -> np.ndarray | None:
-    """One person id per photo (None where unknown), from a sequence or a regex on file names."""
+def person_ids(images: list, persons) -> np.ndarray | None:
+    """One person id per photo (None where unknown), from a sequence or a regex on file names.
+
+    A regular expression finds the person in each file name (its first group, or
+    the whole match); one that is not valid, or matches no name, is an error.
+
+    Examples
+    --------
+    >>> person_ids(["ann_1.jpg", "bob_2.jpg", "x.jpg"], r"^([a-z]+)_").tolist()
+    ['ann', 'bob', None]
+    >>> person_ids(["a.jpg"], "(")
+    Traceback (most recent call last):
+    ...
+    ValueError: the person pattern '(' is not a regular expression: missing ), unterminated \
+subpattern at position 0
+    """
     if persons is None:
         return None
     if isinstance(persons, (str, re.Pattern)):
-        pattern = re.compile(persons) if isinstance(persons, str) else persons
+        try:
+            pattern = re.compile(persons) if isinstance(persons, str) else persons
+        except re.error as exc:
+            raise ValueError(
+                f"the person pattern {persons!r} is not a regular expression: {exc}"
+            ) from None
         ids = []
         for source in images:
             match = pattern.search(os.path.basename(source_name(source)))
@@ -270,7 +290,7 @@ def iter_photos(
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model() if model is None else load_model(model)
     names = class_names(model)
-    ids = _person_ids(images, persons)
+    ids = person_ids(images, persons)
     flags, extra, ids = _references(neutral, images, ids)
     calibrating = ids is not None
     if calibrating and not (hasattr(model, "calibrate") and hasattr(model, "log_proba")):

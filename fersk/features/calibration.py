@@ -341,17 +341,28 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         return self
 
     def _prior_shift(self) -> np.ndarray:
-        """``prior_power * log(prior)`` per class of the wrapped classifier (0 without)."""
+        """``prior_power * log(prior)`` per class of the wrapped classifier (0 without).
+
+        Checked here too, not only at ``fit``: a loaded model's parameters may be
+        set again without refitting it.
+        """
         n_classes = len(self.estimator_.classes_)
-        if self.prior is None or self.prior_power == 0:
+        power = self.prior_power
+        if isinstance(power, bool) or not isinstance(power, Real) or not 0 <= power < np.inf:
+            raise ValueError(f"prior_power must be a finite number >= 0, got {power!r}")
+        if self.prior is None or power == 0:
             return np.zeros(n_classes)
-        prior = np.asarray(self.prior, dtype=float)
+        try:
+            prior = np.asarray(self.prior, dtype=float)
+        except (TypeError, ValueError):
+            prior = np.full(n_classes, np.nan)  # named below, with the value given
         if prior.shape != (n_classes,) or not (np.isfinite(prior).all() and (prior > 0).all()):
             raise ValueError(
-                f"prior must hold one positive frequency per class of the wrapped classifier "
-                f"({n_classes}), got {prior.tolist()}"
+                "prior must hold one positive frequency per class of the wrapped classifier "
+                f"({n_classes}), got {self.prior!r}"
             )
-        return float(self.prior_power) * np.log(prior / prior.sum())
+        prior = prior / prior.max()  # no overflow in the sum, whatever the scale
+        return float(power) * np.log(prior / prior.sum())
 
     def _reference_sets(self, y, ids, neutral):
         """The reference flags the head is trained under (each a copy of the data)."""
@@ -402,7 +413,10 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         check_is_fitted(self, "population_")
         column = {c: i for i, c in enumerate(self.classes_.tolist())}
         out = np.zeros((len(Z), len(self.classes_)))
-        raw = np.exp(Z - self._prior_shift())  # Z is floored: no overflow
+        shifted = Z - self._prior_shift()
+        finite = np.isfinite(shifted).all(axis=1)
+        shifted[finite] -= shifted[finite].max(axis=1, keepdims=True)  # a stable softmax
+        raw = np.exp(shifted)
         out[:, [column[c] for c in self.estimator_.classes_.tolist()]] = raw / raw.sum(
             axis=1, keepdims=True
         )

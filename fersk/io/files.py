@@ -115,14 +115,14 @@ _FILE_KINDS = (
 )
 
 
-def _not_regular(mode: int) -> str | None:
-    """Why a file of this ``st_mode`` is not read as an image (None: a regular file)."""
+def _not_regular(mode: int, what: str = "image") -> str | None:
+    """Why a file of this ``st_mode`` cannot be read as a ``what`` file (None: a regular file)."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "it is a folder, not an image file"
-    kind = next((what for test, what in _FILE_KINDS if test(mode)), "a special file")
-    return f"it is {kind}, not a regular file; fersk reads images from regular files only"
+        return f"it is a folder, not {'an' if what[0] in 'aeiou' else 'a'} {what} file"
+    kind = next((test_kind for test, test_kind in _FILE_KINDS if test(mode)), "a special file")
+    return f"it is {kind}, not a regular file; fersk reads {what}s from regular files only"
 
 
 def natural_sort_key(text: str) -> tuple[tuple[Any, ...], str]:

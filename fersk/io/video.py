@@ -24,6 +24,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from .files import _not_regular
 from .images import ImageReadError, convert_color
 
 __all__ = [
@@ -140,6 +141,9 @@ def open_capture(source: str | os.PathLike | int, *, name: str | None = None):
         raise VideoReadError(f"cannot read video {name}: it is a folder, not a video file")
     if not os.path.exists(path):
         raise VideoReadError(f"cannot read video {name}: no such file")
+    why = _not_regular(os.stat(path).st_mode, "video")  # OpenCV would block on a FIFO
+    if why is not None:
+        raise VideoReadError(f"cannot read video {name}: {why}")
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         capture.release()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..io import read_image
 from ..landmarks.detection import DEFAULT_DETECTOR
-from ..predict import PhotoResult, iter_photos, photo_columns
+from ..predict import PhotoResult, iter_photos, person_ids, photo_columns
 
 __all__ = [
     "check_annotate_folder",
@@ -144,6 +144,7 @@ def read_persons_file(path: str | os.PathLike, files: Sequence[str]) -> tuple[li
         that is not among ``files`` (naming it and the line).
     """
     import csv
+    import io
 
     base = Path(path).resolve().parent
     by_path = {os.path.abspath(f): i for i, f in enumerate(files)}
@@ -153,12 +154,20 @@ def read_persons_file(path: str | os.PathLike, files: Sequence[str]) -> tuple[li
     persons: list = [None] * len(files)
     neutral = [False] * len(files)
     seen: set[int] = set()
-    with open(path, newline="", encoding="utf-8") as fh:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"file", "person"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{path}: needs the columns file,person[,neutral]; lacks {missing}")
         for line, row in enumerate(reader, start=2):
+            if None in row:  # more fields than the header names
+                raise ValueError(f"{path}: line {line}: more fields than the header's")
             name = (row.get("file") or "").strip()
             full = os.path.abspath(base / name)
             hits = [by_path[full]] if full in by_path else by_name.get(os.path.basename(name), [])
@@ -527,6 +536,7 @@ def write_predictions(
         persons, marks = read_persons_file(persons_file, files)
         flags = neutral or (marks if any(marks) else None)
     calibrated = persons is not None or flags is not None
+    person_ids(files, persons)  # a bad pattern is an error before any output is made
     options = {"detector": detector, "upsample": upsample, "persons": persons, "neutral": flags}
     options.update(batch_size=batch_size, n_jobs=n_jobs)
     if annotate is not None:

@@ -198,3 +198,25 @@ def test_a_prior_is_divided_out_of_uncalibrated_rows_only():
     )
     with pytest.raises(ValueError, match="one positive frequency per class"):
         PersonCalibratedClassifier(base, prior=[0.5, 0.5], prior_power=1).fit(X, y)
+
+
+@pytest.mark.bad_input("prior-overflow")
+def test_extreme_or_invalid_priors_never_give_nan_or_a_raw_numpy_error():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    y = np.tile(["neutral", "happy", "sad"], 10)
+    X = rng.normal(size=(30, 2)) + np.where(y == "happy", 2.0, 0)[:, None]
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    model = PersonCalibratedClassifier(base, prior=[1e308] * 3, prior_power=1e6).fit(X, y)
+    proba = model.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # a fitted model's parameters set again are checked when it predicts
+    for power in (-1, float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match="prior_power must be a finite number"):
+            model.set_params(prior=[0.2, 0.5, 0.3], prior_power=power).predict_proba(X)
+    for prior in (["a"] * 3, {"a": 1}, [0.5, 0.5]):
+        with pytest.raises(ValueError, match="prior must hold one positive frequency"):
+            model.set_params(prior=prior, prior_power=0.5).predict_proba(X)

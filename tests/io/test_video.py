@@ -199,3 +199,12 @@ def test_write_video_is_atomic_and_checks_its_settings(tmp_path):
         write_video(tmp_path / "w.png", np.zeros((2, 8, 8), np.uint8))
     with pytest.raises(ValueError, match="fps"):
         list(open_source([np.zeros((8, 8))], fps=math.inf))
+
+
+@pytest.mark.bad_input("video-fifo")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_before_opencv_can_block_on_it(tmp_path):
+    pipe = tmp_path / "clip.png"
+    os.mkfifo(pipe)
+    with pytest.raises(VideoReadError, match="named pipe .*regular files only"):
+        open_capture(pipe)

@@ -153,3 +153,31 @@ def test_write_predictions_reads_a_persons_file(person_photos, calibrated_model,
     lines = [line.split(",") for line in screen.getvalue().splitlines()]
     assert lines[0] == screen_columns(calibrated=True)
     assert [(line[2], line[3]) for line in lines[1:]] == [("ann", "neutral")] * 2
+
+
+@pytest.mark.bad_input("person-pattern-before-output")
+@pytest.mark.parametrize("pattern, needle", [("(", "not a regular expression"),
+                                             ("^zzz", "matches none")])  # fmt: skip
+def test_a_bad_person_pattern_is_refused_before_any_csv_is_made(
+    person_photos, calibrated_model, tmp_path, pattern, needle
+):
+    out = tmp_path / "rows.csv"
+    with pytest.raises(ValueError, match=needle):
+        write_predictions(
+            [person_photos / "ann_0.jpg"], calibrated_model, person=pattern, csv_path=out
+        )
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.bad_input("persons-file-encoding")
+def test_a_persons_file_with_a_bom_reads_and_bad_bytes_or_extra_fields_are_named(tmp_path):
+    files = [str(tmp_path / "ann_0.jpg"), str(tmp_path / "bob_0.jpg")]
+    table = tmp_path / "persons.csv"
+    table.write_bytes(b"\xef\xbb\xbffile,person,neutral\r\nann_0.jpg,ann,1\r\nbob_0.jpg,bob,0\r\n")
+    assert read_persons_file(table, files) == (["ann", "bob"], [True, False])
+    table.write_bytes(b"file,person\n\xff\xfe,ann\n")
+    with pytest.raises(ValueError, match=r"persons.csv: not a UTF-8 text file"):
+        read_persons_file(table, files)
+    table.write_text("file,person,neutral\nann_0.jpg,ann,0,1,2\n")
+    with pytest.raises(ValueError, match="line 2: more fields than the header's"):
+        read_persons_file(table, files)
