@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -25,6 +26,7 @@ __all__ = [
     "feature_side",
     "standardize_images",
     "state_dict_nbytes",
+    "state_from_arrays",
 ]
 
 #: ``(filters, kernel size)`` of the four convolution blocks.
@@ -315,3 +317,68 @@ def state_dict_nbytes(module: nn.Module) -> int:
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
     return buffer.tell()
+
+
+def state_from_arrays(
+    expected: Mapping[str, torch.Tensor],
+    arrays: Mapping,
+    *,
+    what: str = "weights",
+    must_be_finite: Callable[[str], bool] = lambda key: True,
+) -> dict[str, torch.Tensor]:
+    """Tensors for a network's state dict from plain arrays, checked key by key.
+
+    Parameters
+    ----------
+    expected : mapping of str to Tensor
+        The network's own ``state_dict()``: the keys, shapes and dtypes wanted.
+    arrays : mapping of str to array-like
+        The stored arrays (from a model file, say).
+    what : str, default="weights"
+        What the arrays are, for messages.
+    must_be_finite : callable, default=every key
+        Which float arrays may hold no NaN or infinite value.
+
+    Returns
+    -------
+    dict of str to Tensor
+
+    Raises
+    ------
+    ValueError
+        Naming the first array that does not fit: missing or unexpected keys,
+        another shape or dtype, NaN or infinite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = nn.Linear(2, 1)
+    >>> arrays = {k: v.numpy() for k, v in layer.state_dict().items()}
+    >>> sorted(state_from_arrays(layer.state_dict(), arrays))
+    ['bias', 'weight']
+    >>> state_from_arrays(layer.state_dict(), {**arrays, "bias": np.zeros(2, np.float32)})
+    Traceback (most recent call last):
+    ...
+    ValueError: weights array 'bias' is float32[2], the network needs float32[1]
+    """
+    import numpy as np
+
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"the {what} do not fit the network (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
+    state = {}
+    for key, tensor in expected.items():
+        array = np.asarray(arrays[key])
+        want = str(tensor.dtype).replace("torch.", "")
+        if array.shape != tuple(tensor.shape) or array.dtype != np.dtype(want):
+            raise ValueError(
+                f"{what} array {key!r} is {array.dtype}{list(array.shape)}, the network "
+                f"needs {want}{list(tensor.shape)}"
+            )
+        if array.dtype.kind == "f" and must_be_finite(key) and not np.isfinite(array).all():
+            raise ValueError(f"{what} array {key!r} holds NaN or infinite values")
+        state[key] = torch.from_numpy(np.array(array))
+    return state

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .nets import BaselineCNN, standardize_images
+from .nets import BaselineCNN, standardize_images, state_from_arrays
 
 __all__ = ["QuantizedCNN", "quantize", "quantize_static", "rebuild_quantized"]
 
@@ -265,27 +265,12 @@ def rebuild_quantized(
         If ``observed_state`` does not fit the network (naming the first array that does not).
     """
     quantized = QuantizedCNN(module.eval(), dense).prepare(backend, reduce_range=reduce_range)
-    expected = quantized.state_dict()
-    missing = sorted(set(expected) - set(observed_state))
-    extra = sorted(set(observed_state) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"the int8 state does not fit the network (missing {missing[:3]}, unexpected "
-            f"{extra[:3]})"
-        )
-    state = {}
-    for key, tensor in expected.items():
-        array = np.asarray(observed_state[key])
-        if array.shape != tuple(tensor.shape) or array.dtype != np.dtype(
-            str(tensor.dtype).replace("torch.", "")
-        ):
-            raise ValueError(
-                f"int8 state array {key!r} is {array.dtype}{list(array.shape)}, the network "
-                f"needs {tensor.dtype}{list(tensor.shape)}"
-            )
-        if array.dtype.kind == "f" and not np.isfinite(array).all() and "histogram" not in key:
-            raise ValueError(f"int8 state array {key!r} holds NaN or infinite values")
-        state[key] = torch.from_numpy(np.array(array))
+    state = state_from_arrays(
+        quantized.state_dict(),
+        observed_state,
+        what="int8 state",
+        must_be_finite=lambda key: "histogram" not in key,  # observers' empty bins
+    )
     with _quiet_quantization():
         quantized.load_state_dict(state)
     return quantized.convert().eval()

@@ -441,25 +441,12 @@ class _CNN:
         est.versions_ = values.get("versions_") if isinstance(values.get("versions_"), dict) else {}
         if values.get("quantized") is not None:
             return cls._load_quantized(est, values["quantized"], weights, where)
-        expected = est.module_.state_dict()
-        missing, extra = set(expected) - set(weights), set(weights) - set(expected)
-        if missing or extra:
-            raise ModelFileError(
-                f"{where}: the weights do not fit the network (missing {sorted(missing)[:3]}, "
-                f"unexpected {sorted(extra)[:3]})"
-            )
-        loaded = {}
-        for key, tensor in expected.items():
-            array = weights[key]
-            want = str(tensor.dtype).replace("torch.", "")
-            if array.shape != tuple(tensor.shape) or array.dtype != np.dtype(want):
-                raise ModelFileError(
-                    f"{where}: array {key!r} is {array.dtype}{list(array.shape)}, the network "
-                    f"needs {want}{list(tensor.shape)}"
-                )
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                raise ModelFileError(f"{where}: array {key!r} holds NaN or infinite weights")
-            loaded[key] = torch.from_numpy(np.array(array))
+        from ..cnn.nets import state_from_arrays
+
+        try:
+            loaded = state_from_arrays(est.module_.state_dict(), weights)
+        except ValueError as exc:
+            raise ModelFileError(f"{where}: {exc}") from None
         est.module_.load_state_dict(loaded)
         est.module_.eval()
         return est

@@ -536,7 +536,7 @@ def write_predictions(
         persons, marks = read_persons_file(persons_file, files)
         flags = neutral or (marks if any(marks) else None)
     calibrated = persons is not None or flags is not None
-    person_ids(files, persons)  # a bad pattern is an error before any output is made
+    persons = person_ids(files, persons)  # a bad pattern: an error before any output
     options = {"detector": detector, "upsample": upsample, "persons": persons, "neutral": flags}
     options.update(batch_size=batch_size, n_jobs=n_jobs)
     if annotate is not None:
