@@ -302,9 +302,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             when no person has enough photos) nothing is learned: the model
             then answers as the wrapped classifier, person ids or not.
         neutral : array-like of bool of shape (n_samples,) or None
-            Neutral reference photos. None: each person's photos labelled
-            ``neutral_label`` serve as references in turn (at most 3 each),
-            and each person is also seen without any.
+            Neutral reference photos. None: each person is seen once without
+            any, then each person's photos labelled ``neutral_label`` serve
+            as references in turn (at most 3 turns; each turn adds a copy of
+            only the people it gives a reference to, so that people without
+            neutral photos do not weigh more with every turn).
 
         Returns
         -------
@@ -322,9 +324,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         features, labels = [], []
         if groups is not None:
             ids, _ = check_groups(groups, len(y))
-            for flags in self._reference_sets(y, ids, neutral):
+            for turn, flags in enumerate(self._reference_sets(y, ids, neutral)):
                 parts = self._baselines(Z, ids, flags)
                 keep = (parts["calibration"] != "none") & np.isfinite(Z).all(axis=1)
+                if turn:  # a turn of references copies only the people it gives one to
+                    keep &= parts["calibration"] == "neutral"
                 features.append(self._features(Z, parts)[keep])
                 labels.append(y[keep])
         if not sum(len(f) for f in features):
@@ -365,7 +369,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         return float(power) * np.log(prior / prior.sum())
 
     def _reference_sets(self, y, ids, neutral):
-        """The reference flags the head is trained under (each a copy of the data)."""
+        """The reference flags the head is trained under: none first, then turns of references."""
         if neutral is not None:
             yield _check_neutral(neutral, len(y))
             return
@@ -410,7 +414,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         :func:`person_baselines` returns them; rows calibrated ``"none"`` get
         the wrapped classifier's probabilities.
         """
-        check_is_fitted(self, "population_")
+        if not hasattr(self, "population_"):  # (a video calls this for every face)
+            check_is_fitted(self, "population_")
         column = {c: i for i, c in enumerate(self.classes_.tolist())}
         out = np.zeros((len(Z), len(self.classes_)))
         shifted = Z - self._prior_shift()

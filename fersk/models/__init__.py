@@ -32,7 +32,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .store import ModelFileError, read_model_folder, write_model_folder
+from .store import ModelFileError, read_model_folder, replacing_problem, write_model_folder
 from .tree import dump_estimator, load_estimator
 
 __all__ = [
@@ -137,15 +137,12 @@ def check_model_folder(path: str | os.PathLike, *, inputs: tuple = ()) -> str:
     if not where.parent.is_dir() or not os.access(where.parent, os.W_OK):
         raise ValueError(f"{os.fspath(path)!r}: its folder {str(where.parent)!r} does not exist "
                          "or is not writable")  # fmt: skip
-    problem = None
-    if folder.is_file():
-        problem = "is a file; a model is saved as a folder (model.json, model.npz)"
-    elif folder.suffix.lower() in PICKLE_SUFFIXES:
-        problem = f"ends in {folder.suffix}, so it would be read as a pickle"
-    elif folder.is_dir() and any(folder.iterdir()) and not (folder / "model.json").is_file():
-        problem = "is a folder of other files, not a fersk model folder (which it would replace)"
+    if folder.suffix.lower() in PICKLE_SUFFIXES and not folder.is_file():
+        problem = f"ends in {folder.suffix}, so it would be read as a pickle; give another name"
+    else:
+        problem = replacing_problem(folder)
     if problem:
-        raise ValueError(f"{os.fspath(path)!r} {problem}; give a new or empty folder")
+        raise ValueError(f"{os.fspath(path)!r} {problem}")
     return os.fspath(path)
 
 

@@ -37,12 +37,15 @@ __all__ = [
     "MAX_JSON_BYTES",
     "ModelFileError",
     "read_model_folder",
+    "replacing_problem",
     "tree_digest",
     "write_model_folder",
 ]
 
 #: The layout this fersk writes and reads.
 FORMAT_VERSION = 2
+#: Files a model folder may hold beside its data (replaced with the model).
+COMPANION_FILES = ("card.md", "reference.json")
 #: model.json larger than this is refused before parsing.
 MAX_JSON_BYTES = 16 * 2**20
 #: model.npz larger than this is refused before reading (the shipped total is 25 MB).
@@ -58,6 +61,45 @@ def tree_digest(tree) -> str:
     """SHA-256 of an estimator tree as canonical JSON (sorted keys, no spaces)."""
     text = json.dumps(tree, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return sha256(text.encode())
+
+
+def replacing_problem(folder: Path, files=()) -> str | None:
+    """Why a model may not be written as ``folder`` (None: it may).
+
+    A model is written as a new folder, into an empty one, or over a model
+    folder holding nothing but a model's files (``model.json``, ``model.npz``,
+    :data:`COMPANION_FILES` and ``files``): it is replaced whole, so nothing
+    else may be lost with it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> replacing_problem(folder) is None
+    True
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> replacing_problem(folder).startswith("is a folder of other files")
+    True
+    """
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        return "is a file; a model is saved as a folder (model.json, model.npz)"
+    names = sorted(p.name for p in folder.iterdir())
+    if names and "model.json" not in names:
+        return (
+            "is a folder of other files, not a fersk model folder (which it would replace); "
+            "give a new or empty folder"
+        )
+    ours = {"model.json", "model.npz", *COMPANION_FILES, *(files or ())}
+    others = [n for n in names if n not in ours]
+    if others:
+        return (
+            f"holds a model and other files ({', '.join(others[:5])}), which replacing the "
+            "model would delete; move them, or save into a new folder"
+        )
+    return None
 
 
 def write_model_folder(
@@ -81,14 +123,9 @@ def write_model_folder(
     from ..io import AtomicFolder
 
     folder = Path(folder)
-    if folder.exists():
-        if not folder.is_dir():
-            raise ValueError(f"{folder} is a file; a model is saved as a folder")
-        if any(folder.iterdir()) and not (folder / "model.json").is_file():
-            raise ValueError(
-                f"{folder} is a folder that holds no fersk model; save into a new or empty "
-                "folder (its files would be replaced)"
-            )
+    problem = replacing_problem(folder, files)
+    if problem:
+        raise ValueError(f"{folder} {problem}")
     if not folder.parent.is_dir():
         raise ValueError(f"{folder}: folder {folder.parent} does not exist")
     buffer = io.BytesIO()

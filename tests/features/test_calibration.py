@@ -108,6 +108,24 @@ def test_the_head_can_learn_a_class_the_model_lacks():
     assert model.predict_proba(X)[:, 3].max() == 0  # uncalibrated rows: the model's classes
 
 
+class _CountingHead(LogisticRegression):
+    """A logistic regression that remembers the rows it was trained on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.trained_rows_ = len(X)
+        return super().fit(X, y, sample_weight)
+
+
+def test_reference_turns_copy_only_the_people_they_give_a_reference_to():
+    X, y, groups = people(n_people=6, per_person=9)  # 3 neutral photos per person
+    without = np.isin(groups, ["p4", "p5"])  # two people never neutral
+    y = np.where(without & (y == "neutral"), "sad", y)
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    model = PersonCalibratedClassifier(base, head=_CountingHead()).fit(X, y, groups=groups)
+    # once against their mean (all 54 rows), then 3 turns of the 4 people with references
+    assert model.head_.trained_rows_ == 54 + 3 * 36
+
+
 def test_the_offset_head_learns_nothing_and_reads_the_shift():
     X, y, groups = people()
     base = LogisticRegression().fit(X, y)

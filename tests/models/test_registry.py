@@ -77,10 +77,21 @@ def test_saving_over_a_model_replaces_it_whole_and_refuses_other_folders(tmp_pat
     other = tmp_path / "photos"
     other.mkdir()
     (other / "keep.jpg").write_bytes(b"x")
-    with pytest.raises(ValueError, match="holds no fersk model"):
+    with pytest.raises(ValueError, match="not a fersk model folder"):
         save_model(second, other)
     assert (other / "keep.jpg").read_bytes() == b"x"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+@pytest.mark.bad_input("save-over-a-model-beside-user-files")
+def test_saving_over_a_model_never_deletes_other_files_beside_it(tmp_path):
+    first = make_pipeline(StandardScaler(), LogisticRegression(C=0.01)).fit(X, Y)
+    folder = save_model(first, tmp_path / "m", files={"card.md": "first"})
+    (folder / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ValueError, match=r"other files \(notes.txt\).*move them"):
+        save_model(first, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_a_save_that_fails_midway_leaves_the_earlier_model(tmp_path, monkeypatch):
