@@ -230,7 +230,8 @@ def plot(results: dict, path: Path) -> None:
     ours = [r["fps"] for r in results["video"].values()] + [
         r["fps"] for r in results["busy"].values()
     ]
-    hog = [r["hog"]["fps"] for r in results["video"].values()] + [float("nan")]
+    hog = [r["hog"]["fps"] for r in results["video"].values()]
+    hog += [float("nan")] * len(results["busy"])
     x = range(len(labels))
     ax.bar([i - 0.2 for i in x], ours, 0.4, label="default (YuNet)")
     ax.bar([i + 0.2 for i in x], hog, 0.4, label="HOG detector")

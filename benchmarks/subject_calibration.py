@@ -9,12 +9,14 @@ that person (leave-one-person-out). Protocols:
 * **JAFFE** (10 people, a neutral photo each): raw model; ``offset`` (no
   learning: ``softmax(log p - log p(baseline))``); ``learned`` (the
   calibration head, trained on the other 9 people, and on CK+48 with
-  ``--with-ck``), each against the person's mean and against one neutral
-  photo (the first; not scored itself); and with only 1, 2, 4, 8 photos of the
-  person known.
+  ``--with-ck``), each against the person's mean, against the mean of the
+  person's photos that are not neutral (a person never seen neutral: the hard
+  case for a mean) and against one neutral photo (the first; not scored
+  itself); and with only 1, 2, 4, 8 photos of the person known.
 * **CK+48** (118 people, no neutral photo; 7 classes with contempt): raw;
   learned against the person's mean (head trained on the other CK+48 people and
-  JAFFE); and a control: the same head without any baseline (``z`` only), so
+  JAFFE; CK+48's photos are never neutral, so every person is the hard case);
+  and a control: the same head without any baseline (``z`` only), so
   what calibration adds is told apart from what learning CK+'s labels adds.
 
 Results: ``benchmarks/results/subject_calibration.{json,md,png}``.

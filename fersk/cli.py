@@ -55,6 +55,15 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    value = _int_at_least(-(2**31))(text)
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of threads, or -1 (all cores), got {value}"
+        )
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -353,7 +362,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, p in sub.choices.items():  # per-face inference runs on one thread, training on all
         one = name in ("predict", "video")
         shown = f"threads per process (default: {'1' if one else 'every core'})"
-        p.add_argument("--threads", type=_n_jobs, default=1 if one else None, help=shown)
+        p.add_argument("--threads", type=_threads, default=1 if one else None, help=shown)
     return parser
 
 

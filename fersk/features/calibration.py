@@ -507,7 +507,8 @@ def reference_log_proba(photos: dict, model, detector: str = "yunet", upsample: 
     Parameters
     ----------
     photos : dict
-        ``{person: [photo, ...]}``, paths or arrays.
+        ``{person: [photo, ...]}``, paths or arrays (person None: one unnamed
+        person, a video's, say).
     model : PersonCalibratedClassifier
         A fitted calibrator (its ``log_proba`` gives the base model's view).
     detector, upsample
@@ -535,8 +536,9 @@ def reference_log_proba(photos: dict, model, detector: str = "yunet", upsample: 
         for source in sources:
             name, image, found, error = find_in_photo(source, detector, upsample)
             if error or not len(found[0]):
+                whose = "" if person is None else f" of person {person!r}"
                 raise ValueError(
-                    f"the neutral photo {name} of person {person!r} "
+                    f"the neutral photo {name}{whose} "
                     + (f"cannot be read ({error})" if error else "has no face that can be found")
                 )
             crops.append(face_crop(image, found[0][0]))

@@ -58,7 +58,7 @@ from .images import (
     write_image,
 )
 from .outputs import AtomicFolder, AtomicOutput, check_output_path, swap_folder
-from .resumable import CSVInUseError, ResumableCSV
+from .resumable import CSVInUseError, ResumableCSV, resumed_csv
 from .video import (
     VIDEO_EXTENSIONS,
     CapturedFrame,
@@ -113,6 +113,7 @@ __all__ = [
     "read_file_bytes",
     "read_image",
     "read_indexed_frames",
+    "resumed_csv",
     "require_decodable_frame",
     "resize_square",
     "scan_image_files",

@@ -14,17 +14,23 @@ only the rest. :class:`ResumableCSV` is that protocol:
 * an exclusive lock (``<csv>.lock``, held for the whole run) refuses a second
   run on the same CSV at once, so two runs never write two headers or the same
   rows twice.
+
+:func:`resumed_csv` opens one for a run (``fersk extract``, ``fersk predict
+--csv``): locked, a torn line said, a new CSV's header written at once, and the
+inputs already done as absolute paths, so a rerun from another folder skips
+them too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
 import json
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .outputs import AtomicOutput
@@ -34,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locks
     fcntl = None
 
-__all__ = ["CSVInUseError", "ResumableCSV", "lock_path", "settings_path"]
+__all__ = ["CSVInUseError", "ResumableCSV", "lock_path", "resumed_csv", "settings_path"]
 
 #: How the CSV's text is encoded: a file name that is not UTF-8 is kept byte for byte.
 _ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
@@ -304,6 +310,56 @@ class ResumableCSV:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+
+
+@contextlib.contextmanager
+def resumed_csv(
+    path: str | os.PathLike,
+    header: Sequence[str],
+    settings: Mapping,
+    *,
+    key: str,
+    what: str = "output",
+    say: Callable[[str], object] | None = None,
+) -> Iterator[tuple[ResumableCSV, set[str]]]:
+    """The resumable CSV ``path``, locked for this run, and the inputs already in it.
+
+    Parameters
+    ----------
+    path, header, settings, key, what
+        As for :class:`ResumableCSV`.
+    say : callable or None, default=None
+        Told in one line when a torn last line was dropped (its input is done
+        again).
+
+    Yields
+    ------
+    table : ResumableCSV
+        Append this run's rows with ``table.write_rows``; a new CSV already
+        has its header.
+    done : set of str
+        The ``key`` values already in the CSV, as absolute paths.
+
+    Raises
+    ------
+    fersk.io.CSVInUseError, ValueError
+        As :class:`ResumableCSV` does on entering.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "rows.csv")
+    >>> with resumed_csv(path, ["path", "n"], {"command": "count"}, key="path") as (table, done):
+    ...     table.write_rows([["/a.png", 1]])
+    >>> with resumed_csv(path, ["path", "n"], {"command": "count"}, key="path") as (table, done):
+    ...     sorted(done)
+    ['/a.png']
+    """
+    with ResumableCSV(path, header, settings, key=key, what=what) as table:
+        if table.dropped_torn_line and say is not None:
+            say(f"{path}: dropped a torn last line; its input is done again")
+        table.write_rows([])  # a new CSV gets its settings and header now
+        yield table, {os.path.abspath(p) for p in table.done}
 
 
 def _same_file(fd: int, path: Path) -> bool:

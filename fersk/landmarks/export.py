@@ -141,7 +141,7 @@ def extract_to_resumable_csv(
     1
     """
     from .._core.distributed import optional_cluster
-    from .._core.resume import resumed_csv
+    from ..io import resumed_csv
 
     say = say or (lambda text: None)
     out = Path(out)

@@ -132,7 +132,9 @@ def leave_one_person_out(
     For every person: the head is learned on the other people of ``faces``
     and on ``extra`` (other datasets), then the person's photos are
     predicted ``raw`` (the model alone), against their ``mean`` (all their
-    photos), and against ``neutral`` (their first neutral photo as the
+    photos), against the mean of their photos that are not neutral (``mean,
+    never neutral``: a person who is never neutral, the hard case for a mean
+    baseline), and against ``neutral`` (their first neutral photo as the
     reference, when they have one; that photo itself is not scored). With
     ``photos=(1, 2, 4, 8)``, also with only ``k`` of their photos known
     (``repeats`` random draws, the reference not among them): ``mean@k`` and
@@ -160,6 +162,11 @@ def leave_one_person_out(
         me = _subset(faces, mine)
         add("raw", me.y, raw[mine])
         add("mean", me.y, calibrated.predict(me.crops, groups=me.groups))
+        posed = np.flatnonzero(me.y != "neutral")  # a person never seen neutral
+        if 0 < len(posed) < len(mine):
+            never = _subset(me, posed)
+            pred = calibrated.predict(never.crops, groups=never.groups)
+            add("mean, never neutral", never.y, pred)
         references = np.flatnonzero(me.neutral)
         if len(references):  # the reference photo itself is not scored
             flags = np.zeros(len(mine), dtype=bool)

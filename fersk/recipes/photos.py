@@ -524,7 +524,7 @@ def write_predictions(
     import functools
     import sys
 
-    from .._core.resume import resumed_csv
+    from ..io import resumed_csv
 
     say = say or (lambda text: None)
     if model is None or isinstance(model, (str, os.PathLike)):

@@ -19,6 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fersk import LandmarkExtractor, PairwiseDistance, SubjectNeutralizer
+from fersk._core.pipeline_tools import predict_proba_with
 from fersk.datasets import make_sample_clips, make_sample_faces, make_sample_video
 from fersk.io import VideoReadError, can_write_codec, read_clip
 from fersk.models import load_model
@@ -306,6 +307,42 @@ def test_two_faces_get_two_stable_tracks(landmark_model):
                 side = int(centre > 240)
                 first = next(x for x in frames[-1][1] if x["track"] == r["track"])
                 assert side == int((first["x0"] + first["x1"]) / 2 > 240)
+
+
+def _face_by_face(self, image, tracks, states, moves):
+    """The stream's per-face path, for every frame (what one batch per frame must equal)."""
+    return [
+        self._predict(state, image, track.box, track.id, still=not move.moving)
+        for track, state, move in zip(tracks, states, moves)
+    ]
+
+
+@pytest.mark.parametrize("which", ["landmark_model", "calibrated_model"])
+def test_the_faces_of_a_frame_go_through_the_model_in_one_batch_with_the_same_answers(
+    which, request, monkeypatch
+):
+    model = request.getfixturevalue(which)
+    script = [("neutral", 0.5), ("expression", 1.2, "happiness")]
+    video = make_sample_video(size=(480, 240), fps=FPS, script=script, n_faces=2, face_size=112)
+    batches = []
+    real = predict_proba_with
+
+    def counted(model, X, **kwargs):
+        batches.append(len(X))
+        return real(model, X, **kwargs)
+
+    monkeypatch.setattr("fersk.video.stream.predict_proba_with", counted)
+    rows = list(VideoAnalyzer(model).stream(video.frames, fps=FPS))
+    assert max(batches) == 2  # both faces in one call
+    monkeypatch.setattr(VideoAnalyzer, "_predict_frame", _face_by_face)
+    batches.clear()
+    alone = list(VideoAnalyzer(model).stream(video.frames, fps=FPS))
+    assert set(batches) == {1}
+    assert [(r["frame"], r["track"]) for r in rows] == [(r["frame"], r["track"]) for r in alone]
+    p = [[v for k, v in r.items() if k.startswith("p_")] for r in rows]
+    q = [[v for k, v in r.items() if k.startswith("p_")] for r in alone]
+    np.testing.assert_allclose(p, q, atol=1e-5)
+    assert [r["label"] for r in rows] == [r["label"] for r in alone]
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
-"""fersk._core.resume: a run's resumable CSV has its header at once, says when it dropped a torn
-line, and gives the inputs already done as absolute paths."""
+"""fersk.io.resumed_csv: a run's resumable CSV has its header at once, says when it dropped a
+torn line, and gives the inputs already done as absolute paths."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from fersk._core.resume import resumed_csv
-from fersk.io import CSVInUseError
+from fersk.io import CSVInUseError, resumed_csv
 
 SETTINGS = {"command": "count", "step": 1}
 
