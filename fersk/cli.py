@@ -55,11 +55,19 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+#: More threads than this is a typo, not a machine.
+MAX_THREADS = 4096
+
+
 def _threads(text: str) -> int:
-    value = _int_at_least(-(2**31))(text)
-    if value == 0 or value < -1:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0 or not -1 <= value <= MAX_THREADS:
         raise argparse.ArgumentTypeError(
-            f"must be a positive number of threads, or -1 (all cores), got {value}"
+            f"must be a number of threads from 1 to {MAX_THREADS}, or -1 (all cores), "
+            f"got {value}"
         )
     return value
 

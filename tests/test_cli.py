@@ -786,6 +786,7 @@ def test_every_cli_mistake_is_one_line_and_exit_code_2(
         (["extract", folder, "--out", tmp_path / "a.csv", "--n-jobs", "0"], "--n-jobs"),
         (["predict", folder, "--threads", "-5"], "or -1 (all cores), got -5"),
         (["predict", folder, "--threads", "0"], "--threads"),
+        (["predict", folder, "--threads", "2147483648"], "from 1 to 4096"),
         (["extract", folder, "--out", tmp_path / "b.csv", "--cache", cache_file], "--cache"),
         (["extract", folder, "--out", unrelated, "--detector", "none"], "not a `fersk extract`"),
         (["train", missing, "--model", tmp_path / "m"], "does not exist"),

@@ -82,18 +82,21 @@ def replacing_problem(folder: Path, files=()) -> str | None:
     >>> replacing_problem(folder).startswith("is a folder of other files")
     True
     """
+    if folder.is_symlink():
+        return "is a symbolic link; a model is saved as a real folder, give its own path"
     if not folder.exists():
         return None
     if not folder.is_dir():
         return "is a file; a model is saved as a folder (model.json, model.npz)"
-    names = sorted(p.name for p in folder.iterdir())
-    if names and "model.json" not in names:
+    entries = sorted(folder.iterdir())
+    if entries and not (folder / "model.json").is_file():
         return (
             "is a folder of other files, not a fersk model folder (which it would replace); "
             "give a new or empty folder"
         )
     ours = {"model.json", "model.npz", *COMPANION_FILES, *(files or ())}
-    others = [n for n in names if n not in ours]
+    # the model's own names count only as plain files: a folder named card.md is not one
+    others = [e.name for e in entries if e.name not in ours or e.is_dir() or e.is_symlink()]
     if others:
         return (
             f"holds a model and other files ({', '.join(others[:5])}), which replacing the "

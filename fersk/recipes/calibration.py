@@ -134,7 +134,9 @@ def leave_one_person_out(
     predicted ``raw`` (the model alone), against their ``mean`` (all their
     photos), against the mean of their photos that are not neutral (``mean,
     never neutral``: a person who is never neutral, the hard case for a mean
-    baseline), and against ``neutral`` (their first neutral photo as the
+    baseline; ``mean, scored without neutral photos`` scores the same photos
+    against the mean of all, the fair comparison), and against ``neutral``
+    (their first neutral photo as the
     reference, when they have one; that photo itself is not scored). With
     ``photos=(1, 2, 4, 8)``, also with only ``k`` of their photos known
     (``repeats`` random draws, the reference not among them): ``mean@k`` and
@@ -161,9 +163,11 @@ def leave_one_person_out(
         calibrated = fit_calibration(model, [others, *extra], **params)
         me = _subset(faces, mine)
         add("raw", me.y, raw[mine])
-        add("mean", me.y, calibrated.predict(me.crops, groups=me.groups))
-        posed = np.flatnonzero(me.y != "neutral")  # a person never seen neutral
-        if 0 < len(posed) < len(mine):
+        pred = calibrated.predict(me.crops, groups=me.groups)
+        add("mean", me.y, pred)
+        posed = np.flatnonzero(me.y != calibrated.neutral_label)
+        if 0 < len(posed) < len(mine):  # the same photos, scored as if never seen neutral
+            add("mean, scored without neutral photos", me.y[posed], pred[posed])
             never = _subset(me, posed)
             pred = calibrated.predict(never.crops, groups=never.groups)
             add("mean, never neutral", never.y, pred)

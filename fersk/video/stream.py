@@ -103,7 +103,9 @@ class VideoAnalyzer(BaseEstimator):
         YuNet (:data:`fersk.landmarks.detection.DEFAULT_DETECTOR`) for a model
         without one (a CNN) or trained on face crops (``detector="none"``). The
         tracker's landmarks always come from the model's extractor settings
-        (backend, predictor file, upsampling, detection threshold).
+        (backend, predictor file, upsampling, detection threshold); a model
+        that reads no landmarks is followed with dlib's 5-point predictor (its
+        ``motion`` is measured on those 5 points).
     detect_every : int, default=5
         Frames between detector runs while every face is tracked.
     max_faces : int or None, default=None

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from fersk.models import (
     DEFAULT_MODEL,
     MODELS_DIR,
+    check_model_folder,
     list_models,
     load_model,
     model_card,
@@ -92,6 +93,34 @@ def test_saving_over_a_model_never_deletes_other_files_beside_it(tmp_path):
     with pytest.raises(ValueError, match=r"other files \(notes.txt\).*move them"):
         save_model(first, folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    (folder / "notes.txt").unlink()
+    (folder / "card.md").unlink()
+    (folder / "card.md").mkdir()  # a folder under a model file's name is not a model file
+    (folder / "card.md" / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"other files \(card.md\)"):
+        save_model(first, folder)
+    with pytest.raises(ValueError, match="other files"):
+        check_model_folder(folder)
+    assert (folder / "card.md" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.bad_input("save-over-a-model-beside-user-files")
+def test_a_folder_named_model_json_or_a_symbolic_link_is_refused_before_any_work(tmp_path):
+    first = make_pipeline(StandardScaler(), LogisticRegression(C=0.01)).fit(X, Y)
+    fake = tmp_path / "fake"
+    (fake / "model.json").mkdir(parents=True)
+    (fake / "model.json" / "keep.txt").write_text("mine")
+    real = save_model(first, tmp_path / "real")
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for target, needle in [(fake, "not a fersk model folder"), (tmp_path / "link", "symbolic"),
+                           (tmp_path / "dangling", "symbolic")]:  # fmt: skip
+        with pytest.raises(ValueError, match=needle):
+            check_model_folder(target)  # what `fersk train` asks before training
+        with pytest.raises(ValueError, match=needle):
+            save_model(first, target)
+    assert (fake / "model.json" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "link").resolve() == real.resolve() and (real / "model.json").is_file()
 
 
 def test_a_save_that_fails_midway_leaves_the_earlier_model(tmp_path, monkeypatch):
