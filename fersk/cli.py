@@ -66,8 +66,7 @@ def _threads(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value == 0 or not -1 <= value <= MAX_THREADS:
         raise argparse.ArgumentTypeError(
-            f"must be a number of threads from 1 to {MAX_THREADS}, or -1 (all cores), "
-            f"got {value}"
+            f"must be a number of threads from 1 to {MAX_THREADS}, or -1 (all cores), got {value}"
         )
     return value
 
