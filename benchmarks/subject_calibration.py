@@ -2,8 +2,8 @@
 
     python benchmarks/subject_calibration.py [--model cnn-ferplus] [--data ~/fer-data]
 
-Every face is found and cropped as ``fersk predict`` does (HOG, upsample 1,
-the shipped framing); the calibration of a person is always learned without
+Every face is found and cropped as ``fersk predict`` does (its default
+detector, upsample 1, the shipped framing); the calibration of a person is always learned without
 that person (leave-one-person-out). Protocols:
 
 * **JAFFE** (10 people, a neutral photo each): raw model; ``offset`` (no
@@ -12,7 +12,12 @@ that person (leave-one-person-out). Protocols:
   ``--with-ck``), each against the person's mean, against the mean of the
   person's photos that are not neutral (a person never seen neutral: the hard
   case for a mean) and against one neutral photo (the first; not scored
-  itself); and with only 1, 2, 4, 8 photos of the person known.
+  itself); and with only 1, 2, 4, 8 photos of the person known. ``learned``
+  is the default head (a logistic regression on all the numbers),
+  ``classwise`` the head that reads each class from its own numbers (what the
+  shipped default uses).
+* **Across sets**: each head learned on one set only (CK+48, or JAFFE), then
+  every person of the other predicted: people and a dataset never seen.
 * **CK+48** (118 people, no neutral photo; 7 classes with contempt): raw;
   learned against the person's mean (head trained on the other CK+48 people and
   JAFFE; CK+48's photos are never neutral, so every person is the hard case);
@@ -51,7 +56,7 @@ def run(args) -> dict:
 
     from fersk.datasets import load_dataset, load_jaffe
     from fersk.models import load_model
-    from fersk.recipes.calibration import leave_one_person_out, person_faces
+    from fersk.recipes.calibration import across_sets, leave_one_person_out, person_faces
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
@@ -63,8 +68,8 @@ def run(args) -> dict:
              "ck48": [int(ck.found.sum()), len(ck.found)]}  # fmt: skip
     print(f"faces found: {found} in {time.perf_counter() - t0:.0f} s", flush=True)
     params = {"C": args.C, "shrinkage": args.shrinkage}
-    results: dict = {"faces_found": found, "jaffe": {}, "ck48": {}}
-    for head, label in [("offset", "offset"), (None, "learned")]:
+    results: dict = {"faces_found": found, "jaffe": {}, "ck48": {}, "across": {}}
+    for head, label in [("offset", "offset"), (None, "learned"), ("classwise", "classwise")]:
         runs = leave_one_person_out(
             model, jaffe, extra=[ck] if args.with_ck else [], photos=(1, 2, 4, 8),
             head=head, **params,
@@ -76,6 +81,15 @@ def run(args) -> dict:
     runs = leave_one_person_out(model, ck, extra=[jaffe], **params)
     results["ck48"]["raw"] = scores(*runs["raw"])
     results["ck48"]["learned mean"] = scores(*runs["mean"])
+    runs = leave_one_person_out(model, ck, extra=[jaffe], head="classwise", **params)
+    results["ck48"]["classwise mean"] = scores(*runs["mean"])
+    for head, label in [(None, "learned"), ("classwise", "classwise")]:
+        for name, learned_on, faces in [("JAFFE", ck, jaffe), ("CK+48", jaffe, ck)]:
+            runs = across_sets(model, [learned_on], faces, head=head, **params)
+            for mode, (y, p) in runs.items():
+                key = f"{name} ({label} head, learned on the other set only) {mode}"
+                results["across"][key] = scores(y, p)
+    print("across", {k: round(100 * v["war"], 1) for k, v in results["across"].items()})
     results["ck48"]["learned, no baseline (control)"] = scores(*control(model, ck, jaffe, args.C))
     print("CK+48", {k: round(100 * v["war"], 1) for k, v in results["ck48"].items()})
     return results
@@ -112,14 +126,21 @@ def markdown(results: dict, args) -> str:
                 continue
             lines.append(f"| {label} | {mode} | {100 * r['war']:.1f} | {100 * r['uar']:.1f} | "
                          f"{r['n']} |")  # fmt: skip
-    lines += ["", "Photos of a person known (JAFFE, learned head):", ""]
-    lines += ["| photos | against the mean | against one neutral photo |", "|---|---|---|"]
+    lines += ["", "People and a dataset never seen (the head learned on the other set only):", ""]
+    lines += ["| set, head, protocol | WAR | UAR | faces |", "|---|---|---|---|"]
+    for mode, r in results.get("across", {}).items():
+        lines.append(f"| {mode} | {100 * r['war']:.1f} | {100 * r['uar']:.1f} | {r['n']} |")
+    lines += ["", "Photos of a person known (JAFFE; WAR / UAR):", ""]
+    heads = ("learned", "classwise")
+    lines += ["| photos | " + " | ".join(f"{h}: against the mean | {h}: against one neutral photo"
+                                         for h in heads) + " |", "|---" * 5 + "|"]  # fmt: skip
     for k in (1, 2, 4, 8):
         cells = []
-        for base in ("mean", "neutral"):
-            r = results["jaffe"].get(f"learned {base}@{k}")
-            cells.append("-" if r is None else f"{100 * r['war']:.1f} / {100 * r['uar']:.1f}")
-        lines.append(f"| {k} | {cells[0]} | {cells[1]} |")
+        for head in heads:
+            for base in ("mean", "neutral"):
+                r = results["jaffe"].get(f"{head} {base}@{k}")
+                cells.append("-" if r is None else f"{100 * r['war']:.1f} / {100 * r['uar']:.1f}")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"Faces found (`fersk predict`'s detector): {results['faces_found']}. The control row "
@@ -142,10 +163,12 @@ def plot(results: dict, path: Path) -> None:
     axes[0].barh([b[0] for b in bars][::-1], [100 * b[1]["war"] for b in bars][::-1])
     axes[0].set_xlabel("WAR (%), leave one person out")
     axes[0].tick_params(axis="y", labelsize=7)
-    for base in ("mean", "neutral"):
-        ks = [k for k in (1, 2, 4, 8) if f"learned {base}@{k}" in results["jaffe"]]
-        axes[1].plot(ks, [100 * results["jaffe"][f"learned {base}@{k}"]["war"] for k in ks],
-                     "o-", label=f"against the {base}")  # fmt: skip
+    for head in ("learned", "classwise"):
+        for base in ("mean", "neutral"):
+            ks = [k for k in (1, 2, 4, 8) if f"{head} {base}@{k}" in results["jaffe"]]
+            war = [100 * results["jaffe"][f"{head} {base}@{k}"]["war"] for k in ks]
+            style = "o-" if head == "classwise" else "s--"
+            axes[1].plot(ks, war, style, label=f"{head}, the {base}")
     axes[1].axhline(100 * results["jaffe"]["raw"]["war"], color="0.4", ls="--", label="raw")
     axes[1].set_xscale("log", base=2)
     axes[1].set_xlabel("photos of the person known (JAFFE)")

@@ -12,9 +12,13 @@ the same person's baselines:
   population's mean by ``shrinkage`` pseudo-photos (the study's subject mean;
   a person seen in a single expression keeps part of it).
 
-A small head (standardisation and a logistic regression) learned on people
-with ids turns ``[z - neutral, z - mean, z]`` into the calibrated
-probabilities; without a neutral reference, the mean stands in for it. Rows
+A small head learned on people with ids turns ``[z - neutral, z - mean, z]``
+into the calibrated probabilities; without a neutral reference, the mean
+stands in for it. Two heads are built in: ``"classwise"`` (a conditional
+logit: each class's score reads only that class's three numbers, 4 weights a
+class; what the shipped default uses, as it carries over to people of other
+datasets) and, with ``head=None``, standardisation and a multinomial logistic
+regression on all of them (it can learn a class the model lacks). Rows
 of a person with neither (too few photos) -- or without an id -- keep the
 wrapped classifier's own probabilities, and :meth:`calibration` says, per row,
 which happened. Person ids and reference flags travel as metadata
@@ -41,10 +45,20 @@ from .._core._sklearn_compat import HasMethods, Interval, StrOptions, _fit_conte
 from .._core.pipeline_tools import predict_proba_with
 from .subject import check_groups
 
-__all__ = ["CALIBRATIONS", "PersonCalibratedClassifier", "person_baselines", "reference_log_proba"]
+__all__ = [
+    "CALIBRATIONS",
+    "FEW_PHOTOS",
+    "PersonCalibratedClassifier",
+    "person_baselines",
+    "reference_log_proba",
+]
 
 #: What a row's calibration can be: against neutral references, the person's mean, or none.
 CALIBRATIONS: tuple[str, ...] = ("neutral", "mean", "none")
+#: In ``fit``, each person is also seen as if only this many of their photos were known
+#: (a seeded random draw, their reference kept): the head learns baselines as a user with a
+#: few photos and one neutral selfie gives them.
+FEW_PHOTOS: tuple[int, ...] = (1, 2, 4)
 #: Log-probabilities are floored here (log 0 is -inf).
 MIN_PROBA = 1e-6
 
@@ -153,11 +167,17 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         The model whose outputs are calibrated. Fitted (a clone) on ``X, y``
         by :meth:`fit`, unless wrapped in :class:`sklearn.frozen.FrozenEstimator`
         (a shipped model, say: only the head is then learned).
-    head : classifier, "offset" or None, default=None
+    head : classifier, "classwise", "offset" or None, default=None
         Learns the calibrated labels from ``[z - reference, z - mean, z]``;
-        None is ``StandardScaler`` + ``LogisticRegression(C=C)``. ``"offset"``
-        learns nothing: the probabilities are ``softmax(z - reference)`` (the
-        reference, or the mean where there is none), a plain output offset.
+        None is ``StandardScaler`` + ``LogisticRegression(C=C)`` on all of
+        them. ``"classwise"`` scores each class ``k`` from its own numbers
+        only: ``w_k . (z_k - reference_k, z_k - mean_k, z_k) + b_k``, the
+        weights learned across people (L2-penalised by ``1 / (2 C)``); it can
+        only answer the wrapped classifier's classes, and with 4 weights a
+        class it carries over to people unlike those it was learned on.
+        ``"offset"`` learns nothing: the probabilities are ``softmax(z -
+        reference)`` (the reference, or the mean where there is none), a plain
+        output offset.
     baseline : {"auto", "neutral", "mean"}, default="auto"
         Which baselines to use (see :func:`person_baselines`).
     shrinkage : float, default=2.0
@@ -165,7 +185,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     min_photos : int, default=2
         Photos a person without references needs to be calibrated.
     C : float, default=1.0
-        Inverse regularisation of the default head.
+        Inverse regularisation of the learned head (None or "classwise").
     neutral_label : object, default="neutral"
         The label of neutral faces: in ``fit`` without ``neutral=``, each
         person's neutral photos serve in turn as their reference.
@@ -183,8 +203,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     ----------
     estimator_ : classifier
         The fitted wrapped classifier.
-    head_ : classifier, "offset" or None
+    head_ : classifier, "classwise", "offset" or None
         The fitted head; None when ``fit`` had no person to learn from.
+    head_coef_, head_intercept_ : ndarray of shape (n_classes, 3) and (n_classes,)
+        The ``"classwise"`` head's weights and biases, per class of the
+        wrapped classifier (only with that head).
     classes_ : ndarray
         The wrapped classifier's classes, then any class only ``y`` has (a
         head can learn a class the base model lacks, e.g. contempt).
@@ -218,7 +241,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["predict_proba"])],
-        "head": [None, StrOptions({"offset"}), HasMethods(["fit", "predict_proba"])],
+        "head": [
+            None,
+            StrOptions({"offset", "classwise"}),
+            HasMethods(["fit", "predict_proba"]),
+        ],
         "baseline": [StrOptions({"auto", "neutral", "mean"})],
         "shrinkage": [Interval(Real, 0, None, closed="left")],
         "min_photos": [Interval(Integral, 1, None, closed="left")],
@@ -306,7 +333,9 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             any, then each person's photos labelled ``neutral_label`` serve
             as references in turn (at most 3 turns; each turn adds a copy of
             only the people it gives a reference to, so that people without
-            neutral photos do not weigh more with every turn).
+            neutral photos do not weigh more with every turn). Each of these
+            is also seen as if only 1, 2 or 4 photos of each person were known
+            (:data:`FEW_PHOTOS`, a seeded draw; the reference kept, not scored).
 
         Returns
         -------
@@ -331,11 +360,18 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                     keep &= parts["calibration"] == "neutral"
                 features.append(self._features(Z, parts)[keep])
                 labels.append(y[keep])
+                for few, few_labels in self._few_photos(Z, y, ids, flags, first=not turn):
+                    features.append(few)
+                    labels.append(few_labels)
         if not sum(len(f) for f in features):
             return self  # no person to learn from: the wrapped classifier's answers
         head = self.head
         if head is None:
             head = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
+        if head == "classwise":
+            self.head_coef_, self.head_intercept_ = _fit_classwise(
+                np.vstack(features), np.concatenate(labels), self.classes_, float(self.C)
+            )
         if isinstance(head, str):  # "offset": nothing to learn
             self.head_ = head
             return self
@@ -367,6 +403,30 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             )
         prior = prior / prior.max()  # no overflow in the sum, whatever the scale
         return float(power) * np.log(prior / prior.sum())
+
+    def _few_photos(self, Z, y, ids, flags, first: bool):
+        """Each person as if only a few of their photos were known (with their reference):
+        ``(features, labels)`` per count of :data:`FEW_PHOTOS`; ``first``: the turn without
+        references (every person), else only the people given one."""
+        rng = np.random.default_rng(0)  # the same draws every fit
+        usable = np.isfinite(Z).all(axis=1)
+        for k in FEW_PHOTOS:
+            rows = []
+            for person in dict.fromkeys(ids.tolist()):
+                mine = np.flatnonzero((ids == person) & usable)
+                refs = mine[flags[mine]]
+                if not first and not len(refs):
+                    continue
+                pool = np.setdiff1d(mine, refs)
+                if len(pool) <= k:
+                    continue
+                rows.append(np.r_[rng.choice(pool, k, replace=False), refs])
+            if not rows:
+                continue
+            sub = np.concatenate(rows)
+            parts = self._baselines(Z[sub], ids[sub], flags[sub])
+            keep = (parts["calibration"] != "none") & ~flags[sub]
+            yield self._features(Z[sub], parts)[keep], y[sub][keep]
 
     def _reference_sets(self, y, ids, neutral):
         """The reference flags the head is trained under: none first, then turns of references."""
@@ -433,6 +493,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             features = self._features(Z[rows], _take(parts, calibrated))
             if isinstance(self.head_, str):  # "offset": softmax(z - reference)
                 shift = features[:, : Z.shape[1]]
+                if self.head_ == "classwise":
+                    shift = _classwise_scores(features, self.head_coef_, self.head_intercept_)
                 proba = np.exp(shift - shift.max(axis=1, keepdims=True))
                 proba /= proba.sum(axis=1, keepdims=True)
                 classes = self.estimator_.classes_
@@ -474,6 +536,58 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
 def _take(parts: dict, rows: np.ndarray) -> dict:
     return {k: np.asarray(v)[rows] for k, v in parts.items()}
+
+
+def _classwise_scores(features: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Each class's score from its own numbers: ``features`` is ``[A | B | C]``, one column
+    a class in each block; the score of class ``k`` is ``coef[k] . (A_k, B_k, C_k) + b_k``."""
+    n_classes = len(intercept)
+    blocks = features.reshape(len(features), -1, n_classes)  # (n, 3, n_classes)
+    return np.einsum("nbk,kb->nk", blocks, coef) + intercept
+
+
+def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: float) -> tuple:
+    """The ``"classwise"`` head's weights: a conditional logit fitted by L-BFGS.
+
+    Minimises the summed negative log-likelihood plus ``|coef|^2 / (2 C)``
+    (biases not penalised). A label that is not one of ``classes`` is an error:
+    this head reads each class from the model's own output for it.
+    """
+    from scipy.optimize import minimize
+
+    classes = np.asarray(classes)
+    known = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = sorted({str(v) for v in np.unique(y) if v not in known})
+    if unknown:
+        raise ValueError(
+            f"the classwise head answers only the wrapped classifier's classes "
+            f"({classes.tolist()}); the labels {unknown} are not among them (use head=None, "
+            "which can learn a class the model lacks)"
+        )
+    target = np.array([known[v] for v in y.tolist()])
+    n, n_classes = len(y), len(classes)
+    blocks = features.reshape(n, -1, n_classes)
+    n_blocks = blocks.shape[1]
+    rows = np.arange(n)
+
+    def loss(theta):
+        coef, intercept = (
+            theta[: n_classes * n_blocks].reshape(n_classes, n_blocks),
+            theta[-n_classes:],
+        )
+        scores = np.einsum("nbk,kb->nk", blocks, coef) + intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scores).sum(axis=1))
+        value = (log_norm - scores[rows, target]).sum() + (coef**2).sum() / (2 * C)
+        grad = np.exp(scores - log_norm[:, None])
+        grad[rows, target] -= 1.0  # d(-log p_target) / d score
+        grad_coef = np.einsum("nk,nbk->kb", grad, blocks) + coef / C
+        return value, np.concatenate([grad_coef.ravel(), grad.sum(axis=0)])
+
+    start = np.zeros(n_classes * n_blocks + n_classes)
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000})
+    coef = result.x[: n_classes * n_blocks].reshape(n_classes, n_blocks)
+    return coef, result.x[-n_classes:].copy()
 
 
 def _head_proba(head, features: np.ndarray) -> np.ndarray:

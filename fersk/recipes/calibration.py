@@ -6,7 +6,9 @@
   around a fitted model, its head learned on people with ids;
 * :func:`leave_one_person_out`: for each person, a calibration learned without them, then their
   photos predicted: raw, against the person's mean, against one neutral photo; also with only
-  ``k`` photos of the person (how many it takes before calibration pays).
+  ``k`` photos of the person (how many it takes before calibration pays);
+* :func:`across_sets`: a calibration learned on other datasets only, then every person of a
+  dataset predicted (people *and* a dataset never seen, as a new user's would be).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch
 
-__all__ = ["fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
+__all__ = ["across_sets", "fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
 
 
 def photo_faces(
@@ -192,3 +194,29 @@ def leave_one_person_out(
                     pred = calibrated.predict(both.crops, groups=both.groups, neutral=flags)
                     add(f"neutral@{k}", sub.y, pred[:k])
     return {mode: (np.asarray(t), np.asarray(p)) for mode, (t, p) in out.items()}
+
+
+def across_sets(model, learned_on: list[Bunch], faces: Bunch, **params) -> dict:
+    """Every person of ``faces`` predicted by a calibration learned only on ``learned_on``.
+
+    Modes as in :func:`leave_one_person_out`: ``raw``, ``mean`` and, for people with
+    a neutral photo, ``neutral`` (their first neutral photo the reference, not scored).
+
+    Returns
+    -------
+    dict
+        ``{mode: (y_true, y_pred)}``.
+    """
+    calibrated = fit_calibration(model, list(learned_on), **params)
+    out = {
+        "raw": (faces.y, calibrated.estimator_.predict(faces.crops)),
+        "mean": (faces.y, calibrated.predict(faces.crops, groups=faces.groups)),
+    }
+    flags = np.zeros(len(faces.y), dtype=bool)
+    for person in dict.fromkeys(faces.groups.tolist()):
+        references = np.flatnonzero((faces.groups == person) & faces.neutral)
+        flags[references[:1]] = True
+    if flags.any():
+        pred = calibrated.predict(faces.crops, groups=faces.groups, neutral=flags)
+        out["neutral"] = (faces.y[~flags], pred[~flags])
+    return out

@@ -168,7 +168,11 @@ def _calibrated_card(record: dict) -> dict:
 
 The default model: `cnn-ferplus`, and a small calibration head that reads a person's
 faces against their own baselines (their neutral photo, or their mean) when person ids
-are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`).
+are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`). The
+head is `"classwise"`: each class is scored from its own three numbers (4 weights a
+class), which carries over to people of other datasets better than a logistic
+regression on all of them (`benchmarks/results/subject_calibration.md`, "people and a
+dataset never seen").
 {uncalibrated}
 
 {_usage("calibrated-ferplus", ', persons=r"^([A-Z]+)_", neutral=["ref.jpg"]')}

@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from fersk.features import calibration
 from fersk.features.calibration import PersonCalibratedClassifier, person_baselines
 
 CLASSES = np.array(["happy", "neutral", "sad"])
@@ -116,14 +117,88 @@ class _CountingHead(LogisticRegression):
         return super().fit(X, y, sample_weight)
 
 
-def test_reference_turns_copy_only_the_people_they_give_a_reference_to():
+def test_reference_turns_copy_only_the_people_they_give_a_reference_to(monkeypatch):
     X, y, groups = people(n_people=6, per_person=9)  # 3 neutral photos per person
     without = np.isin(groups, ["p4", "p5"])  # two people never neutral
     y = np.where(without & (y == "neutral"), "sad", y)
     base = FrozenEstimator(LogisticRegression().fit(X, y))
     model = PersonCalibratedClassifier(base, head=_CountingHead()).fit(X, y, groups=groups)
-    # once against their mean (all 54 rows), then 3 turns of the 4 people with references
+    # Once against their mean (all 54 rows), then 3 turns of the 4 people with references
+    # (36 rows each). Each of these also as if 1, 2, 4 photos were known: without
+    # references 2 and 4 photos of all 6 people (1 photo is no mean: min_photos=2); in a
+    # turn 1 + 2 + 4 photos of the 4 people, their reference not counted.
+    assert calibration.FEW_PHOTOS == (1, 2, 4)
+    assert model.head_.trained_rows_ == 54 + 6 * (2 + 4) + 3 * (36 + 4 * (1 + 2 + 4))
+    monkeypatch.setattr(calibration, "FEW_PHOTOS", ())
+    model = PersonCalibratedClassifier(base, head=_CountingHead()).fit(X, y, groups=groups)
     assert model.head_.trained_rows_ == 54 + 3 * 36
+
+
+def _classwise_objective(model, features, y, C):
+    """The classwise head's penalised negative log-likelihood at its fitted weights."""
+    from fersk.features.calibration import _classwise_scores
+
+    scores = _classwise_scores(features, model.head_coef_, model.head_intercept_)
+    scores -= scores.max(axis=1, keepdims=True)
+    log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    target = np.searchsorted(model.classes_, y)
+    return -log_p[np.arange(len(y)), target].sum() + (model.head_coef_**2).sum() / (2 * C)
+
+
+def test_the_classwise_head_reads_each_class_from_its_own_numbers_and_is_fitted_to_its_optimum(
+    monkeypatch,
+):
+    monkeypatch.setattr(calibration, "FEW_PHOTOS", ())
+    X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    model = PersonCalibratedClassifier(base, head="classwise", C=0.5).fit(X, y, groups=groups)
+    assert model.head_ == "classwise" and model.head_coef_.shape == (3, 3)
+    assert model.head_intercept_.shape == (3,) and model.classes_.tolist() == CLASSES.tolist()
+    # the training rows, as fit builds them: once against the mean, then 3 reference turns
+    rows, labels = [], []
+    for turn, flags in enumerate(model._reference_sets(y, groups, None)):
+        parts = model._baselines(model.log_proba(X), groups, flags)
+        keep = parts["calibration"] != "none"
+        if turn:
+            keep &= parts["calibration"] == "neutral"
+        rows.append(model._features(model.log_proba(X), parts)[keep])
+        labels.append(y[keep])
+    features, labels = np.vstack(rows), np.concatenate(labels)
+    best = _classwise_objective(model, features, labels, 0.5)
+    fitted = (model.head_coef_.copy(), model.head_intercept_.copy())
+    for which in range(2):  # any small step away from the fitted weights costs more
+        for index in np.ndindex(fitted[which].shape):
+            for step in (-1e-3, 1e-3):
+                moved = [fitted[0].copy(), fitted[1].copy()]
+                moved[which][index] += step
+                model.head_coef_, model.head_intercept_ = moved
+                assert _classwise_objective(model, features, labels, 0.5) > best - 1e-9
+    model.head_coef_, model.head_intercept_ = fitted
+    new, y_new, _ = people(n_people=6, per_person=3, seed=1)  # unseen people
+    ids = np.repeat([f"q{i}" for i in range(6)], 3)
+    calibrated = model.predict(new, groups=ids, neutral=y_new == "neutral")
+    assert np.mean(calibrated == y_new) > np.mean(model.predict(new) == y_new) + 0.2
+
+
+def test_the_classwise_head_refuses_a_class_the_model_lacks_and_saves_as_data(tmp_path):
+    import joblib
+
+    from fersk.models import load_model, save_model
+
+    X, y, groups = people()
+    base = LogisticRegression().fit(X[y != "sad"], y[y != "sad"])
+    with pytest.raises(ValueError, match=r"labels \['sad'\] are not among them.*head=None"):
+        PersonCalibratedClassifier(FrozenEstimator(base), head="classwise").fit(X, y, groups=groups)
+    base = LogisticRegression().fit(X, y)
+    model = PersonCalibratedClassifier(FrozenEstimator(base), head="classwise")
+    model.fit(X, y, groups=groups)
+    expected = model.predict_proba(X, groups=groups)
+    again = load_model(save_model(model, tmp_path / "m"))
+    np.testing.assert_array_equal(again.predict_proba(X, groups=groups), expected)
+    joblib.dump(model, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "m.joblib").predict_proba(X, groups=groups), expected
+    )
 
 
 def test_the_offset_head_learns_nothing_and_reads_the_shift():
@@ -168,7 +243,12 @@ def test_person_ids_travel_through_metadata_routing_in_a_grid_search():
         assert search.best_estimator_.head_ is not None
 
 
-@parametrize_with_checks([PersonCalibratedClassifier(LogisticRegression())])
+@parametrize_with_checks(
+    [
+        PersonCalibratedClassifier(LogisticRegression()),
+        PersonCalibratedClassifier(LogisticRegression(), head="classwise"),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
