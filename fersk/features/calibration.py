@@ -32,6 +32,7 @@ neutral references), never from labels; the head is trained on other people.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -238,6 +239,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     __metadata_request__fit = {"groups": True, "neutral": True}
     __metadata_request__predict = {"groups": True, "neutral": True}
     __metadata_request__predict_proba = {"groups": True, "neutral": True}
+    __metadata_request__score = {"groups": True, "neutral": True}
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["predict_proba"])],
@@ -335,7 +337,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             only the people it gives a reference to, so that people without
             neutral photos do not weigh more with every turn). Each of these
             is also seen as if only 1, 2 or 4 photos of each person were known
-            (:data:`FEW_PHOTOS`, a seeded draw; the reference kept, not scored).
+            (:data:`FEW_PHOTOS`, a seeded draw; the reference kept, not scored;
+            a person needs more photos than that, and a mean ``min_photos``).
 
         Returns
         -------
@@ -533,6 +536,19 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         proba = self.predict_proba(X, groups, neutral)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def score(self, X, y, sample_weight=None, groups=None, neutral=None) -> float:
+        """Accuracy of :meth:`predict` with the same person ids and reference flags.
+
+        ``GridSearchCV`` routes ``groups=`` here (with metadata routing on), so a
+        search over ``head`` or ``C`` scores the calibrated answers, not the
+        wrapped model's.
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(
+            accuracy_score(y, self.predict(X, groups, neutral), sample_weight=sample_weight)
+        )
+
 
 def _take(parts: dict, rows: np.ndarray) -> dict:
     return {k: np.asarray(v)[rows] for k, v in parts.items()}
@@ -557,14 +573,18 @@ def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: 
 
     classes = np.asarray(classes)
     known = {c: i for i, c in enumerate(classes.tolist())}
-    unknown = sorted({str(v) for v in np.unique(y) if v not in known})
+    unknown = sorted({repr(v) for v in y.tolist() if v not in known})
     if unknown:
         raise ValueError(
             f"the classwise head answers only the wrapped classifier's classes "
-            f"({classes.tolist()}); the labels {unknown} are not among them (use head=None, "
-            "which can learn a class the model lacks)"
+            f"({classes.tolist()}); the labels {', '.join(unknown[:5])} are not among them "
+            "(head=None can learn a class the model lacks)"
         )
     target = np.array([known[v] for v in y.tolist()])
+    if len(set(target.tolist())) < 2:
+        raise ValueError(
+            f"the classwise head needs labels of at least 2 classes; got only {y[0]!r}"
+        )
     n, n_classes = len(y), len(classes)
     blocks = features.reshape(n, -1, n_classes)
     n_blocks = blocks.shape[1]
@@ -585,7 +605,17 @@ def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: 
         return value, np.concatenate([grad_coef.ravel(), grad.sum(axis=0)])
 
     start = np.zeros(n_classes * n_blocks + n_classes)
+    counts = np.bincount(target, minlength=n_classes)
+    start[-n_classes:] = np.log((counts + 1) / (n + n_classes))  # the labels' frequencies
     result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000})
+    if not result.success:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"the classwise head's fit did not converge ({result.message}); try a larger C",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     coef = result.x[: n_classes * n_blocks].reshape(n_classes, n_blocks)
     return coef, result.x[-n_classes:].copy()
 

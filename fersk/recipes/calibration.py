@@ -213,10 +213,15 @@ def across_sets(model, learned_on: list[Bunch], faces: Bunch, **params) -> dict:
         "mean": (faces.y, calibrated.predict(faces.crops, groups=faces.groups)),
     }
     flags = np.zeros(len(faces.y), dtype=bool)
+    scored = np.zeros(len(faces.y), dtype=bool)  # people with a reference, but not it
     for person in dict.fromkeys(faces.groups.tolist()):
-        references = np.flatnonzero((faces.groups == person) & faces.neutral)
-        flags[references[:1]] = True
+        mine = faces.groups == person
+        references = np.flatnonzero(mine & faces.neutral)
+        if len(references):
+            flags[references[0]] = True
+            scored |= mine
+    scored &= ~flags
     if flags.any():
         pred = calibrated.predict(faces.crops, groups=faces.groups, neutral=flags)
-        out["neutral"] = (faces.y[~flags], pred[~flags])
+        out["neutral"] = (faces.y[scored], pred[scored])
     return out

@@ -187,7 +187,7 @@ def test_the_classwise_head_refuses_a_class_the_model_lacks_and_saves_as_data(tm
 
     X, y, groups = people()
     base = LogisticRegression().fit(X[y != "sad"], y[y != "sad"])
-    with pytest.raises(ValueError, match=r"labels \['sad'\] are not among them.*head=None"):
+    with pytest.raises(ValueError, match=r"labels 'sad' are not among them.*head=None"):
         PersonCalibratedClassifier(FrozenEstimator(base), head="classwise").fit(X, y, groups=groups)
     base = LogisticRegression().fit(X, y)
     model = PersonCalibratedClassifier(FrozenEstimator(base), head="classwise")
@@ -195,6 +195,10 @@ def test_the_classwise_head_refuses_a_class_the_model_lacks_and_saves_as_data(tm
     expected = model.predict_proba(X, groups=groups)
     again = load_model(save_model(model, tmp_path / "m"))
     np.testing.assert_array_equal(again.predict_proba(X, groups=groups), expected)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        PersonCalibratedClassifier(FrozenEstimator(base), head="classwise").fit(
+            X, np.full(len(y), "happy"), groups=groups
+        )
     joblib.dump(model, tmp_path / "m.joblib")
     np.testing.assert_array_equal(
         joblib.load(tmp_path / "m.joblib").predict_proba(X, groups=groups), expected
@@ -235,12 +239,24 @@ def test_person_ids_travel_through_metadata_routing_in_a_grid_search():
     from sklearn.model_selection import GridSearchCV
 
     X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    raw = np.mean(base.predict(X) == y)
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
-            PersonCalibratedClassifier(FrozenEstimator(LogisticRegression().fit(X, y))),
-            {"C": [0.1, 1.0]}, cv=GroupKFold(3),
+            PersonCalibratedClassifier(base),
+            {"head": [None, "classwise", "offset"], "C": [1e-3, 1.0]}, cv=GroupKFold(3),
         ).fit(X, y, groups=groups)  # fmt: skip
         assert search.best_estimator_.head_ is not None
+    # every candidate is scored on calibrated answers (groups reach score), not the raw model's
+    scores = search.cv_results_["mean_test_score"]
+    assert len(set(np.round(scores, 6))) > 1 and scores.max() > raw + 0.2, (scores, raw)
+    # the same number as scoring each held-out fold by hand, person ids given
+    train, test = next(GroupKFold(3).split(X, y, groups))
+    model = PersonCalibratedClassifier(base, **search.best_params_).fit(
+        X[train], y[train], groups=groups[train]
+    )
+    expected = np.mean(model.predict(X[test], groups=groups[test]) == y[test])
+    assert model.score(X[test], y[test], groups=groups[test]) == pytest.approx(expected)
 
 
 @parametrize_with_checks(
