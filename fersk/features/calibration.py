@@ -56,9 +56,9 @@ __all__ = [
 
 #: What a row's calibration can be: against neutral references, the person's mean, or none.
 CALIBRATIONS: tuple[str, ...] = ("neutral", "mean", "none")
-#: In ``fit``, each person is also seen as if only this many of their photos were known
-#: (a seeded random draw, their reference kept): the head learns baselines as a user with a
-#: few photos and one neutral selfie gives them.
+#: The default ``few_photos``: in ``fit``, each person is also seen as if only this many of
+#: their photos were known (a seeded random draw, their reference kept), so the head learns
+#: baselines as a user with a few photos and one neutral selfie gives them.
 FEW_PHOTOS: tuple[int, ...] = (1, 2, 4)
 #: Log-probabilities are floored here (log 0 is -inf).
 MIN_PROBA = 1e-6
@@ -194,6 +194,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         The class frequencies the wrapped classifier was trained on (in the
         order of its ``classes_``); with ``prior_power``, divided out of the
         rows that are not calibrated.
+    few_photos : tuple of int, default=(1, 2, 4)
+        In ``fit``, each person is also seen as if only this many of their
+        photos were known (a seeded draw; their reference kept, not scored):
+        baselines from a few photos, as users often have. ``()``: only whole
+        people.
     prior_power : float, default=0.0
         Uncalibrated rows get ``p / prior ** prior_power`` (renormalised): a
         post-hoc logit adjustment that trades some accuracy on data as skewed
@@ -255,6 +260,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         "neutral_label": "no_validation",
         "prior": [None, "array-like"],
         "prior_power": [Interval(Real, 0, None, closed="left")],
+        "few_photos": [tuple, list],
     }
 
     def __init__(
@@ -269,6 +275,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         neutral_label="neutral",
         prior=None,
         prior_power: float = 0.0,
+        few_photos: tuple[int, ...] = FEW_PHOTOS,
     ) -> None:
         self.estimator = estimator
         self.head = head
@@ -279,6 +286,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.neutral_label = neutral_label
         self.prior = prior
         self.prior_power = prior_power
+        self.few_photos = few_photos
 
     @property
     def n_features_in_(self) -> int:
@@ -337,7 +345,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             only the people it gives a reference to, so that people without
             neutral photos do not weigh more with every turn). Each of these
             is also seen as if only 1, 2 or 4 photos of each person were known
-            (:data:`FEW_PHOTOS`, a seeded draw; the reference kept, not scored;
+            (``few_photos``, a seeded draw; the reference kept, not scored;
             a person needs more photos than that, and a mean ``min_photos``).
 
         Returns
@@ -409,11 +417,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     def _few_photos(self, Z, y, ids, flags, first: bool):
         """Each person as if only a few of their photos were known (with their reference):
-        ``(features, labels)`` per count of :data:`FEW_PHOTOS`; ``first``: the turn without
+        ``(features, labels)`` per count of ``few_photos``; ``first``: the turn without
         references (every person), else only the people given one."""
         rng = np.random.default_rng(0)  # the same draws every fit
         usable = np.isfinite(Z).all(axis=1)
-        for k in FEW_PHOTOS:
+        for k in self._few_photo_counts():
             rows = []
             for person in dict.fromkeys(ids.tolist()):
                 mine = np.flatnonzero((ids == person) & usable)
@@ -430,6 +438,12 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             parts = self._baselines(Z[sub], ids[sub], flags[sub])
             keep = (parts["calibration"] != "none") & ~flags[sub]
             yield self._features(Z[sub], parts)[keep], y[sub][keep]
+
+    def _few_photo_counts(self) -> list[int]:
+        counts = list(self.few_photos)
+        if not all(isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in counts):
+            raise ValueError(f"few_photos must hold whole numbers >= 1, got {self.few_photos!r}")
+        return [int(k) for k in counts]
 
     def _reference_sets(self, y, ids, neutral):
         """The reference flags the head is trained under: none first, then turns of references."""

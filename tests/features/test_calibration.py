@@ -117,7 +117,7 @@ class _CountingHead(LogisticRegression):
         return super().fit(X, y, sample_weight)
 
 
-def test_reference_turns_copy_only_the_people_they_give_a_reference_to(monkeypatch):
+def test_reference_turns_copy_only_the_people_they_give_a_reference_to():
     X, y, groups = people(n_people=6, per_person=9)  # 3 neutral photos per person
     without = np.isin(groups, ["p4", "p5"])  # two people never neutral
     y = np.where(without & (y == "neutral"), "sad", y)
@@ -127,11 +127,12 @@ def test_reference_turns_copy_only_the_people_they_give_a_reference_to(monkeypat
     # (36 rows each). Each of these also as if 1, 2, 4 photos were known: without
     # references 2 and 4 photos of all 6 people (1 photo is no mean: min_photos=2); in a
     # turn 1 + 2 + 4 photos of the 4 people, their reference not counted.
-    assert calibration.FEW_PHOTOS == (1, 2, 4)
+    assert model.few_photos == calibration.FEW_PHOTOS == (1, 2, 4)
     assert model.head_.trained_rows_ == 54 + 6 * (2 + 4) + 3 * (36 + 4 * (1 + 2 + 4))
-    monkeypatch.setattr(calibration, "FEW_PHOTOS", ())
-    model = PersonCalibratedClassifier(base, head=_CountingHead()).fit(X, y, groups=groups)
-    assert model.head_.trained_rows_ == 54 + 3 * 36
+    model = PersonCalibratedClassifier(base, head=_CountingHead(), few_photos=())
+    assert model.fit(X, y, groups=groups).head_.trained_rows_ == 54 + 3 * 36
+    with pytest.raises(ValueError, match="few_photos must hold whole numbers >= 1"):
+        PersonCalibratedClassifier(base, few_photos=(0,)).fit(X, y, groups=groups)
 
 
 def _classwise_objective(model, features, y, C):
@@ -145,13 +146,11 @@ def _classwise_objective(model, features, y, C):
     return -log_p[np.arange(len(y)), target].sum() + (model.head_coef_**2).sum() / (2 * C)
 
 
-def test_the_classwise_head_reads_each_class_from_its_own_numbers_and_is_fitted_to_its_optimum(
-    monkeypatch,
-):
-    monkeypatch.setattr(calibration, "FEW_PHOTOS", ())
+def test_the_classwise_head_reads_each_class_from_its_own_numbers_and_is_fitted_to_its_optimum():
     X, y, groups = people()
     base = FrozenEstimator(LogisticRegression().fit(X, y))
-    model = PersonCalibratedClassifier(base, head="classwise", C=0.5).fit(X, y, groups=groups)
+    model = PersonCalibratedClassifier(base, head="classwise", C=0.5, few_photos=())
+    model.fit(X, y, groups=groups)
     assert model.head_ == "classwise" and model.head_coef_.shape == (3, 3)
     assert model.head_intercept_.shape == (3,) and model.classes_.tolist() == CLASSES.tolist()
     # the training rows, as fit builds them: once against the mean, then 3 reference turns
