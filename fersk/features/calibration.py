@@ -508,10 +508,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         if calibrated.any():
             rows = np.flatnonzero(calibrated)
             features = self._features(Z[rows], _take(parts, calibrated))
-            if isinstance(self.head_, str):  # "offset": softmax(z - reference)
-                shift = features[:, : Z.shape[1]]
+            if isinstance(self.head_, str):  # built in: scores of the model's own classes
                 if self.head_ == "classwise":
                     shift = _classwise_scores(features, self.head_coef_, self.head_intercept_)
+                else:  # "offset": softmax(z - reference)
+                    shift = features[:, : Z.shape[1]]
                 proba = np.exp(shift - shift.max(axis=1, keepdims=True))
                 proba /= proba.sum(axis=1, keepdims=True)
                 classes = self.estimator_.classes_
@@ -605,11 +606,8 @@ def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: 
     rows = np.arange(n)
 
     def loss(theta):
-        coef, intercept = (
-            theta[: n_classes * n_blocks].reshape(n_classes, n_blocks),
-            theta[-n_classes:],
-        )
-        scores = np.einsum("nbk,kb->nk", blocks, coef) + intercept
+        coef = theta[: n_classes * n_blocks].reshape(n_classes, n_blocks)
+        scores = _classwise_scores(features, coef, theta[-n_classes:])
         scores -= scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1))
         value = (log_norm - scores[rows, target]).sum() + (coef**2).sum() / (2 * C)

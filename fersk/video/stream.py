@@ -321,18 +321,14 @@ class VideoAnalyzer(BaseEstimator):
         picks = sample_frame_indices(len(window), self.n_frames_)
         return (np.stack([window[i] for i in picks]) - origin).reshape(1, -1)
 
-    def _predict(self, state: _TrackState, image, box, track_id: int, still: bool) -> np.ndarray:
-        """Class probabilities for one face, after updating its track's baselines.
+    def _learners(self, track_id: int, still: bool) -> dict:
+        """The online baselines that learn from this face before it is read.
 
         A ``baseline="neutral"`` neutralizer learns from the track's still
         frames (its resting face); ``"mean"``/``"median"``/``"onset"`` ones from
         every frame, as they were fitted (a subject's mean over all of its
         samples). Each learns from the very input it then transforms.
         """
-        crop, origin = self._crop(image, box)
-        provided = {}
-        if self.landmark_step_ is not None:
-            provided[id(self.landmark_step_)] = self._landmarks_input(state, origin)
         gid = np.array([f"track-{track_id}"], dtype=object)
         learn = {}
         for sn in self.neutralizers_ if self.online_baseline else ():
@@ -340,19 +336,30 @@ class VideoAnalyzer(BaseEstimator):
                 continue
             y = [sn.neutral_label] if sn.baseline == "neutral" else None
             learn[id(sn)] = lambda X, sn=sn, y=y: sn.partial_fit(X, y, groups=gid)
+        return learn
+
+    def _run_model(self, image, tracks: list, states: list, learn: dict) -> np.ndarray:
+        """Class probabilities of these faces, in one batch through the model."""
+        crops, landmarks = [], []
+        for track, state in zip(tracks, states):
+            crop, origin = self._crop(image, track.box)
+            crops.append(crop)
+            if self.landmark_step_ is not None:
+                landmarks.append(self._landmarks_input(state, origin))
+        provided = {id(self.landmark_step_): np.vstack(landmarks)} if landmarks else {}
+        groups = np.array([f"track-{track.id}" for track in tracks], dtype=object)
         routed = bool(self.neutralizers_)
         # assume_finite: the inputs are the tracker's landmarks and a decoded crop,
         # both finite; skipping the checks saves a third of the model's time.
         model = self.model_ if self.calibrator_ is None else self.calibrator_.estimator_
         with sklearn.config_context(enable_metadata_routing=routed, assume_finite=True):
-            proba = predict_proba_with(
+            return predict_proba_with(
                 model,
-                [crop],
+                crops,
                 provided=provided,
                 on_input=learn,
-                params={"groups": gid} if routed else None,
+                params={"groups": groups} if routed else None,
             )
-        return proba[0]
 
     # ------------------------------------------------------------ streaming
 
@@ -448,26 +455,14 @@ class VideoAnalyzer(BaseEstimator):
     def _predict_frame(self, image, tracks: list, states: list, moves: list) -> list:
         """Class probabilities of every face of a frame: in one batch through the model,
         unless subject neutralizers learn from each face first (then face by face)."""
-        if len(tracks) < 2 or (self.neutralizers_ and self.online_baseline):
+        if not tracks:
+            return []
+        if self.neutralizers_ and self.online_baseline:
             return [
-                self._predict(state, image, track.box, track.id, still=not move.moving)
-                for track, state, move in zip(tracks, states, moves)
+                self._run_model(image, [track], [state], self._learners(track.id, not m.moving))[0]
+                for track, state, m in zip(tracks, states, moves)
             ]
-        crops, landmarks = [], []
-        for track, state in zip(tracks, states):
-            crop, origin = self._crop(image, track.box)
-            crops.append(crop)
-            if self.landmark_step_ is not None:
-                landmarks.append(self._landmarks_input(state, origin))
-        provided = {id(self.landmark_step_): np.vstack(landmarks)} if landmarks else {}
-        groups = np.array([f"track-{track.id}" for track in tracks], dtype=object)
-        routed = bool(self.neutralizers_)
-        model = self.model_ if self.calibrator_ is None else self.calibrator_.estimator_
-        with sklearn.config_context(enable_metadata_routing=routed, assume_finite=True):
-            proba = predict_proba_with(
-                model, crops, provided=provided, params={"groups": groups} if routed else None
-            )
-        return list(proba)
+        return list(self._run_model(image, tracks, states, {}))
 
     def _process(self, frame) -> list[dict]:
         tracks = self.tracker_.update(frame.image) if frame.ok else self.tracker_.update(None)

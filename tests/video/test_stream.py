@@ -312,7 +312,7 @@ def test_two_faces_get_two_stable_tracks(landmark_model):
 def _face_by_face(self, image, tracks, states, moves):
     """The stream's per-face path, for every frame (what one batch per frame must equal)."""
     return [
-        self._predict(state, image, track.box, track.id, still=not move.moving)
+        self._run_model(image, [track], [state], self._learners(track.id, not move.moving))[0]
         for track, state, move in zip(tracks, states, moves)
     ]
 
