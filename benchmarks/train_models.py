@@ -41,8 +41,8 @@ def markdown(record: dict) -> str:
         "WAR / UAR (%) of the shipped models on data they never saw (faces found and cropped "
         "as `fersk predict` does for the photo sets):\n\n"
         + "\n".join(lines)
-        + f"\n\nFER+ validation (the only set choices were made on): {record['valid']}; "
-        f"shipped members: {record['chosen']}.\n\n"
+        + f"\n\nFER+ validation (FER2013's PublicTest images, where every choice was made): "
+        f"{record['valid']}; shipped members: {record['chosen']}.\n\n"
         "Calibrated to the person (`calibrated-ferplus`), leave-one-person-out:\n\n"
         + "\n".join(rows)
         + "\n\n![shipped_models](shipped_models.png)"
@@ -60,7 +60,7 @@ def plot(record: dict, path: Path) -> None:
         wars = [record["models"][name][s]["war"] for s in SETS]
         offset = width * (k - (len(names) - 1) / 2)
         axes[0].bar([i + offset for i in range(len(SETS))], wars, width, label=name)
-    peer = [PEER[s][0] for s in SETS]
+    peer = [float("nan") if PEER[s][0] is None else PEER[s][0] for s in SETS]
     axes[0].scatter(range(len(SETS)), peer, color="k", marker="_", s=300, label="fer peer")
     axes[0].set_xticks(range(len(SETS)), [s.split(",")[0].split(" through")[0] for s in
                                           SETS.values()], fontsize=8)  # fmt: skip
@@ -79,17 +79,25 @@ def plot(record: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     from fersk._core.threads import limited_threads
-    from fersk.recipes.shipped import DEFAULT_MEMBERS, run
+    from fersk.recipes.shipped import DEFAULT_MEMBERS, GPU_MEMBERS, jobs_for, members_of, run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("FERSK_DATA", "~/fer-data"))
     parser.add_argument("--work", default="~/fer-data/work")
-    parser.add_argument("--members", nargs="+", default=list(DEFAULT_MEMBERS))
+    parser.add_argument(
+        "--members", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_MEMBERS)}"
+    )
+    parser.add_argument(
+        "--gpu", action="store_true", help=f"the GPU recipe: members {' '.join(GPU_MEMBERS)}"
+    )
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     out = Path(__file__).resolve().parents[1] / "fersk" / "models" / "shipped"
     with limited_threads(args.threads):
-        record = run(Path(args.data).expanduser(), Path(args.work).expanduser(), args.members, out)
+        record = run(
+            Path(args.data).expanduser(), Path(args.work).expanduser(), members_of(args), out,
+            n_jobs=jobs_for(args.threads),
+        )  # fmt: skip
     text = markdown(record)
     write_results("shipped_models", vars(args), record, text)
     plot(record, RESULTS / "shipped_models.png")

@@ -34,6 +34,7 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, is_dataset
 from torch import nn
+from torch.nn import functional as F
 
 from .._core.environment import environment_info
 from ..features.preprocess import CNNPreprocessor
@@ -43,7 +44,59 @@ from .labels import check_classes, check_soft_targets, encode_labels, hard_codes
 from .nets import BaselineCNN, state_dict_nbytes  # noqa: F401  (state_dict_nbytes: doctest)
 from .quantization import quantize
 
-__all__ = ["CNNClassifier", "make_cnn_pipeline"]
+__all__ = ["CNNClassifier", "make_cnn_pipeline", "tta_views"]
+
+
+def check_tta(tta):
+    """``tta`` as given if it is a truth value or ``"crops"``, else a ValueError.
+
+    Examples
+    --------
+    >>> check_tta("crops"), check_tta(1)
+    ('crops', 1)
+    """
+    if (isinstance(tta, str) and tta != "crops") or not isinstance(
+        tta, (str, bool, int, np.bool_, np.integer, type(None))
+    ):
+        raise ValueError(f"tta must be False, True or 'crops', got {tta!r}")
+    return tta
+
+
+def tta_views(batch: torch.Tensor, tta: bool | str) -> list[torch.Tensor]:
+    """The views of a batch of images that ``CNNClassifier(tta=...)`` averages over.
+
+    Parameters
+    ----------
+    batch : torch.Tensor of shape (n, channels, size, size)
+    tta : bool or "crops"
+        False: the batch; True: and its mirror; ``"crops"``: the batch and its four
+        corner and its centre crops of 7/8 the side, zoomed back (bilinear), and the
+        mirror of each (12 views).
+
+    Returns
+    -------
+    list of torch.Tensor
+        Each of ``batch``'s shape (floats for the crops).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(64, dtype=torch.float32).reshape(1, 1, 8, 8)
+    >>> [len(tta_views(x, t)) for t in (False, True, "crops")]
+    [1, 2, 12]
+    """
+    if not isinstance(check_tta(tta), str):
+        return [batch, batch.flip(-1)] if tta else [batch]
+    side = batch.shape[-1]
+    if batch.shape[-2] != side:
+        raise ValueError(f"tta='crops' takes square images, got {tuple(batch.shape[-2:])}")
+    crop, whole = side - max(1, side // 8), batch.float()
+    views = [whole]
+    for top, left in [(0, 0), (0, side - crop), (side - crop, 0), (side - crop, side - crop),
+                      ((side - crop) // 2, (side - crop) // 2)]:  # fmt: skip
+        part = whole[..., top : top + crop, left : left + crop]
+        views.append(F.interpolate(part, size=(side, side), mode="bilinear", align_corners=False))
+    return views + [v.flip(-1) for v in views]
 
 
 def _valid_accuracy(net, X, y) -> float:
@@ -123,8 +176,11 @@ class CNNClassifier(NeuralNetClassifier):
         folder resumes from there (``LoadInitState``) and trains the epochs
         still missing to ``max_epochs``. An interrupted run (Ctrl-C) loses at
         most the epoch in progress.
-    tta : bool, default=False
-        Average ``predict_proba`` over each image and its mirror image.
+    tta : bool or "crops", default=False
+        Average ``predict_proba`` over each image and its mirror image (True),
+        or over 12 views (``"crops"``: the image, its four corners and its
+        centre, each 7/8 of its side zoomed back to full size, and the mirror
+        of each: the multi-crop protocol of FER2013 papers, 6 times the cost).
     amp : bool, default=True
         Mixed precision (float16 autocast with gradient scaling) when the
         device is CUDA; no effect on a CPU.
@@ -202,7 +258,7 @@ class CNNClassifier(NeuralNetClassifier):
         verbose: int = 0,
         schedule: str = "plateau",
         checkpoint_dir: str | None = None,
-        tta: bool = False,
+        tta: bool | str = False,
         amp: bool = True,
         mixup: float = 0.0,
         cutmix: float = 0.0,
@@ -476,6 +532,7 @@ class CNNClassifier(NeuralNetClassifier):
         self
         """
         self._check_trainable()
+        check_tta(self.tta)  # a typo is an error now, not after the training
         keep = self.warm_start and self.initialized_ and hasattr(self, "label_classes_")
         if not keep:
             self.__dict__.pop("input_shape_", None)
@@ -558,7 +615,7 @@ class CNNClassifier(NeuralNetClassifier):
         return out.float()  # probabilities in float32, whatever autocast computed in
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities; with ``tta=True`` averaged over each image and its mirror.
+        """Class probabilities; with ``tta`` averaged over each image's views (its mirror...).
 
         Arrays take a direct path (``torch.inference_mode``, each batch and its
         mirror in one forward pass, no per-call training-mode switching), the
@@ -588,13 +645,9 @@ class CNNClassifier(NeuralNetClassifier):
         with torch.inference_mode(), autocast:
             for start in range(0, len(X), size):
                 batch = torch.as_tensor(X[start : start + size], device=self.device)
-                n = len(batch)
-                if self.tta:
-                    batch = torch.cat([batch, batch.flip(-1)])
-                proba = nonlinearity(module(batch)).float()
-                if self.tta:
-                    proba = (proba[:n] + proba[n:]) / 2
-                out.append(proba.cpu().numpy())
+                views = tta_views(batch, self.tta)
+                proba = nonlinearity(module(torch.cat(views))).float()
+                out.append(proba.reshape(len(views), len(batch), -1).mean(0).cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, len(self.classes_)), np.float32)
 
     def predict(self, X) -> np.ndarray:

@@ -15,7 +15,9 @@ one kind of name:
 :data:`PINNED` lists the parameters that touch the file system, the network,
 processes or code loading (a cache folder, a weights file, a checkpoint
 folder, ``torch.load`` options, callbacks, workers): they are never read from
-a file; a loaded model gets the value given here, and a saved one stores it.
+a file; a loaded model gets the value given here (a routed one, such as
+``iterator_train__num_workers``, is left out: its default holds), and a saved
+one stores it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ PINNED: dict[str, dict[str, object]] = {
         "verbose": 0,
         "warm_start": False,
         "compile": False,
+        "iterator_train__num_workers": 0,
+        "iterator_valid__num_workers": 0,
     },
 }
 

@@ -112,13 +112,17 @@ def dump_estimator(est, arrays: dict, path: str = "model", references: Mapping |
                 "use joblib.dump for other models"
             )
         pinned = PINNED.get(name, {})
+        adapter = _ADAPTERS.get(name)
+        fitted = adapter is not None and adapter.fitted(value)
+        given = value.get_params(deep=False)
+        if fitted and hasattr(adapter, "stored_params"):  # what its state already holds, once
+            given = adapter.stored_params(value, given)
         params = {
             k: encode(v, sink.at(f"{where}.{k}"), node, f"{where}.{k}")
-            for k, v in value.get_params(deep=False).items()
+            for k, v in given.items()
             if k not in pinned and not k.startswith("_")
         }
-        adapter = _ADAPTERS.get(name)
-        if adapter is not None and adapter.fitted(value):
+        if fitted:
             state = adapter.dump(value, sink, node, where)
         elif adapter is not None:
             state = {}  # an unfitted template (a meta-estimator's estimator=)
@@ -205,7 +209,14 @@ def load_estimator(node, arrays: Mapping[str, np.ndarray], resolve_ref: Callable
             if k not in pinned
         }
         accepted = _accepted(cls)
-        kwargs.update({k: v for k, v in pinned.items() if accepted is None or k in accepted})
+        # a routed setting (``iterator_train__num_workers``) is dropped, not set: its default holds
+        kwargs.update(
+            {
+                k: v
+                for k, v in pinned.items()
+                if "__" not in k and (accepted is None or k in accepted)
+            }
+        )
         try:
             est = cls(**kwargs)
         except TypeError as exc:
@@ -327,6 +338,11 @@ class _Voting:
     @staticmethod
     def fitted(est) -> bool:
         return hasattr(est, "estimators_")
+
+    @staticmethod
+    def stored_params(est, params: dict) -> dict:
+        """The members are stored once, in the state: ``estimators`` keeps their names."""
+        return {**params, "estimators": [(name, "drop") for name, _ in est.estimators]}
 
     @staticmethod
     def dump(est, sink, node, where):

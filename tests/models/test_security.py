@@ -139,6 +139,8 @@ def test_pinned_parameters_in_a_file_are_ignored(small_models, faces, tmp_path):
         "checkpoint_dir": str(tmp_path / "ckpt"),
         "torch_load_kwargs": {"__dict__": {"weights_only": False}},
         "device": "cuda:7",
+        "iterator_train__num_workers": 64,
+        "iterator_valid__num_workers": 64,
     }
 
     def edit(document):
@@ -151,6 +153,9 @@ def test_pinned_parameters_in_a_file_are_ignored(small_models, faces, tmp_path):
     assert model[0].memory is None
     assert model[1].checkpoint_dir is None and model[1].torch_load_kwargs is None
     assert str(model[1].device) == "cpu"
+    params = model[1].get_params()
+    assert "iterator_valid__num_workers" not in params  # a routed worker count: never read
+    assert "iterator_train__num_workers" not in params
     model.predict(faces.data)
     assert not (tmp_path / "cache").exists() and not (tmp_path / "ckpt").exists()
 

@@ -109,6 +109,19 @@ def test_a_fitted_vote_keeps_its_labels(tmp_path):
     assert again.classes_.tolist() == vote.classes_.tolist()
 
 
+def test_a_vote_of_fitted_members_stores_each_member_once(tmp_path):
+    from fersk._core.pipeline_tools import combine_fitted
+
+    a = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y)
+    b = make_pipeline(MinMaxScaler(), LogisticRegression(C=0.1)).fit(X, Y)
+    vote = combine_fitted([("a", a), ("b", b)], weights=[2, 1])
+    folder = save_model(vote, tmp_path / "vote")
+    assert (folder / "model.json").read_text().count('"coef_"') == 2  # not again in its params
+    again = load_model(folder)
+    assert [name for name, _ in again.estimators] == ["a", "b"] and again.weights == [2, 1]
+    np.testing.assert_array_equal(again.predict_proba(X), vote.predict_proba(X))
+
+
 def test_an_unfitted_template_inside_a_meta_estimator_stays_unfitted():
     from fersk import ClarityRoutedClassifier
 

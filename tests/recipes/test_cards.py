@@ -60,10 +60,12 @@ def test_every_sets_numbers_appear_in_both_cards():
         assert card.startswith(f"# {name}\n")
         for key, label in SETS.items():
             assert _row(label, RECORD["models"][name][key], PEER[key]) in card, (name, key)
+    k = list(SETS).index("jaffe_photos")  # the offset-40 results: 40 + 10 k + 1.04 and + 2.06
+    war, uar = 40 + 10 * k + 1.04, 40 + 10 * k + 2.06
     assert (
-        "| JAFFE through `fersk predict`, 7 classes (213 photos) | 71.0 | 72.1 |"
+        f"| JAFFE through `fersk predict`, 7 classes (213 photos) | {war:.1f} | {uar:.1f} |"
         in (cards["cnn-ferplus"]["card"])
-    )  # the fourth set of the offset-40 results: 40 + 30 + 1.04 and + 2.06
+    )
 
 
 def test_the_int8_card_gives_its_cost_against_the_float_model_on_every_set():
@@ -116,12 +118,39 @@ def test_a_shipped_card_names_the_dlib_licence_exactly_where_its_model_uses_dlib
 
 def test_the_calibrated_card_says_how_uncalibrated_rows_are_adjusted():
     plain = model_cards(RECORD)["calibrated-ferplus"]["card"]
-    assert "Without person ids it answers exactly as `cnn-ferplus`." in plain
-    prior = {
-        "power": 0.5,
-        "max_war_cost": 1.5,
-        "valid": {"0.0": {"war": 87.1, "uar": 65.7}, "0.5": {"war": 85.8, "uar": 74.8}},
-    }
+    assert "Without person ids it answers exactly as `cnn-ferplus`.\n" in plain  # no record
+    valid = {"0.0": {"war": 87.1, "uar": 65.7}, "0.5": {"war": 85.8, "uar": 74.8}}
+    costly = {"power": 0.0, "max_war_cost": 0.0, "valid": valid}
+    unadjusted = model_cards({**RECORD, "prior": costly})["calibrated-ferplus"]["card"]
+    assert "answers exactly as `cnn-ferplus`" in unadjusted and "at most 0 points" in unadjusted
+    assert "0.5: 85.8 / 74.8" in unadjusted and "set_params(prior_power=0.5)" in unadjusted
+    prior = {"power": 0.5, "max_war_cost": 1.5, "valid": valid}
     card = model_cards({**RECORD, "prior": prior})["calibrated-ferplus"]["card"]
     assert "divided out to the power 0.5" in card and "at most 1.5 points" in card
     assert "0.5: 85.8 / 74.8" in card
+
+
+def test_the_fer2013_cards_say_what_was_chosen_on_public_test_and_what_they_measure():
+    fer = {
+        "public_test": {"cnn-fer2013 scratch": 66.04, "cnn-fer2013 fine-tuned": 65.51,
+                        "cnn-fer2013 ensemble": 67.42, "landmarks-fer2013": 41.2, "n": 3589},
+        "chosen": ["scratch", "fine-tuned"],
+        "views": {"True": 67.42, "crops": 68.01},
+        "fine_tune": {"epochs": 12, "lr": 1e-3, "label_smoothing": 0.1},
+        "history": {"scratch": [{}] * 50, "fine-tuned": [{}] * 12},
+    }  # fmt: skip
+    models = {**RECORD["models"], "cnn-fer2013": _results(60.0), "landmarks-fer2013": _results(1)}
+    cards = model_cards({**RECORD, "models": models, "fer2013": fer})
+    cnn, landmarks = cards["cnn-fer2013"]["card"], cards["landmarks-fer2013"]["card"]
+    assert "scratch 66.0, fine-tuned 65.5, soft vote 67.4; shipped: scratch and fine-tuned" in cnn
+    assert "its mirror 67.4, 12 crops (`tta='crops'`) 68.0; shipped: 12 crops" in cnn
+    assert cards["cnn-fer2013"]["description"].endswith("48 px gray, 12-crop-averaged")
+    assert "(50 one-cycle epochs" in cnn and "(12 epochs, peak learning rate 0.001" in cnn
+    for key in ("fer2013_test", "fer2013_private"):
+        assert _row(SETS[key], models["cnn-fer2013"][key], PEER[key]) in cnn
+    assert "PublicTest WAR: 41.2." in landmarks and "PublicTest images\n(3,589;" in landmarks
+    assert "iBUG" in landmarks and "iBUG" not in cnn
+    mirror = model_cards({**RECORD, "models": models,
+                          "fer2013": {**fer, "views": {"True": 68.0, "crops": 68.0}}})  # fmt: skip
+    assert mirror["cnn-fer2013"]["description"].endswith("mirror-averaged")
+    assert "cnn-fer2013" not in model_cards({**RECORD, "models": models})  # no record of it

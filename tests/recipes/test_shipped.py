@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fersk.recipes import shipped
+from fersk.recipes import members, shipped
 
 CLASSES = np.array(["anger", "happiness", "sadness"])
 
@@ -28,10 +28,10 @@ def test_choose_ships_the_ensemble_only_when_it_beats_every_member():
     y = ["anger", "happiness", "sadness", "anger"]
     a = [[0.7, 0.3, 0], [0.6, 0.4, 0], [0, 0, 1], [1, 0, 0]]  # 3 of 4: wrong on the 2nd
     b = [[0.4, 0.6, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]  # 3 of 4: wrong on the 1st
-    chosen, valid = shipped.choose({"a": _Fixed(a), "b": _Fixed(b)}, _arrays(y))
+    chosen, valid = members.choose({"a": _Fixed(a), "b": _Fixed(b)}, _arrays(y))
     assert valid["a"]["war"] == valid["b"]["war"] == 75.0
     assert valid["ensemble"]["war"] == 100.0 and chosen == ["a", "b"]
-    chosen, valid = shipped.choose({"a": _Fixed(a), "b": _Fixed(a)}, _arrays(y))
+    chosen, valid = members.choose({"a": _Fixed(a), "b": _Fixed(a)}, _arrays(y))
     assert chosen == ["a"]  # a tie is not a win: the cheaper model ships
 
 
@@ -77,3 +77,26 @@ def test_the_prior_power_is_the_largest_within_the_war_budget():
         np.array([[0.6, 0.4]] * 4), ["a"] * 4, ["a", "b"], prior, max_war_cost=0
     )
     assert strict == 0.25  # 0.5 and above turn right answers wrong
+
+
+def test_the_gpu_recipe_trains_the_shipped_network_longer_and_is_chosen_by_one_flag(monkeypatch):
+    from argparse import Namespace
+
+    from fersk.recipes.ferplus import MEMBERS
+
+    for name in shipped.GPU_MEMBERS:
+        gpu, cpu = MEMBERS[name], MEMBERS[name.removeprefix("gpu-")]
+        assert (gpu.width, gpu.depth, gpu.size) == (cpu.width, cpu.depth, cpu.size)  # same size
+        assert gpu.epochs > cpu.epochs and gpu.batch_size > cpu.batch_size and gpu.workers > 0
+        assert gpu.classifier().get_params()["iterator_train__num_workers"] == gpu.workers
+    assert shipped.members_of(Namespace(members=None, gpu=False)) == list(shipped.DEFAULT_MEMBERS)
+    assert shipped.members_of(Namespace(members=["b"], gpu=False)) == ["b"]
+    with pytest.raises(SystemExit, match="not both"):
+        shipped.members_of(Namespace(members=["a"], gpu=True))
+    monkeypatch.setattr(shipped, "_cuda", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device here.*--members gpu-a gpu-b"):
+        shipped.members_of(Namespace(members=None, gpu=True))
+    monkeypatch.setattr(shipped, "_cuda", lambda: True)
+    assert shipped.members_of(Namespace(members=None, gpu=True)) == list(shipped.GPU_MEMBERS)
+    with pytest.raises(SystemExit, match="unknown members"):
+        shipped.members_of(Namespace(members=["z"], gpu=False))

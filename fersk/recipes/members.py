@@ -1,0 +1,81 @@
+"""Trained CNN members: which to ship (chosen on validation rows), and the shipped pipeline.
+
+Shared by the recipes of the FER+ models (:mod:`fersk.recipes.shipped`) and of
+FER2013's (:mod:`fersk.recipes.fer2013`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["build_cnn", "choose"]
+
+
+def build_cnn(nets: list):
+    """The shipped CNN pipeline: 48 px gray ``uint8`` input, then one net or a soft vote.
+
+    Parameters
+    ----------
+    nets : list of fitted CNNClassifier
+        Their training settings (validation split, checkpoint folder, verbosity) are
+        reset: they are not part of the shipped model.
+
+    Returns
+    -------
+    Pipeline
+        ``CNNPreprocessor(48, dtype="uint8")``, then the net or the soft vote of the nets.
+
+    Examples
+    --------
+    >>> from fersk.models import load_model
+    >>> net = load_model("cnn-ferplus")[-1]
+    >>> [name for name, _ in build_cnn([net]).steps]
+    ['prep', 'cnn']
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .._core.pipeline_tools import combine_fitted
+    from ..features.preprocess import CNNPreprocessor
+
+    for net in nets:  # training settings are not part of the shipped model
+        net.set_params(train_split="auto", checkpoint_dir=None, verbose=0)
+    head = nets[0] if len(nets) == 1 else combine_fitted([(f"m{i}", n) for i, n in enumerate(nets)])
+    return Pipeline([("prep", CNNPreprocessor(48, dtype="uint8").fit()), ("cnn", head)])
+
+
+def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
+    """The members to ship: their soft vote if it beats every single member, else the best.
+
+    Parameters
+    ----------
+    nets : dict of name -> fitted classifier
+    arrays : dict
+        ``arrays["val"] = (X, y, _, classes)``: the validation rows (FER+ valid, or
+        FER2013's PublicTest) and the classes in the order of ``predict_proba``'s columns.
+
+    Returns
+    -------
+    chosen : list of str
+        All the names (the vote), or the best one (a tie is not a win).
+    scores : dict
+        ``{name or "ensemble": {"war", "uar"}}`` in %.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = np.zeros((4, 1)), np.array(["a", "a", "a", "b"])
+    >>> prior = DummyClassifier(strategy="prior").fit(X, y)
+    >>> choose({"prior": prior}, {"val": (X, y, None, ["a", "b"])})
+    (['prior'], {'prior': {'war': 75.0, 'uar': 50.0}, 'ensemble': {'war': 75.0, 'uar': 50.0}})
+    """
+    from ..evaluation.metrics import war_uar
+
+    Xv, yv, _, classes = arrays["val"]
+    classes = np.asarray(classes)
+    proba = {name: net.predict_proba(Xv) for name, net in nets.items()}
+    valid = {name: war_uar(yv, classes[p.argmax(1)]) for name, p in proba.items()}
+    mean = np.mean(list(proba.values()), axis=0)
+    valid["ensemble"] = war_uar(yv, classes[mean.argmax(1)])
+    best = max(nets, key=lambda n: valid[n]["war"])
+    chosen = list(nets) if valid["ensemble"]["war"] > valid[best]["war"] else [best]
+    return chosen, {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in valid.items()}
