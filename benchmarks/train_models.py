@@ -79,25 +79,18 @@ def plot(record: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     from fersk._core.threads import limited_threads
-    from fersk.recipes.shipped import DEFAULT_MEMBERS, GPU_MEMBERS, jobs_for, members_of, run
+    from fersk.recipes.shipped import add_member_arguments, members_of, run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("FERSK_DATA", "~/fer-data"))
     parser.add_argument("--work", default="~/fer-data/work")
-    parser.add_argument(
-        "--members", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_MEMBERS)}"
-    )
-    parser.add_argument(
-        "--gpu", action="store_true", help=f"the GPU recipe: members {' '.join(GPU_MEMBERS)}"
-    )
+    add_member_arguments(parser)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     out = Path(__file__).resolve().parents[1] / "fersk" / "models" / "shipped"
-    with limited_threads(args.threads):
-        record = run(
-            Path(args.data).expanduser(), Path(args.work).expanduser(), members_of(args), out,
-            n_jobs=jobs_for(args.threads),
-        )  # fmt: skip
+    with limited_threads(args.threads) as n_jobs:
+        data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
+        record = run(data, work, members_of(args), out, n_jobs=n_jobs)
     text = markdown(record)
     write_results("shipped_models", vars(args), record, text)
     plot(record, RESULTS / "shipped_models.png")

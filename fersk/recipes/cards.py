@@ -257,7 +257,7 @@ def _views(fer: dict) -> str:
     views = fer.get("views")
     if not views:
         return ""
-    crops = views["crops"] > views["True"]
+    crops = fer.get("tta") == "crops"
     return (
         f"Test-time views, PublicTest WAR: the image and its mirror {views['True']:.1f}, 12 "
         f"crops (`tta='crops'`) {views['crops']:.1f}; shipped: "
@@ -272,9 +272,7 @@ def _fer2013_card(record: dict, name: str) -> dict:
         tune, chosen = fer["fine_tune"], fer["chosen"]
         epochs = {k: len(h) for k, h in fer["history"].items()}
         kind = " and ".join(chosen)
-        views = fer.get("views", {})
-        averaged = "12-crop-averaged" if views.get("crops", 0) > views.get("True", 0) else (
-            "mirror-averaged")  # fmt: skip
+        averaged = "12-crop-averaged" if fer.get("tta") == "crops" else "mirror-averaged"
         description = (
             f"CompactCNN{'s' if len(chosen) > 1 else ''} on FER2013's labels ({kind}), "
             f"48 px gray, {averaged}"

@@ -31,6 +31,7 @@ __all__ = [
     "SCRATCH",
     "fer2013_arrays",
     "fer2013_models",
+    "fer2013_usage",
     "fine_tune",
     "held_out",
     "source_digest",
@@ -54,7 +55,9 @@ def _scratch():
 SCRATCH = _scratch()
 
 
-def fer2013_arrays(root, size: int = 48, memory=None, n_jobs: int | None = None) -> dict:
+def fer2013_arrays(
+    root, size: int = 48, memory=None, n_jobs: int | None = None, splits=("train", "test")
+) -> dict:
     """FER2013 decoded once: per split ``(X uint8 (n, 1, size, size), y names, files)``.
 
     Parameters
@@ -65,18 +68,20 @@ def fer2013_arrays(root, size: int = 48, memory=None, n_jobs: int | None = None)
     memory : path-like or None
         A cache folder for the decoded images.
     n_jobs : int or None
+    splits : tuple of str
+        Which of ``"train"`` and ``"test"`` to decode.
 
     Returns
     -------
     dict
-        ``{"train": (X, y, files), "test": (X, y, files)}``.
+        ``{split: (X, y, files)}``.
     """
     from ..datasets import load_dataset
     from ..features.preprocess import CNNPreprocessor
 
     prep = CNNPreprocessor(size, dtype="uint8", memory=memory, n_jobs=n_jobs)
     out = {}
-    for split in ("train", "test"):
+    for split in splits:
         data = load_dataset(root, subset=split)
         out[split] = (
             prep.fit_transform(data.data),
@@ -84,6 +89,29 @@ def fer2013_arrays(root, size: int = 48, memory=None, n_jobs: int | None = None)
             list(data.data),
         )
     return out
+
+
+_USAGES = ("Training_", "PublicTest_", "PrivateTest_")
+
+
+def fer2013_usage(files) -> np.ndarray:
+    """FER2013's ``Usage`` of each file of its folder layout, from the name's prefix.
+
+    Examples
+    --------
+    >>> fer2013_usage(["test/happy/PublicTest_1.jpg", "PrivateTest_2.jpg", "x.png"]).tolist()
+    ['PublicTest', 'PrivateTest', '']
+    """
+    names = [Path(f).name for f in files]
+    return np.array([n.split("_")[0] if n.startswith(_USAGES) else "" for n in names])
+
+
+def _net_paths(pipeline) -> list[str]:
+    """``set_params`` prefixes of the CNN(s) at the end of a :func:`build_cnn` pipeline."""
+    head = pipeline[-1]
+    if hasattr(head, "estimators_"):
+        return [f"cnn__{name}__" for name, _ in head.estimators]
+    return ["cnn__"]
 
 
 def held_out(y, fraction: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -193,15 +221,16 @@ def train_on_labels(
     recipe = recipe or SCRATCH
     folder = Path(work)
     folder.mkdir(parents=True, exist_ok=True)
+    X_fit, y_fit = X[~held], y[~held]
     net = recipe.classifier(None, folder / "checkpoint", verbose)
-    net._prepare(X[~held], y[~held])
+    net._prepare(X_fit, y_fit)  # the classes, to encode the watched rows
     net.set_params(
         train_split=predefined_split(Dataset(X[held], net._encode(y[held]))),
         warm_start=source is not None,
     )
     if source is not None:
         _start_from(net, source)
-    return net.fit(X[~held], y[~held])
+    return net.fit(X_fit, y_fit)
 
 
 def _start_from(net, source) -> None:
@@ -280,12 +309,13 @@ def fer2013_models(data: Path, work: Path, source, n_jobs: int = 1, say=print) -
     dict
         ``models``: ``{"cnn-fer2013": pipeline, "landmarks-fer2013": pipeline}``
         (both take face crops); ``record``: their accuracy on PublicTest, the CNNs
-        chosen and their epochs.
+        chosen, their test-time views and epochs; ``test``: FER2013's test split as
+        :func:`fer2013_arrays` decoded it.
     """
     import time
 
     from ..landmarks.extractor import LandmarkExtractor
-    from .members import build_cnn, choose
+    from .members import build_cnn, choose, epoch_table
 
     arrays = fer2013_arrays(data / "fer2013", memory=work / "cache", n_jobs=n_jobs)
     X, y, files = arrays["train"]
@@ -304,28 +334,18 @@ def fer2013_models(data: Path, work: Path, source, n_jobs: int = 1, say=print) -
     # choices on FER2013's PublicTest images (as FER+'s valid folder, the same images): its
     # training split was the FER+ member's, held-out rows included
     X_test, y_test, test_files = arrays["test"]
-    public = np.array(["PublicTest" in Path(f).name for f in test_files])
-    X_pub, y_pub = X_test[public][:, 0], y_test[public]
+    public = fer2013_usage(test_files) == "PublicTest"
+    X_pub, y_pub = X_test[public], y_test[public]
     classes = list(nets["scratch"].classes_)
-    chosen, scores = choose(nets, {"val": (X_test[public], y_pub, None, classes)})
+    chosen, scores = choose(nets, {"val": (X_pub, y_pub, None, classes)})
     say(f"cnn-fer2013, FER2013 PublicTest: {scores}; shipping {chosen}")
-    history = {
-        name: [
-            {k: e[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc", "dur") if k in e}
-            for e in net.history
-        ]
-        for name, net in nets.items()
-    }
-    views = {}
-    for tta in (True, "crops"):  # the mirror, or 12 views (fersk.cnn.estimator.tta_views)
-        for n in chosen:
-            nets[n].set_params(tta=tta)
-        cnn = build_cnn([nets[n] for n in chosen])
-        views[str(tta)] = round(100 * float(np.mean(cnn.predict(X_pub) == y_pub)), 2)
-    if views["crops"] <= views["True"]:
-        for n in chosen:
-            nets[n].set_params(tta=True)
-        cnn = build_cnn([nets[n] for n in chosen])
+    cnn = build_cnn([nets[n] for n in chosen])
+    # the mirror (every net's tta=True: scored by choose), or 12 views (tta_views)
+    views = {"True": scores["ensemble" if len(chosen) > 1 else chosen[0]]["war"]}
+    cnn.set_params(**{f"{path}tta": "crops" for path in _net_paths(cnn)})
+    views["crops"] = round(100 * float(np.mean(cnn.predict(X_pub[:, 0]) == y_pub)), 2)
+    best = "crops" if views["crops"] > views["True"] else True
+    cnn.set_params(**{f"{path}tta": best for path in _net_paths(cnn)})
     say(f"cnn-fer2013, FER2013 PublicTest by test-time views: {views}")
     landmarks = landmark_model()
     extractor = LandmarkExtractor(68, detector="none", memory=work / "cache", n_jobs=n_jobs)
@@ -342,8 +362,10 @@ def fer2013_models(data: Path, work: Path, source, n_jobs: int = 1, say=print) -
         },
         "chosen": chosen,
         "views": views,
+        "tta": best,
         "fine_tune": {**FINE_TUNE, "from": "the shipped FER+ member"},
-        "history": history,
+        "history": {name: epoch_table(net) for name, net in nets.items()},
     }
     say(f"FER2013 PublicTest: {record['public_test']}")
-    return {"models": {"cnn-fer2013": cnn, "landmarks-fer2013": landmarks}, "record": record}
+    models = {"cnn-fer2013": cnn, "landmarks-fer2013": landmarks}
+    return {"models": models, "record": record, "test": arrays["test"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build_cnn", "choose"]
+__all__ = ["build_cnn", "choose", "epoch_table"]
 
 
 def build_cnn(nets: list):
@@ -79,3 +79,16 @@ def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
     best = max(nets, key=lambda n: valid[n]["war"])
     chosen = list(nets) if valid["ensemble"]["war"] > valid[best]["war"] else [best]
     return chosen, {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in valid.items()}
+
+
+def epoch_table(net) -> list[dict]:
+    """A trained net's epochs as the training record keeps them (losses, accuracy, seconds).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> epoch_table(SimpleNamespace(history=[{"epoch": 1, "dur": 2.0, "lr": 0.1}]))
+    [{'epoch': 1, 'dur': 2.0}]
+    """
+    keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
+    return [{k: e[k] for k in keys if k in e} for e in net.history]

@@ -11,7 +11,8 @@
   person (:class:`~fersk.features.calibration.PersonCalibratedClassifier`), its
   ``"classwise"`` head learned on JAFFE's and CK+48's people, faces found and cropped as
   ``fersk predict`` does. Without person ids it answers as ``cnn-ferplus``
-  with FER+'s class frequencies divided out to a power chosen on FER+ valid.
+  with FER+'s class frequencies divided out to the largest power that costs no
+  accuracy on FER+ valid (:data:`MAX_WAR_COST`; so far 0: exactly as ``cnn-ferplus``).
 * ``cnn-fer2013`` and ``landmarks-fer2013``: FER2013's own labels
   (:mod:`fersk.recipes.fer2013`): the FER+ member fine-tuned, and the study's
   landmark path.
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .members import build_cnn, choose  # noqa: F401 (here before fersk.recipes.members)
+from .members import build_cnn, choose, epoch_table
 
 __all__ = [
     "DEFAULT_MEMBERS",
@@ -46,10 +47,10 @@ __all__ = [
     "choose_prior_power",
     "export",
     "int8_cnn",
-    "jobs_for",
     "main",
     "measure",
     "members_of",
+    "add_member_arguments",
     "run",
     "train",
 ]
@@ -185,23 +186,27 @@ def _photos(model, files, y, **options) -> dict:
     return out
 
 
-def measure(models: dict, data: Path, arrays: dict, say=print) -> dict:
-    """Every model on every development set: ``{model: {set: scores}}``."""
+def measure(models: dict, data: Path, arrays: dict, fer2013_test=None, say=print) -> dict:
+    """Every model on every development set: ``{model: {set: scores}}``.
+
+    ``fer2013_test``: FER2013's test split as :func:`fersk.recipes.fer2013.fer2013_arrays`
+    decodes it (decoded here if None).
+    """
     from ..datasets import load_dataset, load_jaffe
-    from ..features.preprocess import CNNPreprocessor
+    from .fer2013 import fer2013_arrays, fer2013_usage
 
     X_test, y_test, _, _ = arrays["test"]
     X_test = X_test[:, 0]  # the models take images: (n, 48, 48), their preprocessing keeps them
-    fer = load_dataset(data / "fer2013", subset="test")
-    # decoded once as 48-px gray images, which the models' own preprocessing takes as they are
-    fer_X = CNNPreprocessor(48, dtype="uint8").fit_transform(fer.data)[:, 0]
-    fer_y = np.asarray(fer.target_names)[fer.target]
+    if fer2013_test is None:
+        fer2013_test = fer2013_arrays(data / "fer2013", splits=("test",))["test"]
+    fer_X, fer_y, fer_files = fer2013_test
+    fer_X = fer_X[:, 0]  # 48-px gray images, which the models' own preprocessing takes as they are
     ck = load_dataset(data / "CK+48")
     ck_y = np.asarray(ck.target_names)[ck.target]
     jaffe = load_jaffe(data / "jaffe")
     jaffe_y = np.asarray(jaffe.target_names)[jaffe.target]
     results = {}
-    private = np.array(["PrivateTest" in Path(f).name for f in fer.data])
+    private = fer2013_usage(fer_files) == "PrivateTest"
     for name, model in models.items():
         classes = model.classes_
         start = time.perf_counter()
@@ -248,21 +253,20 @@ def export(models: dict, results: dict, folder: Path, cards: dict, say=print) ->
         say(f"exported {name} to {folder / name}")
 
 
-def jobs_for(threads: int | None) -> int:
-    """Processes for decoding and landmarks: ``--threads`` if positive, else 1.
-
-    Examples
-    --------
-    >>> jobs_for(2), jobs_for(-1), jobs_for(None)
-    (2, 1, 1)
-    """
-    return threads if threads and threads > 0 else 1
-
-
 def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def add_member_arguments(parser) -> None:
+    """``--members`` and ``--gpu`` (read back with :func:`members_of`)."""
+    parser.add_argument(
+        "--members", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_MEMBERS)}"
+    )
+    parser.add_argument(
+        "--gpu", action="store_true", help=f"the GPU recipe: members {' '.join(GPU_MEMBERS)}"
+    )
 
 
 def members_of(args) -> list[str]:
@@ -295,12 +299,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("FERSK_DATA", "~/fer-data"))
     parser.add_argument("--work", default="~/fer-data/work", help="checkpoints and caches")
-    parser.add_argument(
-        "--members", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_MEMBERS)}"
-    )
-    parser.add_argument(
-        "--gpu", action="store_true", help=f"the GPU recipe: members {' '.join(GPU_MEMBERS)}"
-    )
+    add_member_arguments(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (all cores)")
     parser.add_argument("--out", default=str(Path(__file__).parents[1] / "models" / "shipped"))
     parser.add_argument("--results", default=None, help="also write the measurements here")
@@ -308,8 +307,8 @@ def main(argv=None) -> int:
     from .._core.threads import limited_threads
 
     data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
-    with limited_threads(args.threads):
-        results = run(data, work, members_of(args), Path(args.out), n_jobs=jobs_for(args.threads))
+    with limited_threads(args.threads) as n_jobs:
+        results = run(data, work, members_of(args), Path(args.out), n_jobs=n_jobs)
     if args.results:
         Path(args.results).write_text(json.dumps(results, indent=1) + "\n")
     return 0
@@ -344,7 +343,7 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
     best = max(chosen, key=lambda name: valid[name]["war"])  # the member to fine-tune
     fer2013 = fer2013_models(data, work, trained["members"][best], n_jobs=n_jobs, say=say)
     models.update(fer2013["models"])
-    results = measure(models, data, trained["arrays"], say=say)
+    results = measure(models, data, trained["arrays"], fer2013["test"], say=say)
     record = {"valid": valid, "chosen": chosen, "models": results, "calibration": {},
               "prior": {"power": power, "valid": by_power, "max_war_cost": MAX_WAR_COST},
               "fer2013": fer2013["record"]}  # fmt: skip
@@ -352,13 +351,7 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
         runs = leave_one_person_out(cnn, mine, extra=[other], head=HEAD)
         record["calibration"][key] = {m: _scores_of(*runs[m]) for m in runs if "@" not in m}
     say(f"calibrated, leave one person out: {record['calibration']}")
-    record["history"] = {
-        name: [
-            {k: e[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc", "dur") if k in e}
-            for e in net.history
-        ]
-        for name, net in trained["members"].items()
-    }
+    record["history"] = {name: epoch_table(net) for name, net in trained["members"].items()}
     export(models, results, out, model_cards(record), say=say)
     return record
 

@@ -136,6 +136,7 @@ def test_the_fer2013_cards_say_what_was_chosen_on_public_test_and_what_they_meas
                         "cnn-fer2013 ensemble": 67.42, "landmarks-fer2013": 41.2, "n": 3589},
         "chosen": ["scratch", "fine-tuned"],
         "views": {"True": 67.42, "crops": 68.01},
+        "tta": "crops",
         "fine_tune": {"epochs": 12, "lr": 1e-3, "label_smoothing": 0.1},
         "history": {"scratch": [{}] * 50, "fine-tuned": [{}] * 12},
     }  # fmt: skip
@@ -150,7 +151,7 @@ def test_the_fer2013_cards_say_what_was_chosen_on_public_test_and_what_they_meas
         assert _row(SETS[key], models["cnn-fer2013"][key], PEER[key]) in cnn
     assert "PublicTest WAR: 41.2." in landmarks and "PublicTest images\n(3,589;" in landmarks
     assert "iBUG" in landmarks and "iBUG" not in cnn
-    mirror = model_cards({**RECORD, "models": models,
-                          "fer2013": {**fer, "views": {"True": 68.0, "crops": 68.0}}})  # fmt: skip
+    plain = {**fer, "views": {"True": 68.0, "crops": 68.0}, "tta": True}
+    mirror = model_cards({**RECORD, "models": models, "fer2013": plain})
     assert mirror["cnn-fer2013"]["description"].endswith("mirror-averaged")
     assert "cnn-fer2013" not in model_cards({**RECORD, "models": models})  # no record of it

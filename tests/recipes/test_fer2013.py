@@ -131,4 +131,5 @@ def test_fer2013_models_train_choose_and_answer_on_crops(source, tmp_path, monke
     assert cnn[0].size == 48 and cnn[0].dtype == "uint8"  # the shipped pipeline's input
     nets = list(cnn[-1].estimators_) if hasattr(cnn[-1], "estimators_") else [cnn[-1]]
     views = record["views"]
-    assert {n.tta for n in nets} == {"crops" if views["crops"] > views["True"] else True}
+    assert record["tta"] == ("crops" if views["crops"] > views["True"] else True)
+    assert {n.tta for n in nets} == {record["tta"]}
