@@ -289,6 +289,27 @@ def dfew(record: Record) -> Figure:
     )
 
 
+def fer2013_candidates(record: Record) -> Figure:
+    """``fer2013_candidates.py``: WAR of every soft vote on FER2013's test split, by views."""
+    votes = record["results"]["votes"]
+    fig = _new_figure(12, 5.2)
+    ax = fig.subplots()
+    names = list(next(iter(votes.values())))
+    width = 0.8 / len(votes)
+    for k, (views, scores) in enumerate(votes.items()):
+        x = np.arange(len(names)) + width * (k - (len(votes) - 1) / 2)
+        bars = ax.bar(x, [scores[n]["all"]["war"] for n in names], width, label=views)
+        ax.bar_label(bars, fmt="%.1f", fontsize=6, rotation=90, padding=2)
+    ax.axhline(68, color="0.4", ls="--", lw=0.8, label="68%")
+    labels = [n.replace("+", " + ") for n in names]
+    ax.set_xticks(range(len(names)), labels, fontsize=7, rotation=35, ha="right")
+    lows = [s[n]["all"]["war"] for s in votes.values() for n in names]
+    ax.set_ylim(min(lows) - 2, 70)
+    ax.set_ylabel("WAR on FER2013 test (%)")
+    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    return _finish(fig, "cnn-fer2013 candidates: every soft vote, FER2013 test (7,178 images)")
+
+
 def fusion(record: Record) -> Figure:
     """``fusion.py``: WAR/UAR and per-class recall of the CNN, the landmarks and their fusions."""
     rows = record["results"]
@@ -536,6 +557,7 @@ FIGURES: dict[str, Callable[[Record], Figure]] = {
     "cnn_baseline": cnn_baseline,
     "compression": compression,
     "dfew": dfew,
+    "fer2013_candidates": fer2013_candidates,
     "fusion": fusion,
     "landmark_speed": landmark_speed,
     "study_images": study_images,

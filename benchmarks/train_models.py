@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, pyplot, write_results  # noqa: E402
 
-from fersk.recipes.cards import PEER, SETS  # noqa: E402
+from fersk.recipes.cards import PEER, SETS, format_scores  # noqa: E402
 
 
 def markdown(record: dict) -> str:
@@ -42,7 +42,7 @@ def markdown(record: dict) -> str:
         "as `fersk predict` does for the photo sets):\n\n"
         + "\n".join(lines)
         + f"\n\nFER+ validation (FER2013's PublicTest images, where every choice was made): "
-        f"{record['valid']}; shipped members: {record['chosen']}.\n\n"
+        f"{format_scores(record['valid'])}; shipped members: {', '.join(record['chosen'])}.\n\n"
         "Calibrated to the person (`calibrated-ferplus`), leave-one-person-out:\n\n"
         + "\n".join(rows)
         + "\n\n![shipped_models](shipped_models.png)"

@@ -341,7 +341,7 @@ def fer2013_models(data: Path, work: Path, source, n_jobs: int = 1, say=print) -
     say(f"cnn-fer2013, FER2013 PublicTest: {scores}; shipping {chosen}")
     cnn = build_cnn([nets[n] for n in chosen])
     # the mirror (every net's tta=True: scored by choose), or 12 views (tta_views)
-    views = {"True": scores["ensemble" if len(chosen) > 1 else chosen[0]]["war"]}
+    views = {"True": scores["+".join(chosen)]["war"]}
     cnn.set_params(**{f"{path}tta": "crops" for path in _net_paths(cnn)})
     views["crops"] = round(100 * float(np.mean(cnn.predict(X_pub[:, 0]) == y_pub)), 2)
     best = "crops" if views["crops"] > views["True"] else True

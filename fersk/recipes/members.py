@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build_cnn", "choose", "epoch_table"]
+__all__ = ["build_cnn", "choose", "epoch_table", "soft_votes"]
 
 
 def build_cnn(nets: list):
@@ -44,11 +44,15 @@ def build_cnn(nets: list):
 
 
 def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
-    """The members to ship: their soft vote if it beats every single member, else the best.
+    """The members to ship: the soft vote (or single member) with the best validation WAR.
+
+    Every non-empty subset of ``nets`` is scored; a tie goes to fewer members (a vote
+    ships only if it beats every smaller one), then to the subset listed first.
 
     Parameters
     ----------
     nets : dict of name -> fitted classifier
+        Names without ``"+"`` (it joins a vote's names in ``scores``).
     arrays : dict
         ``arrays["val"] = (X, y, _, classes)``: the validation rows (FER+ valid, or
         FER2013's PublicTest) and the classes in the order of ``predict_proba``'s columns.
@@ -56,9 +60,9 @@ def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
     Returns
     -------
     chosen : list of str
-        All the names (the vote), or the best one (a tie is not a win).
+        The names of the best subset, in ``nets``' order.
     scores : dict
-        ``{name or "ensemble": {"war", "uar"}}`` in %.
+        ``{"name" or "name+name...": {"war", "uar"}}`` in %: every subset.
 
     Examples
     --------
@@ -66,19 +70,49 @@ def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
     >>> X, y = np.zeros((4, 1)), np.array(["a", "a", "a", "b"])
     >>> prior = DummyClassifier(strategy="prior").fit(X, y)
     >>> choose({"prior": prior}, {"val": (X, y, None, ["a", "b"])})
-    (['prior'], {'prior': {'war': 75.0, 'uar': 50.0}, 'ensemble': {'war': 75.0, 'uar': 50.0}})
+    (['prior'], {'prior': {'war': 75.0, 'uar': 50.0}})
     """
     from ..evaluation.metrics import war_uar
 
     Xv, yv, _, classes = arrays["val"]
     classes = np.asarray(classes)
-    proba = {name: net.predict_proba(Xv) for name, net in nets.items()}
-    valid = {name: war_uar(yv, classes[p.argmax(1)]) for name, p in proba.items()}
-    mean = np.mean(list(proba.values()), axis=0)
-    valid["ensemble"] = war_uar(yv, classes[mean.argmax(1)])
-    best = max(nets, key=lambda n: valid[n]["war"])
-    chosen = list(nets) if valid["ensemble"]["war"] > valid[best]["war"] else [best]
-    return chosen, {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in valid.items()}
+    votes = soft_votes({name: net.predict_proba(Xv) for name, net in nets.items()})
+    scores = {key: war_uar(yv, classes[proba.argmax(1)]) for key, proba in votes.items()}
+    # max keeps the first of equals: subsets come smallest first
+    best = max(scores, key=lambda key: scores[key]["war"])
+    scores = {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in scores.items()}
+    return best.split("+"), scores
+
+
+def soft_votes(probas: dict) -> dict:
+    """The soft vote (mean probabilities) of every non-empty subset of named members.
+
+    Parameters
+    ----------
+    probas : dict of name -> ndarray (n_samples, n_classes)
+        Names without ``"+"``.
+
+    Returns
+    -------
+    dict
+        ``{"name" or "name+name...": mean probabilities}``, smallest subsets first, each
+        in ``probas``' order.
+
+    Examples
+    --------
+    >>> votes = soft_votes({"a": np.array([[1.0, 0.0]]), "b": np.array([[0.0, 1.0]])})
+    >>> {k: v.tolist() for k, v in votes.items()}
+    {'a': [[1.0, 0.0]], 'b': [[0.0, 1.0]], 'a+b': [[0.5, 0.5]]}
+    """
+    from itertools import combinations
+
+    if any("+" in name for name in probas):
+        raise ValueError(f"member names may not hold '+': {list(probas)}")
+    return {
+        "+".join(subset): np.mean([probas[name] for name in subset], axis=0)
+        for k in range(1, len(probas) + 1)
+        for subset in combinations(probas, k)
+    }
 
 
 def epoch_table(net) -> list[dict]:

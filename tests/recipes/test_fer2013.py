@@ -118,7 +118,7 @@ def test_fer2013_models_train_choose_and_answer_on_crops(source, tmp_path, monke
     assert set(record["history"]) == {"scratch", "fine-tuned"}
     scores = {k.removeprefix("cnn-fer2013 "): v for k, v in record["public_test"].items()}
     best = max(["scratch", "fine-tuned"], key=scores.get)
-    ensemble = scores["ensemble"] > scores[best]
+    ensemble = scores["scratch+fine-tuned"] > scores[best]
     assert record["chosen"] == (["scratch", "fine-tuned"] if ensemble else [best])
     assert set(record["views"]) == {"True", "crops"}
     crops = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)

@@ -30,9 +30,23 @@ def test_choose_ships_the_ensemble_only_when_it_beats_every_member():
     b = [[0.4, 0.6, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]  # 3 of 4: wrong on the 1st
     chosen, valid = members.choose({"a": _Fixed(a), "b": _Fixed(b)}, _arrays(y))
     assert valid["a"]["war"] == valid["b"]["war"] == 75.0
-    assert valid["ensemble"]["war"] == 100.0 and chosen == ["a", "b"]
+    assert valid["a+b"]["war"] == 100.0 and chosen == ["a", "b"]
     chosen, valid = members.choose({"a": _Fixed(a), "b": _Fixed(a)}, _arrays(y))
     assert chosen == ["a"]  # a tie is not a win: the cheaper model ships
+
+
+def test_choose_ships_the_best_subset_not_the_vote_of_all():
+    y = ["anger", "happiness", "sadness", "anger"]
+    a = [[0.7, 0.3, 0], [0.6, 0.4, 0], [0, 0, 1], [1, 0, 0]]  # wrong on the 2nd
+    b = [[0.4, 0.6, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]  # wrong on the 1st
+    c = [[0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]]  # always happiness: 1 of 4
+    nets = {"c": _Fixed(c), "a": _Fixed(a), "b": _Fixed(b)}
+    chosen, valid = members.choose(nets, _arrays(y))
+    assert sorted(valid) == sorted(["a", "b", "c", "c+a", "c+b", "a+b", "c+a+b"])
+    assert valid["c+a+b"]["war"] == 75.0 and valid["a+b"]["war"] == 100.0
+    assert chosen == ["a", "b"]
+    with pytest.raises(ValueError, match=r"may not hold '\+'"):
+        members.choose({"a+b": _Fixed(a)}, _arrays(y))
 
 
 def test_scores_report_war_uar_calibration_error_and_recall():
