@@ -37,6 +37,7 @@ SPLITS = ("PublicTest", "PrivateTest", "all")
 def candidates(data: Path, work: Path, n_jobs: int) -> tuple[dict, dict]:
     """The four trained candidates, and FER2013 as decoded for them."""
     from fersk.recipes.fer2013 import SCRATCH, fer2013_arrays, fine_tune, train_on_labels
+    from fersk.recipes.members import train_each
     from fersk.recipes.shipped import train
 
     arrays = fer2013_arrays(data / "fer2013", memory=work / "cache", n_jobs=n_jobs)
@@ -48,11 +49,7 @@ def candidates(data: Path, work: Path, n_jobs: int) -> tuple[dict, dict]:
         "fine-tuned-a": lambda: fine_tune(members["a"], arrays, work / "fer2013-finetune"),
         "fine-tuned-b": lambda: fine_tune(members["b"], arrays, work / "fer2013-finetune"),
     }
-    nets = {}
-    for name, step in steps.items():
-        nets[name] = step()
-        if nets[name].interrupted_:
-            raise KeyboardInterrupt(f"{name} interrupted; run again to resume")
+    nets = train_each(steps, "candidate")
     return nets, arrays
 
 
@@ -107,6 +104,7 @@ def markdown(record: dict) -> str:
 def main(argv=None) -> int:
     from fersk._core.threads import limited_threads
     from fersk.recipes.fer2013 import fer2013_usage
+    from fersk.recipes.members import best_vote
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("FERSK_DATA", "~/fer-data"))
@@ -127,7 +125,7 @@ def main(argv=None) -> int:
                 print(f"{name}, {views}: done", flush=True)
             votes[views] = score_votes(probas, y, usage, classes)
     chosen = {
-        views: max(scores, key=lambda k: scores[k]["PublicTest"]["war"]).split("+")
+        views: best_vote({key: score["PublicTest"]["war"] for key, score in scores.items()})
         for views, scores in votes.items()
     }
     record = {

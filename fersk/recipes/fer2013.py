@@ -312,25 +312,20 @@ def fer2013_models(data: Path, work: Path, source, n_jobs: int = 1, say=print) -
         chosen, their test-time views and epochs; ``test``: FER2013's test split as
         :func:`fer2013_arrays` decoded it.
     """
-    import time
-
     from ..landmarks.extractor import LandmarkExtractor
-    from .members import build_cnn, choose, epoch_table
+    from .members import build_cnn, choose, epoch_table, train_each
 
     arrays = fer2013_arrays(data / "fer2013", memory=work / "cache", n_jobs=n_jobs)
     X, y, files = arrays["train"]
     held = held_out(y)
-    nets = {}
-    for name, train in [
-        ("scratch", lambda: train_on_labels(arrays, work / "fer2013-scratch")),
-        ("fine-tuned", lambda: fine_tune(source, arrays, work / "fer2013-finetune")),
-    ]:
-        start = time.perf_counter()
-        nets[name] = train()
-        if nets[name].interrupted_:
-            raise KeyboardInterrupt(f"cnn-fer2013 ({name}) interrupted; run again to resume")
-        say(f"cnn-fer2013 {name}: {len(nets[name].history)} epochs "
-            f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    nets = train_each(
+        {
+            "scratch": lambda: train_on_labels(arrays, work / "fer2013-scratch"),
+            "fine-tuned": lambda: fine_tune(source, arrays, work / "fer2013-finetune"),
+        },
+        "cnn-fer2013",
+        say=say,
+    )
     # choices on FER2013's PublicTest images (as FER+'s valid folder, the same images): its
     # training split was the FER+ member's, held-out rows included
     X_test, y_test, test_files = arrays["test"]

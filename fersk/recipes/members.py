@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build_cnn", "choose", "epoch_table", "soft_votes"]
+__all__ = ["best_vote", "build_cnn", "choose", "epoch_table", "soft_votes", "train_each"]
 
 
 def build_cnn(nets: list):
@@ -78,10 +78,58 @@ def choose(nets: dict, arrays: dict) -> tuple[list[str], dict]:
     classes = np.asarray(classes)
     votes = soft_votes({name: net.predict_proba(Xv) for name, net in nets.items()})
     scores = {key: war_uar(yv, classes[proba.argmax(1)]) for key, proba in votes.items()}
-    # max keeps the first of equals: subsets come smallest first
-    best = max(scores, key=lambda key: scores[key]["war"])
-    scores = {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in scores.items()}
-    return best.split("+"), scores
+    chosen = best_vote({key: score["war"] for key, score in scores.items()})
+    return chosen, {k: {m: round(100 * v[m], 2) for m in ("war", "uar")} for k, v in scores.items()}
+
+
+def best_vote(wars: dict) -> list[str]:
+    """The names of the best vote of :func:`soft_votes`' keys: the highest WAR, a tie going
+    to the smaller (earlier) subset.
+
+    Examples
+    --------
+    >>> best_vote({"a": 70.0, "b": 71.0, "a+b": 71.0})
+    ['b']
+    """
+    return max(wars, key=wars.get).split("+")  # max keeps the first of equals
+
+
+def train_each(steps: dict, what: str, say=print) -> dict:
+    """Run each training step (a checkpointed fit, which resumes); ``{name: fitted net}``.
+
+    Parameters
+    ----------
+    steps : dict of name -> callable
+        Each returns a fitted :class:`~fersk.cnn.CNNClassifier`.
+    what : str
+        What the nets are, for the messages (``"member"``, ``"cnn-fer2013"``).
+    say : callable
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When a net's training was interrupted (its finished epochs are checkpointed: run
+        again to resume).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(history=[{}, {}], interrupted_=False)
+    >>> said = []
+    >>> list(train_each({"a": lambda: net}, "member", say=said.append)), said[0][:19]
+    (['a'], 'member a: 2 epochs ')
+    """
+    import time
+
+    nets = {}
+    for name, step in steps.items():
+        start = time.perf_counter()
+        nets[name] = step()
+        if nets[name].interrupted_:
+            raise KeyboardInterrupt(f"{what} {name} interrupted; run again to resume")
+        say(f"{what} {name}: {len(nets[name].history)} epochs "
+            f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    return nets
 
 
 def soft_votes(probas: dict) -> dict:

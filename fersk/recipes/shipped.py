@@ -33,11 +33,12 @@ import argparse
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from .members import build_cnn, choose, epoch_table
+from .members import build_cnn, choose, epoch_table, train_each
 
 __all__ = [
     "DEFAULT_MEMBERS",
@@ -78,15 +79,11 @@ def train(data: Path, work: Path, members=DEFAULT_MEMBERS, n_jobs: int = 1, say=
     from .ferplus import MEMBERS, ferplus_arrays, train_member
 
     arrays = ferplus_arrays(data / "ferplus", 48, memory=work / "cache", n_jobs=n_jobs)
-    nets = {}
-    for name in members:
-        start = time.perf_counter()
-        nets[name] = train_member(MEMBERS[name], arrays, work / f"member-{name}")
-        if nets[name].interrupted_:
-            raise KeyboardInterrupt(f"member {name} interrupted; run again to resume")
-        say(
-            f"member {name}: {len(nets[name].history)} epochs ({time.perf_counter() - start:.0f} s)"
-        )
+    steps = {
+        name: partial(train_member, MEMBERS[name], arrays, work / f"member-{name}")
+        for name in members
+    }
+    nets = train_each(steps, "member", say=say)
     return {"members": nets, "arrays": arrays}
 
 
