@@ -23,6 +23,10 @@ that person (leave-one-person-out). Protocols:
   JAFFE; CK+48's photos are never neutral, so every person is the hard case);
   and a control: the same head without any baseline (``z`` only), so
   what calibration adds is told apart from what learning CK+'s labels adds.
+* **Without person ids** (both sets, every protocol above): ``mean, faces
+  grouped`` calibrates to groups of faces found by who they are (dlib's face
+  descriptors, ``fersk predict --group-faces``), the dataset's ids unused;
+  ``mean, the set as one person`` to the mean of the whole set.
 
 Results: ``benchmarks/results/subject_calibration.{json,md,png}``.
 """
@@ -69,6 +73,7 @@ def run(args) -> dict:
     print(f"faces found: {found} in {time.perf_counter() - t0:.0f} s", flush=True)
     params = {"C": args.C, "shrinkage": args.shrinkage}
     results: dict = {"faces_found": found, "jaffe": {}, "ck48": {}, "across": {}}
+    results["face_groups"] = {"jaffe": grouping(jaffe), "ck48": grouping(ck)}
     for head, label in [("offset", "offset"), (None, "learned"), ("classwise", "classwise")]:
         runs = leave_one_person_out(
             model, jaffe, extra=[ck] if args.with_ck else [], photos=(1, 2, 4, 8),
@@ -78,11 +83,11 @@ def run(args) -> dict:
             key = mode if mode == "raw" else f"{label} {mode}"
             results["jaffe"][key] = scores(y, p)
         print("JAFFE", label, {k: round(100 * v["war"], 1) for k, v in results["jaffe"].items()})
-    runs = leave_one_person_out(model, ck, extra=[jaffe], **params)
-    results["ck48"]["raw"] = scores(*runs["raw"])
-    results["ck48"]["learned mean"] = scores(*runs["mean"])
-    runs = leave_one_person_out(model, ck, extra=[jaffe], head="classwise", **params)
-    results["ck48"]["classwise mean"] = scores(*runs["mean"])
+    for head, label in [(None, "learned"), ("classwise", "classwise")]:
+        runs = leave_one_person_out(model, ck, extra=[jaffe], head=head, **params)
+        results["ck48"]["raw"] = scores(*runs["raw"])
+        for mode in ("mean", "mean, faces grouped", "mean, the set as one person"):
+            results["ck48"][f"{label} {mode}"] = scores(*runs[mode])
     for head, label in [(None, "learned"), ("classwise", "classwise")]:
         for name, learned_on, faces in [("JAFFE", ck, jaffe), ("CK+48", jaffe, ck)]:
             runs = across_sets(model, [learned_on], faces, head=head, **params)
@@ -91,8 +96,54 @@ def run(args) -> dict:
                 results["across"][key] = scores(y, p)
     print("across", {k: round(100 * v["war"], 1) for k, v in results["across"].items()})
     results["ck48"]["learned, no baseline (control)"] = scores(*control(model, ck, jaffe, args.C))
+    if args.strangers:
+        results["strangers"] = strangers(model, data, [jaffe, ck], params)
+        print("strangers", results["strangers"])
     print("CK+48", {k: round(100 * v["war"], 1) for k, v in results["ck48"].items()})
     return results
+
+
+def strangers(model, data: Path, learned_on: list, params: dict) -> dict:
+    """FER+ test through ``fersk predict``: raw, and with its faces grouped by who they are.
+
+    3,137 faces of strangers, about one photo each: what ``--group-faces`` does
+    where it should not be used (the head learned on JAFFE and CK+48, as shipped).
+    """
+    from sklearn.utils import Bunch
+
+    from fersk.datasets import load_ferplus
+    from fersk.landmarks.identity import group_faces
+    from fersk.recipes.calibration import fit_calibration, photo_faces
+
+    ferplus = load_ferplus(data / "ferplus")
+    test = np.flatnonzero(ferplus.split == "test")
+    crops, found, descriptors = photo_faces([ferplus.data[i] for i in test], describe=True)
+    keep = np.flatnonzero(found)
+    faces = Bunch(crops=[crops[i] for i in keep], groups=np.arange(len(keep)),
+                  y=np.asarray(ferplus.target_names)[ferplus.target[test[keep]]],
+                  descriptors=descriptors[keep])  # fmt: skip
+    calibrated = fit_calibration(model, learned_on, head="classwise", **params)
+    groups = group_faces(faces.descriptors)
+    sizes = np.bincount(groups)
+    return {
+        "raw": scores(faces.y, calibrated.estimator_.predict(faces.crops)),
+        "faces grouped": scores(faces.y, calibrated.predict(faces.crops, groups=groups)),
+        "faces": [int(len(keep)), int(len(test))],
+        "groups": int(len(sizes)),
+        "in groups of 2 or more": int(sizes[sizes > 1].sum()),
+        "largest group": int(sizes.max()),
+    }
+
+
+def grouping(faces) -> dict:
+    """How the faces grouped by who they are match the dataset's people."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from fersk.landmarks.identity import group_faces
+
+    groups = group_faces(faces.descriptors)
+    return {"groups": int(len(set(groups.tolist()))), "people": int(len(set(faces.groups))),
+            "adjusted_rand": float(adjusted_rand_score(faces.groups, groups))}  # fmt: skip
 
 
 def control(model, faces, extra, C: float):
@@ -130,6 +181,16 @@ def markdown(results: dict, args) -> str:
     lines += ["| set, head, protocol | WAR | UAR | faces |", "|---|---|---|---|"]
     for mode, r in results.get("across", {}).items():
         lines.append(f"| {mode} | {100 * r['war']:.1f} | {100 * r['uar']:.1f} | {r['n']} |")
+    if "strangers" in results:
+        r = results["strangers"]
+        lines += ["", "Strangers: FER+ test through `fersk predict` (about one photo per person), "
+                  f"{r['faces'][0]} of {r['faces'][1]} faces found; grouped into {r['groups']} "
+                  f"groups ({r['in groups of 2 or more']} faces in groups of 2 or more, the "
+                  f"largest {r['largest group']}): raw {100 * r['raw']['war']:.1f} / "
+                  f"{100 * r['raw']['uar']:.1f}, faces grouped "
+                  f"{100 * r['faces grouped']['war']:.1f} / {100 * r['faces grouped']['uar']:.1f} "
+                  "(WAR / UAR). Grouping is for photos of a few people each seen several times, "
+                  "not for crowds."]  # fmt: skip
     lines += ["", "Photos of a person known (JAFFE; WAR / UAR):", ""]
     heads = ("learned", "classwise")
     lines += ["| photos | " + " | ".join(f"{h}: against the mean | {h}: against one neutral photo"
@@ -145,7 +206,13 @@ def markdown(results: dict, args) -> str:
         "",
         f"Faces found (`fersk predict`'s detector): {results['faces_found']}. The control row "
         "of CK+48 learns CK+'s labels without any person baseline: the difference to the "
-        "learned mean is what calibration to the person adds there.",
+        "learned mean is what calibration to the person adds there. Faces grouped by who "
+        "they are (groups found, people, adjusted Rand index against the ids): "
+        + ", ".join(
+            f"{k} {v['groups']} groups of {v['people']} people (ARI {v['adjusted_rand']:.2f})"
+            for k, v in results["face_groups"].items()
+        )
+        + ".",
         "",
         f"![subject_calibration]({args.name}.png)",
     ]
@@ -184,6 +251,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="cnn-ferplus", help="the base model (its raw output)")
     parser.add_argument("--data", default=DATA, help="folder holding jaffe/ and CK+48/")
     parser.add_argument("--with-ck", action="store_true", help="JAFFE's heads also learn CK+48")
+    parser.add_argument("--no-strangers", dest="strangers", action="store_false",
+                        help="skip FER+ test grouped by face (needs ferplus/)")  # fmt: skip
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--shrinkage", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=1)

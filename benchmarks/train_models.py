@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, pyplot, write_results  # noqa: E402
 
-from fersk.recipes.cards import PEER, SETS, format_scores  # noqa: E402
+from fersk.recipes.cards import PEER, SETS, calibration_table, format_scores  # noqa: E402
 
 
 def markdown(record: dict) -> str:
@@ -30,13 +30,8 @@ def markdown(record: dict) -> str:
     peer = [" / ".join("-" if v is None else f"{v:.1f}" for v in PEER[k]) for k in SETS]
     lines.append("| `fer` package (mini-Xception), for reference | " + " | ".join(peer) + " |")
     calibration = record.get("calibration", {})
-    rows = ["| set | raw | person's mean | one neutral photo |", "|---|---|---|---|"]
-    for key, by_mode in calibration.items():
-        cells = [
-            f"{by_mode[m]['war']:.1f} / {by_mode[m]['uar']:.1f}" if m in by_mode else "-"
-            for m in ("raw", "mean", "neutral")
-        ]
-        rows.append(f"| {key} | " + " | ".join(cells) + " |")
+    headers = ["raw", "person's mean", "faces grouped, no ids", "one neutral photo"]
+    rows = calibration_table(calibration, {key: key for key in calibration}, headers)
     return (
         "WAR / UAR (%) of the shipped models on data they never saw (faces found and cropped "
         "as `fersk predict` does for the photo sets):\n\n"

@@ -177,6 +177,7 @@ def _predict(args) -> int:
     if args.persons is not None:
         _existing(args.persons, "--persons")
     options = {"person": args.person, "persons_file": args.persons, "neutral": args.neutral}
+    options["group_faces"] = args.group_faces
     options.update(detector=args.detector, upsample=args.upsample, batch_size=args.batch_size)
     options.update(n_jobs=args.n_jobs, model_name=name, annotate=folder, what="--csv", say=_say)
     try:
@@ -328,8 +329,12 @@ def _parser() -> argparse.ArgumentParser:
     who = pr.add_mutually_exclusive_group()
     who.add_argument("--person", help="regex finding the person in each file name (1st group)")
     who.add_argument("--persons", help="CSV with columns file,person,neutral (neutral: 1/0)")
+    who.add_argument("--group-faces", action="store_true", help="no ids: group the faces by "
+                     "who they are and read each group against its mean (for a few people "
+                     "seen several times, not crowds)")  # fmt: skip
     pr.add_argument("--neutral", action="append", help="a neutral photo of the person (repeat "
-                    "for more; one person unless --person)")  # fmt: skip
+                    "for more; one person unless --person; with --group-faces, an input photo "
+                    "of the group it joins)")  # fmt: skip
     pr.add_argument("--batch-size", type=at_least_1, default=32, help="photos per model batch")
     pr.add_argument("--n-jobs", type=_n_jobs, default=1, help="processes finding faces")
 

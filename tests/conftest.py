@@ -110,6 +110,30 @@ def person_photos(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def two_people(tmp_path_factory):
+    """Two real people (the astronaut; Grace Hopper, public domain, shipped with matplotlib),
+    3 photos each, and a photo of both (the astronaut's face larger)."""
+    from matplotlib import cbook
+
+    from fersk.io import face_crop, read_image, write_image
+    from fersk.landmarks import find_faces
+
+    folder = tmp_path_factory.mktemp("two_people")
+    faces = {}
+    hopper = read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), color="rgb")
+    for name, photo in [("eileen", astronaut()), ("grace", hopper)]:
+        (box,), _ = find_faces(photo)
+        faces[name] = face_crop(photo, box)
+        for k in range(3):
+            write_image(folder / f"{name}_{k}.jpg", _variant(faces[name], k))
+    both = np.full((300, 600, 3), 70, np.uint8)
+    both[40:240, 30:230] = cv2.resize(faces["eileen"], (200, 200))
+    both[60:220, 380:540] = cv2.resize(faces["grace"], (160, 160))
+    write_image(folder / "both.png", both)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def calibrated_model(person_photos):
     """A calibration of the shipped CNN, its head learned on 'people' made of face variants."""
     from fersk.features.calibration import PersonCalibratedClassifier

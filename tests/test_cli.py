@@ -378,6 +378,30 @@ def test_predict_with_one_neutral_photo_and_a_bad_one(person_photos, calibrated_
     assert code == 2 and "calibrates to the person" in err
 
 
+def test_predict_with_faces_grouped_and_a_neutral_photo_among_them(
+    two_people, calibrated_folder, tmp_path, capsys
+):
+    import csv
+
+    out = tmp_path / "rows.csv"
+    code, _, err = _cli(capsys, "predict", two_people, "--model", calibrated_folder,
+                        "--group-faces", "--neutral", two_people / "grace_0.jpg",
+                        "--csv", out)  # fmt: skip
+    assert code == 0 and "7 images: 8 faces of 2 people, 0 without a face" in err, err
+    rows = {(Path(r["file"]).name, r["face"]): r for r in csv.DictReader(out.open())}
+    assert len(rows) == 8  # both.png has two faces
+    eileen, grace = rows[("eileen_1.jpg", "0")]["person"], rows[("grace_1.jpg", "0")]["person"]
+    assert eileen != grace and rows[("both.png", "1")]["person"] == grace
+    assert {r["calibration"] for r in rows.values() if r["person"] == grace} == {"neutral"}
+    assert {r["calibration"] for r in rows.values() if r["person"] == eileen} == {"mean"}
+    code, _, err = _cli(capsys, "predict", two_people / "eileen_1.jpg", "--group-faces",
+                        "--model", calibrated_folder, "--neutral",
+                        two_people / "grace_0.jpg")  # fmt: skip
+    assert code == 2 and "grace_0.jpg is not among the photos" in err
+    code, err = run_cli(capsys, "predict", two_people, "--group-faces", "--person", "^(.)")
+    assert code == 2 and "not allowed with argument --group-faces" in err
+
+
 # --------------------------------------------------------------------------
 # fersk predict and fersk video with the shipped models
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from fersk.models import load_model
 from fersk.predict import iter_photos, photo_columns, predict_faces
+from tests.conftest import _proba
 
 
 def test_one_row_per_face_in_photo_order_whatever_the_batch(person_photos):
@@ -67,6 +68,47 @@ def test_only_the_largest_face_is_the_photos_person(person_photos, calibrated_mo
     rows = predict_faces(files, calibrated_model, persons=["ann", "ann"], progress=False)
     assert rows["person"].tolist() == ["ann", "", "ann"]
     assert rows["calibration"].tolist() == ["mean", "none", "mean"]
+
+
+def test_faces_grouped_by_who_they_are_calibrate_as_their_ids_would(two_people, calibrated_model):
+    files = sorted(str(p) for p in two_people.glob("*_*.jpg"))  # eileen_0..2, grace_0..2
+    grouped = predict_faces(files, calibrated_model, group_faces=True, progress=False)
+    assert grouped["person"].tolist() == ["face-0"] * 3 + ["face-1"] * 3
+    assert set(grouped["calibration"]) == {"mean"}
+    named = predict_faces(files, calibrated_model, persons=r"^([a-z]+)_", progress=False)
+    np.testing.assert_allclose(_proba(grouped), _proba(named))
+    raw = predict_faces(files, calibrated_model, progress=False)
+    assert not np.allclose(_proba(grouped), _proba(raw))
+
+
+def test_grouping_takes_every_face_of_a_photo_and_flagged_references(two_people, calibrated_model):
+    files = [str(two_people / n) for n in ("both.png", "eileen_0.jpg", "grace_0.jpg",
+                                           "grace_1.jpg")]  # fmt: skip
+    rows = predict_faces(files, calibrated_model, group_faces=True, progress=False)
+    assert rows["file"].tolist() == [files[0], *files]
+    assert rows["person"].tolist() == ["face-0", "face-1", "face-0", "face-1", "face-1"]
+    flags = np.array([False, True, False, False])  # eileen_0: the astronaut's neutral photo
+    rows = predict_faces(files, calibrated_model, group_faces=True, neutral=flags,
+                         progress=False)  # fmt: skip
+    assert rows["calibration"].tolist() == ["neutral", "mean", "neutral", "mean", "mean"]
+    assert rows["n_references"].tolist() == [1, 0, 1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"persons": ["a", "b"]}, "give it or persons, not both"),
+        ({"neutral": "eileen_0.jpg"}, "one True/False per photo"),
+        ({"neutral": {"face-0": "eileen_0.jpg"}}, "one True/False per photo"),
+        ({"neutral": [True]}, "one True/False per photo"),
+    ],
+)
+def test_grouping_refuses_ids_and_references_it_cannot_place(
+    two_people, calibrated_model, options, message
+):
+    files = [str(two_people / "eileen_1.jpg"), str(two_people / "grace_1.jpg")]
+    with pytest.raises(ValueError, match=message):
+        predict_faces(files, calibrated_model, group_faces=True, progress=False, **options)
 
 
 @pytest.mark.parametrize(

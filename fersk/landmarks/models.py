@@ -1,9 +1,9 @@
 """Where the offline model files live.
 
-dlib's shape predictors (68 and 5 points) and its MMOD face detector ship in
-the ``face-recognition-models`` package. Its ``__init__`` imports
-``pkg_resources`` (gone from current setuptools), so the files are located
-through the import system without importing the package.
+dlib's shape predictors (68 and 5 points), its MMOD face detector and its
+face-recognition network ship in the ``face-recognition-models`` package. Its
+``__init__`` imports ``pkg_resources`` (gone from current setuptools), so the
+files are located through the import system without importing the package.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ MODEL_FILES: dict[str, str] = {
     "68": "shape_predictor_68_face_landmarks.dat",
     "5": "shape_predictor_5_face_landmarks.dat",
     "mmod": "mmod_human_face_detector.dat",
+    "recognition": "dlib_face_recognition_resnet_model_v1.dat",
 }
 
 
@@ -26,7 +27,7 @@ def dlib_model_path(name: str) -> str:
 
     Parameters
     ----------
-    name : {"68", "5", "mmod"}
+    name : {"68", "5", "mmod", "recognition"}
 
     Examples
     --------

@@ -22,28 +22,37 @@ __all__ = ["across_sets", "fit_calibration", "leave_one_person_out", "person_fac
 
 
 def photo_faces(
-    files, *, detector: str | None = None, upsample: int = 1
-) -> tuple[list, np.ndarray]:
+    files, *, detector: str | None = None, upsample: int = 1, describe: bool = False
+) -> tuple[list, np.ndarray] | tuple[list, np.ndarray, np.ndarray]:
     """Each photo's largest face crop, as ``fersk predict`` crops it, and which photos had one.
 
     Returns
     -------
     crops : list of ndarray or None
     found : ndarray of bool
+    descriptors : ndarray of shape (n_photos, 128)
+        With ``describe``: the face's :func:`~fersk.landmarks.identity.face_descriptors`
+        (NaN without a face).
     """
     from ..io import face_crop
     from ..landmarks.detection import DEFAULT_DETECTOR, find_in_photo
+    from ..landmarks.identity import face_descriptors
 
     detector = DEFAULT_DETECTOR if detector is None else detector
-    crops = []
-    for source in files:
+    crops, descriptors = [], np.full((len(files), 128), np.nan)
+    for i, source in enumerate(files):
         _, image, found, _ = find_in_photo(source, detector, upsample)
-        crops.append(face_crop(image, found[0][0]) if found is not None and len(found[0]) else None)
-    return crops, np.array([c is not None for c in crops])
+        face = found is not None and len(found[0])
+        crops.append(face_crop(image, found[0][0]) if face else None)
+        if describe and face:
+            descriptors[i] = face_descriptors(image, found[0][:1])[0]
+    found = np.array([c is not None for c in crops])
+    return (crops, found, descriptors) if describe else (crops, found)
 
 
 def person_faces(data: Bunch, **options) -> Bunch:
-    """A dataset's faces by person: ``crops``, ``y`` (names), ``groups``, ``neutral``, ``found``.
+    """A dataset's faces by person: ``crops``, ``y`` (names), ``groups``, ``neutral``, ``found``,
+    and ``descriptors`` (who each face is, :func:`photo_faces`).
 
     ``data`` is a loader's Bunch with subject ids (JAFFE, CK+48). Photos
     without a face are kept out (``found`` says which), as ``fersk predict``
@@ -51,7 +60,7 @@ def person_faces(data: Bunch, **options) -> Bunch:
     """
     if data.subject is None:
         raise ValueError("calibration needs person ids: this dataset has no subject ids")
-    crops, found = photo_faces(data.data, **options)
+    crops, found, descriptors = photo_faces(data.data, describe=True, **options)
     y = np.asarray(data.target_names)[data.target]
     neutral = np.asarray(getattr(data, "neutral", y == "neutral"), dtype=bool)
     keep = np.flatnonzero(found)
@@ -62,6 +71,7 @@ def person_faces(data: Bunch, **options) -> Bunch:
         neutral=neutral[keep],
         found=found,
         files=[data.data[i] for i in keep],
+        descriptors=descriptors[keep],
     )
 
 
@@ -109,6 +119,24 @@ class _Remembered(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+def _unnamed(faces: Bunch) -> dict:
+    """Person ids found without the dataset's: ``{mode: groups}``.
+
+    ``mean, faces grouped``: :func:`~fersk.landmarks.identity.group_faces` on
+    the faces' descriptors (what ``fersk predict --group-faces`` does);
+    ``mean, the set as one person``: every face in one group (what grouping
+    adds over the set's own mean).
+    """
+    from ..landmarks.identity import group_faces
+
+    if "descriptors" not in faces:
+        return {}
+    return {
+        "mean, faces grouped": group_faces(faces.descriptors),
+        "mean, the set as one person": np.zeros(len(faces.y), dtype=int),
+    }
+
+
 def _subset(faces: Bunch, rows) -> Bunch:
     rows = np.asarray(rows)
     return Bunch(
@@ -139,7 +167,9 @@ def leave_one_person_out(
     baseline; ``mean, scored without neutral photos`` scores the same photos
     against the mean of all, the fair comparison), and against ``neutral``
     (their first neutral photo as the
-    reference, when they have one; that photo itself is not scored). With
+    reference, when they have one; that photo itself is not scored). Where
+    ``faces`` has ``descriptors``, also without the dataset's ids (the
+    calibration still learned without the person; :func:`_unnamed`). With
     ``photos=(1, 2, 4, 8)``, also with only ``k`` of their photos known
     (``repeats`` random draws, the reference not among them): ``mean@k`` and
     ``neutral@k``.
@@ -159,6 +189,7 @@ def leave_one_person_out(
 
     model = _Remembered(model, [c for s in (faces, *extra) for c in s.crops])
     raw = model.predict(faces.crops)
+    unnamed = _unnamed(faces)
     for person in dict.fromkeys(faces.groups.tolist()):
         mine = np.flatnonzero(faces.groups == person)
         others = _subset(faces, np.flatnonzero(faces.groups != person))
@@ -167,6 +198,8 @@ def leave_one_person_out(
         add("raw", me.y, raw[mine])
         pred = calibrated.predict(me.crops, groups=me.groups)
         add("mean", me.y, pred)
+        for mode, groups in unnamed.items():  # the whole set, its people's rows
+            add(mode, me.y, calibrated.predict(faces.crops, groups=groups)[mine])
         posed = np.flatnonzero(me.y != calibrated.neutral_label)
         if 0 < len(posed) < len(mine):  # the same photos, scored as if never seen neutral
             add("mean, scored without neutral photos", me.y[posed], pred[posed])
@@ -212,6 +245,8 @@ def across_sets(model, learned_on: list[Bunch], faces: Bunch, **params) -> dict:
         "raw": (faces.y, calibrated.estimator_.predict(faces.crops)),
         "mean": (faces.y, calibrated.predict(faces.crops, groups=faces.groups)),
     }
+    for mode, groups in _unnamed(faces).items():
+        out[mode] = (faces.y, calibrated.predict(faces.crops, groups=groups))
     flags = np.zeros(len(faces.y), dtype=bool)
     scored = np.zeros(len(faces.y), dtype=bool)  # people with a reference, but not it
     for person in dict.fromkeys(faces.groups.tolist()):

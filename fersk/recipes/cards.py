@@ -165,18 +165,37 @@ Face crops, any size, gray or colour (resized to 48x48 gray), framed like FER201
     return {"description": description, "card": card}
 
 
+CALIBRATION_MODES = ("raw", "mean", "mean, faces grouped", "neutral")
+"""The leave-one-person-out runs the shipped record's calibration table shows, in order."""
+
+
+def calibration_table(calibration: dict, sets: dict, headers: list[str]) -> list[str]:
+    """Markdown rows: WAR / UAR of each set (``{key: label}``) under :data:`CALIBRATION_MODES`.
+
+    Examples
+    --------
+    >>> calibration_table({"ck": {"raw": {"war": 59.6, "uar": 44.7}}}, {"ck": "CK+48"},
+    ...                   ["raw", "mean", "grouped", "neutral"])[2]
+    '| CK+48 | 59.6 / 44.7 | - | - | - |'
+    """
+    rows = ["| set | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
+    for key, label in sets.items():
+        r = calibration.get(key, {})
+        cells = [
+            f"{r[m]['war']:.1f} / {r[m]['uar']:.1f}" if m in r else "-" for m in CALIBRATION_MODES
+        ]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def _calibrated_card(record: dict) -> dict:
     results = record["models"]["calibrated-ferplus"]
     calibration = record.get("calibration", {})
-    rows = ["| set | raw | against the person's mean | against one neutral photo |",
-            "|---|---|---|---|"]  # fmt: skip
-    for key, label in [("jaffe", "JAFFE (10 people)"), ("ck48", "CK+48 (118 people)")]:
-        r = calibration.get(key, {})
-        cells = [
-            f"{r[m]['war']:.1f} / {r[m]['uar']:.1f}" if m in r else "-"
-            for m in ("raw", "mean", "neutral")
-        ]
-        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows = calibration_table(
+        calibration, {"jaffe": "JAFFE (10 people)", "ck48": "CK+48 (118 people)"},
+        ["raw", "against the person's mean", "their faces grouped, no ids",
+         "against one neutral photo"],
+    )  # fmt: skip
     prior = record.get("prior", {})
     power = prior.get("power", 0.0)
     valid = prior.get("valid", {})
@@ -206,7 +225,9 @@ def _calibrated_card(record: dict) -> dict:
 
 The default model: `cnn-ferplus`, and a small calibration head that reads a person's
 faces against their own baselines (their neutral photo, or their mean) when person ids
-are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`). The
+are given (`persons=`, `neutral=`; `fersk predict --person/--persons/--neutral`), or
+when the faces are grouped by who they are (`group_faces=True`; `fersk predict
+--group-faces`: dlib's face descriptors, no ids needed). The
 head is `"classwise"`: each class is scored from its own three numbers (4 weights a
 class), which carries over to people of other datasets better than a logistic
 regression on all of them (`benchmarks/results/subject_calibration.md`, "people and a
@@ -218,8 +239,10 @@ dataset never seen").
 ## Calibrated to the person
 
 Leave-one-person-out (each person's calibration learned without them; WAR / UAR, %),
-faces found and cropped as `fersk predict` does. On CK+48 part of the gain is the head
-learning CK+'s labels (see `benchmarks/results/subject_calibration.md` for the control).
+faces found and cropped as `fersk predict` does. "Their faces grouped" uses no ids at
+all: the whole set's faces grouped by who they are, as `--group-faces` does. On CK+48
+part of the gain is the head learning CK+'s labels (see
+`benchmarks/results/subject_calibration.md` for the control).
 
 {chr(10).join(rows)}
 
@@ -234,11 +257,17 @@ learning CK+'s labels (see `benchmarks/results/subject_calibration.md` for the c
 ## Known limits
 
 - The head learned from 128 posed people (JAFFE, CK+48): posed expressions of adults,
-  mostly frontal; in-the-wild faces are left uncalibrated unless ids are given.
+  mostly frontal; in-the-wild faces are left uncalibrated unless ids are given (or
+  their faces grouped).
 - A person seen in one expression only has a mean that *is* that expression: give a
   neutral photo, or several photos (`benchmarks/results/subject_calibration.md` measures
   how many).
-- Only a photo's largest face is taken to be its person.
+- Grouping faces by who they are is for photos of a few people, each seen several
+  times. On strangers (FER+ test: 3,137 small web faces) it merges different people and
+  costs accuracy (`benchmarks/results/subject_calibration.md`, "Strangers"); dlib's
+  descriptors also tell JAFFE's ten women apart poorly (one group at dlib's 0.6).
+- With ids, only a photo's largest face is taken to be its person (grouping by face
+  groups every face).
 """
     return {"description": description, "card": card}
 

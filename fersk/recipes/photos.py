@@ -257,14 +257,17 @@ def predict_to_rows(
     Returns
     -------
     dict
-        Counts of ``faces``, ``no face`` and ``unreadable``, and ``images/s``.
+        Counts of ``faces``, ``no face`` and ``unreadable``, ``people`` (the
+        person ids among the rows written, when calibrating), and ``images/s``.
     """
     import time
 
     calibrating = options.get("persons") is not None or options.get("neutral") is not None
+    calibrating = calibrating or bool(options.get("group_faces"))
     if not calibrating:
         files = [f for f in files if f in todo]
     counts = {"faces": 0, "no face": 0, "unreadable": 0}
+    people: set = set()
     start = time.perf_counter()
     options.setdefault("progress", len(todo) > 1)
     for photo in iter_photos(files, model, keep_images=annotate is not None, **options):
@@ -276,6 +279,9 @@ def predict_to_rows(
         counts["faces"] += sum(bool(r["face_found"]) for r in photo.rows)
         counts["no face"] += sum(r["error"] == "no face found" for r in photo.rows)
         counts["unreadable"] += sum(r["error"].startswith("unreadable") for r in photo.rows)
+        people.update(r["person"] for r in photo.rows if r["person"])
+    if calibrating:
+        counts["people"] = len(people)
     counts["images/s"] = len(todo) / max(time.perf_counter() - start, 1e-9)
     return counts
 
@@ -442,6 +448,20 @@ def row_values(row: Mapping, columns: Sequence[str], *, screen: bool = False) ->
     return values
 
 
+def _flags_among(files: Sequence[str], neutral: Sequence) -> list[bool]:
+    """One True/False per file: whether it is one of the ``neutral`` photos (each among them)."""
+    wanted = {os.path.realpath(n): n for n in neutral}
+    found = {os.path.realpath(f) for f in files}
+    missing = [n for path, n in wanted.items() if path not in found]
+    if missing:
+        raise ValueError(
+            f"the neutral photo {os.fspath(missing[0])} is not among the photos: with faces "
+            "grouped by who they are, a reference joins the group of its face, so give it as "
+            "an input too"
+        )
+    return [os.path.realpath(f) in wanted for f in files]
+
+
 def write_predictions(
     photos: Mapping[str, str] | Sequence[str | os.PathLike],
     model=None,
@@ -452,6 +472,7 @@ def write_predictions(
     person: str | None = None,
     persons_file: str | os.PathLike | None = None,
     neutral: Sequence | None = None,
+    group_faces: bool = False,
     detector: str = DEFAULT_DETECTOR,
     upsample: int = 1,
     batch_size: int = 32,
@@ -490,7 +511,12 @@ def write_predictions(
     persons_file : path or None, default=None
         A CSV of ``file,person,neutral`` (:func:`read_persons_file`).
     neutral : sequence of paths or None, default=None
-        Neutral photos of the person (of the one person, unless ``person``).
+        Neutral photos of the person (of the one person, unless ``person``;
+        with ``group_faces``, photos among ``photos``, each the reference of
+        its face's group).
+    group_faces : bool, default=False
+        Without ids: group the faces by who they are and calibrate each group
+        to itself (:func:`fersk.predict.iter_photos`).
     detector, upsample, batch_size, n_jobs
         Of :func:`iter_photos`.
     what : str, default="csv_path"
@@ -535,9 +561,12 @@ def write_predictions(
     if persons_file is not None:
         persons, marks = read_persons_file(persons_file, files)
         flags = neutral or (marks if any(marks) else None)
-    calibrated = persons is not None or flags is not None
+    calibrated = persons is not None or flags is not None or group_faces
     persons = person_ids(files, persons)  # a bad pattern: an error before any output
+    if group_faces and neutral:
+        flags = _flags_among(files, neutral)
     options = {"detector": detector, "upsample": upsample, "persons": persons, "neutral": flags}
+    options["group_faces"] = group_faces
     options.update(batch_size=batch_size, n_jobs=n_jobs)
     if annotate is not None:
         options["annotate"] = {f: Path(annotate) / name for f, name in marked.items()}
@@ -550,6 +579,8 @@ def write_predictions(
         else:
             settings = {"command": "fersk predict", "model": model_name or type(model).__name__}
             settings.update(detector=detector, upsample=upsample, person=person)
+            if group_faces:  # absent otherwise: CSVs of earlier versions resume
+                settings["group_faces"] = True
             settings["persons"] = None if persons_file is None else os.fspath(persons_file)
             settings["neutral"] = [os.path.abspath(n) for n in neutral or []]
             if calibrated:  # a person's rows depend on all their photos
@@ -561,7 +592,9 @@ def write_predictions(
             say(f"{len(files)} images; {len(done)} already in {out}; {len(todo)} to do")
         line = functools.partial(row_values, columns=columns, screen=csv_path is None)
         counts = predict_to_rows(files, todo, model, write, line=line, **options)
-        say(f"{len(todo)} images: {counts['faces']} faces, {counts['no face']} without a face, "
-            f"{counts['unreadable']} unreadable (skipped); {counts['images/s']:.1f} images/s"
+        people = f" of {counts['people']} people" if "people" in counts else ""
+        say(f"{len(todo)} images: {counts['faces']} faces{people}, {counts['no face']} without "
+            f"a face, {counts['unreadable']} unreadable (skipped); {counts['images/s']:.1f} "
+            "images/s"
             + (f"; rows in {csv_path}" if csv_path is not None else ""))  # fmt: skip
     return counts

@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 
 from fersk.features.calibration import PersonCalibratedClassifier
 from fersk.recipes.calibration import (
+    across_sets,
     fit_calibration,
     leave_one_person_out,
     person_faces,
@@ -107,3 +108,18 @@ def test_leave_one_person_out_never_learns_from_the_person_scored(people, model,
         warnings.simplefilter("ignore")
         leave_one_person_out(model, faces, head="offset")
     assert seen == [{"bob"}, {"ann"}]
+
+
+def test_without_ids_the_faces_grouped_by_who_they_are_score_as_the_ids_do(two_people, model):
+    files = sorted(str(p) for p in two_people.glob("*_*.jpg"))  # eileen_0..2, grace_0..2
+    data = Bunch(data=files, target=np.array([0, 1, 2] * 2), target_names=LABELS,
+                 subject=["eileen"] * 3 + ["grace"] * 3)  # fmt: skip
+    faces = person_faces(data)
+    assert faces.descriptors.shape == (6, 128) and np.isfinite(faces.descriptors).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = leave_one_person_out(model, faces, head="offset")
+        across = across_sets(model, [faces], faces, head="offset")
+    for modes in (runs, across):
+        np.testing.assert_array_equal(modes["mean, faces grouped"][1], modes["mean"][1])
+        assert modes["mean, the set as one person"][0].tolist() == modes["mean"][0].tolist()

@@ -43,7 +43,12 @@ RECORD = {
     "calibration": {
         "jaffe": {
             m: {"war": w, "uar": w - 5}
-            for m, w in [("raw", 40.0), ("mean", 55.5), ("neutral", 61.2)]
+            for m, w in [
+                ("raw", 40.0),
+                ("mean", 55.5),
+                ("mean, faces grouped", 50.1),
+                ("neutral", 61.2),
+            ]
         },  # fmt: skip
         "ck48": {"raw": {"war": 70.0, "uar": 60.0}},
     },
@@ -113,10 +118,10 @@ def test_the_cnn_card_describes_the_chosen_members_and_their_training():
 
 def test_the_calibrated_card_gives_each_calibration_and_a_dash_where_none_was_measured():
     card = model_cards(RECORD)["calibrated-ferplus"]["card"]
-    assert "| JAFFE (10 people) | 40.0 / 35.0 | 55.5 / 50.5 | 61.2 / 56.2 |" in card
-    assert "| CK+48 (118 people) | 70.0 / 60.0 | - | - |" in card
+    assert "| JAFFE (10 people) | 40.0 / 35.0 | 55.5 / 50.5 | 50.1 / 45.1 | 61.2 / 56.2 |" in card
+    assert "| CK+48 (118 people) | 70.0 / 60.0 | - | - | - |" in card
     no_record = model_cards({k: v for k, v in RECORD.items() if k != "calibration"})
-    assert "| JAFFE (10 people) | - | - | - |" in no_record["calibrated-ferplus"]["card"]
+    assert "| JAFFE (10 people) | - | - | - | - |" in no_record["calibrated-ferplus"]["card"]
 
 
 @pytest.mark.parametrize("name", [m["name"] for m in list_models()])
