@@ -44,6 +44,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, pyplot, write_results  # noqa: E402
 
+from fersk.recipes.shipped import HEAD_C  # noqa: E402
+
 DATA = os.environ.get("FERSK_DATA", "~/fer-data")
 
 
@@ -72,32 +74,45 @@ def run(args) -> dict:
              "ck48": [int(ck.found.sum()), len(ck.found)]}  # fmt: skip
     print(f"faces found: {found} in {time.perf_counter() - t0:.0f} s", flush=True)
     params = {"C": args.C, "shrinkage": args.shrinkage}
+    by_head = {"classwise": {**params, "C": args.classwise_C}}  # the other heads: params
     results: dict = {"faces_found": found, "jaffe": {}, "ck48": {}, "across": {}}
     results["face_groups"] = {"jaffe": grouping(jaffe), "ck48": grouping(ck)}
     for head, label in [("offset", "offset"), (None, "learned"), ("classwise", "classwise")]:
         runs = leave_one_person_out(
             model, jaffe, extra=[ck] if args.with_ck else [], photos=(1, 2, 4, 8),
-            head=head, **params,
+            head=head, **by_head.get(head, params),
         )  # fmt: skip
         for mode, (y, p) in runs.items():
             key = mode if mode == "raw" else f"{label} {mode}"
             results["jaffe"][key] = scores(y, p)
         print("JAFFE", label, {k: round(100 * v["war"], 1) for k, v in results["jaffe"].items()})
     for head, label in [(None, "learned"), ("classwise", "classwise")]:
-        runs = leave_one_person_out(model, ck, extra=[jaffe], head=head, **params)
+        runs = leave_one_person_out(
+            model, ck, extra=[jaffe], head=head, **by_head.get(head, params)
+        )
         results["ck48"]["raw"] = scores(*runs["raw"])
         for mode in ("mean", "mean, faces grouped", "mean, the set as one person"):
             results["ck48"][f"{label} {mode}"] = scores(*runs[mode])
     for head, label in [(None, "learned"), ("classwise", "classwise")]:
         for name, learned_on, faces in [("JAFFE", ck, jaffe), ("CK+48", jaffe, ck)]:
-            runs = across_sets(model, [learned_on], faces, head=head, **params)
+            runs = across_sets(model, [learned_on], faces, head=head, **by_head.get(head, params))
             for mode, (y, p) in runs.items():
                 key = f"{name} ({label} head, learned on the other set only) {mode}"
                 results["across"][key] = scores(y, p)
     print("across", {k: round(100 * v["war"], 1) for k, v in results["across"].items()})
     results["ck48"]["learned, no baseline (control)"] = scores(*control(model, ck, jaffe, args.C))
+    directions = [("JAFFE", "CK+48", jaffe, ck), ("CK+48", "JAFFE", ck, jaffe)]
+    results["classwise C"] = {
+        str(C): {
+            f"{a} -> {b}": scores(*across_sets(model, [learned], faces, head="classwise", C=C,
+                                               shrinkage=args.shrinkage)["mean"])["war"]
+            for a, b, learned, faces in directions
+        }
+        for C in (0.01, 0.1, 1.0, 10.0)
+    }  # fmt: skip
+    print("classwise head by C, across sets", results["classwise C"])
     if args.strangers:
-        results["strangers"] = strangers(model, data, [jaffe, ck], params)
+        results["strangers"] = strangers(model, data, [jaffe, ck], by_head["classwise"])
         print("strangers", results["strangers"])
     print("CK+48", {k: round(100 * v["war"], 1) for k, v in results["ck48"].items()})
     return results
@@ -191,6 +206,15 @@ def markdown(results: dict, args) -> str:
                   f"{100 * r['faces grouped']['war']:.1f} / {100 * r['faces grouped']['uar']:.1f} "
                   "(WAR / UAR). Grouping is for photos of a few people each seen several times, "
                   "not for crowds."]  # fmt: skip
+    if "classwise C" in results:
+        lines += ["", "The classwise head's `C` (how far it may move from the CNN's answer), "
+                  "against the person's mean, learned on one set and used on the other (WAR, %; "
+                  f"this run: {args.classwise_C:g}):", ""]  # fmt: skip
+        pairs = list(next(iter(results["classwise C"].values())))
+        lines += ["| C | " + " | ".join(pairs) + " |", "|---" * (len(pairs) + 1) + "|"]
+        for C, by_pair in results["classwise C"].items():
+            cells = [f"{100 * by_pair[p]:.1f}" for p in pairs]
+            lines.append(f"| {C} | " + " | ".join(cells) + " |")
     lines += ["", "Photos of a person known (JAFFE; WAR / UAR):", ""]
     heads = ("learned", "classwise")
     lines += ["| photos | " + " | ".join(f"{h}: against the mean | {h}: against one neutral photo"
@@ -253,7 +277,9 @@ def main(argv=None) -> int:
     parser.add_argument("--with-ck", action="store_true", help="JAFFE's heads also learn CK+48")
     parser.add_argument("--no-strangers", dest="strangers", action="store_false",
                         help="skip FER+ test grouped by face (needs ferplus/)")  # fmt: skip
-    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--C", type=float, default=1.0, help="the logistic regression head's")
+    parser.add_argument("--classwise-C", type=float, default=HEAD_C,
+                        help="the classwise head's (default: the shipped default's)")  # fmt: skip
     parser.add_argument("--shrinkage", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--name", default="subject_calibration")

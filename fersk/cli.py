@@ -333,8 +333,8 @@ def _parser() -> argparse.ArgumentParser:
                      "who they are and read each group against its mean (for a few people "
                      "seen several times, not crowds)")  # fmt: skip
     pr.add_argument("--neutral", action="append", help="a neutral photo of the person (repeat "
-                    "for more; one person unless --person; with --group-faces, an input photo "
-                    "of the group it joins)")  # fmt: skip
+                    "for more; one person unless --person; with --group-faces, an input photo: "
+                    "its largest face is its group's reference)")  # fmt: skip
     pr.add_argument("--batch-size", type=at_least_1, default=32, help="photos per model batch")
     pr.add_argument("--n-jobs", type=_n_jobs, default=1, help="processes finding faces")
 

@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._core.pipeline_tools import class_names, predict_proba_with
-from .features.calibration import reference_log_proba
+from .features.calibration import reference_face, reference_log_proba
 from .io import face_crop, source_name
 from .landmarks.detection import DEFAULT_DETECTOR, find_in_photo
 
 __all__ = [
     "PhotoResult",
+    "check_calibrates",
     "iter_photos",
     "person_ids",
     "photo_columns",
@@ -309,12 +310,10 @@ def iter_photos(
     else:
         flags, extra, ids = _references(neutral, images, ids)
     calibrating = ids is not None
-    if calibrating and not (hasattr(model, "calibrate") and hasattr(model, "log_proba")):
-        raise ValueError(
-            f"persons, neutral and group_faces need a model that calibrates to the person; this "
-            f"{type(model).__name__} does not (the default model does, or wrap yours in "
-            "fersk.features.calibration.PersonCalibratedClassifier)"
-        )
+    if calibrating:
+        check_calibrates(model)
+    for i in np.flatnonzero(flags) if flags is not None else ():  # no face: an error, now
+        reference_face(images[i], None if ids is None else ids[i], detector, upsample)
     references = reference_log_proba(extra, model, detector, upsample) if extra else {}
     with progress_bar(len(images), progress, desc="photos", unit="img") as bar:
         batches = _counted(_found_batches(images, detector, upsample, batch_size, n_jobs), bar)
@@ -324,6 +323,28 @@ def iter_photos(
             return
         yield from _calibrated(
             batches, model, names, ids, flags, references, keep_images, group_faces
+        )
+
+
+def check_calibrates(model) -> None:
+    """An error unless ``model`` calibrates to the person (what persons and neutral need).
+
+    Examples
+    --------
+    >>> from fersk.models import load_model
+    >>> check_calibrates(load_model())  # the default model does
+    >>> check_calibrates(load_model("cnn-ferplus"))
+    Traceback (most recent call last):
+    ...
+    ValueError: persons, neutral and group_faces need a model that calibrates to the person; \
+this Pipeline does not (the default model does, or wrap yours in \
+fersk.features.calibration.PersonCalibratedClassifier)
+    """
+    if not (hasattr(model, "calibrate") and hasattr(model, "log_proba")):
+        raise ValueError(
+            f"persons, neutral and group_faces need a model that calibrates to the person; this "
+            f"{type(model).__name__} does not (the default model does, or wrap yours in "
+            "fersk.features.calibration.PersonCalibratedClassifier)"
         )
 
 

@@ -402,6 +402,28 @@ def test_predict_with_faces_grouped_and_a_neutral_photo_among_them(
     assert code == 2 and "not allowed with argument --group-faces" in err
 
 
+def test_predict_refuses_a_faceless_reference_or_a_model_that_cannot_calibrate_before_any_csv(
+    two_people, person_photos, tmp_path, capsys
+):
+    from fersk.io.resumable import settings_path
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("eileen_0.jpg", "grace_0.jpg"):
+        (folder / name).write_bytes((two_people / name).read_bytes())
+    (folder / "wall.png").write_bytes((person_photos / "wall.png").read_bytes())
+    out = tmp_path / "rows.csv"
+    for extra in (["--group-faces", "--neutral", folder / "wall.png"],
+                  ["--neutral", folder / "wall.png"],
+                  ["--group-faces", "--model", "cnn-fer2013"]):  # fmt: skip
+        code, err = run_cli(capsys, "predict", folder, "--csv", out, *extra)
+        assert code == 2 and ("wall.png has no face that can be found" in err
+                              or "calibrates to the person" in err), err  # fmt: skip
+        assert not out.exists() and not settings_path(out).exists()
+    code, err = run_cli(capsys, "predict", folder, "--csv", out, "--group-faces")
+    assert code == 0 and "2 faces of 2 people, 1 without a face" in err, err
+
+
 # --------------------------------------------------------------------------
 # fersk predict and fersk video with the shipped models
 # --------------------------------------------------------------------------

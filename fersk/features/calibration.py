@@ -16,14 +16,14 @@ A small head learned on people with ids turns ``[z - neutral, z - mean, z]``
 into the calibrated probabilities; without a neutral reference, the mean
 stands in for it. Two heads are built in: ``"classwise"`` (a conditional
 logit: each class's score reads only that class's three numbers, 4 weights a
-class; what the shipped default uses, as it carries over to people of other
-datasets) and, with ``head=None``, standardisation and a multinomial logistic
-regression on all of them (it can learn a class the model lacks). Rows
-of a person with neither (too few photos) -- or without an id -- keep the
-wrapped classifier's own probabilities, and :meth:`calibration` says, per row,
-which happened. Person ids and reference flags travel as metadata
-(``groups=``, ``neutral=``), as subject ids do for
-:class:`~fersk.SubjectNeutralizer`.
+class, held close to the wrapped model's own answer; what the shipped default
+uses, as it carries over to people of other datasets) and, with
+``head=None``, standardisation and a multinomial logistic regression on all of
+them (it can learn a class the model lacks). Rows of a person with neither (too
+few photos) -- or without an id -- keep the wrapped classifier's own
+probabilities, and :meth:`calibration` says, per row, which happened. Person
+ids and reference flags travel as metadata (``groups=``, ``neutral=``), as
+subject ids do for :class:`~fersk.SubjectNeutralizer`.
 
 Leakage: the baselines of a person are computed from that person's rows in
 the data being predicted (their unlabelled photos and the photos marked as
@@ -173,8 +173,10 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         None is ``StandardScaler`` + ``LogisticRegression(C=C)`` on all of
         them. ``"classwise"`` scores each class ``k`` from its own numbers
         only: ``w_k . (z_k - reference_k, z_k - mean_k, z_k) + b_k``, the
-        weights learned across people (L2-penalised by ``1 / (2 C)``); it can
-        only answer the wrapped classifier's classes, and with 4 weights a
+        weights learned across people and drawn towards the wrapped
+        classifier's own answer (``w_k = (0, 0, 1)``, ``b_k = 0``) by an L2
+        penalty ``1 / (2 C)``: without evidence it answers as the model. It
+        can only answer the wrapped classifier's classes, and with 4 weights a
         class it carries over to people unlike those it was learned on.
         ``"offset"`` learns nothing: the probabilities are ``softmax(z -
         reference)`` (the reference, or the mean where there is none), a plain
@@ -186,7 +188,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     min_photos : int, default=2
         Photos a person without references needs to be calibrated.
     C : float, default=1.0
-        Inverse regularisation of the learned head (None or "classwise").
+        Inverse regularisation of the learned head (None or "classwise"; for
+        "classwise", how far it may move from the wrapped classifier's answer).
     neutral_label : object, default="neutral"
         The label of neutral faces: in ``fit`` without ``neutral=``, each
         person's neutral photos serve in turn as their reference.
@@ -580,9 +583,13 @@ def _classwise_scores(features: np.ndarray, coef: np.ndarray, intercept: np.ndar
 def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: float) -> tuple:
     """The ``"classwise"`` head's weights: a conditional logit fitted by L-BFGS.
 
-    Minimises the summed negative log-likelihood plus ``|coef|^2 / (2 C)``
-    (biases not penalised). A label that is not one of ``classes`` is an error:
-    this head reads each class from the model's own output for it.
+    Minimises the summed negative log-likelihood plus ``(|coef - anchor|^2 +
+    |bias|^2) / (2 C)``, where the anchor weighs each class's own
+    log-probability 1 and its differences to the baselines 0: the head starts
+    from, and is drawn towards, the wrapped model's answer, so a class the
+    people it learned from never show (neutral in CK+) keeps the model's
+    reading of it. A label that is not one of ``classes`` is an error: this
+    head reads each class from the model's own output for it.
     """
     from scipy.optimize import minimize
 
@@ -605,20 +612,24 @@ def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: 
     n_blocks = blocks.shape[1]
     rows = np.arange(n)
 
+    anchor = np.zeros((n_classes, n_blocks))
+    anchor[:, -1] = 1.0  # the model's own log-probability, unchanged
+
     def loss(theta):
         coef = theta[: n_classes * n_blocks].reshape(n_classes, n_blocks)
-        scores = _classwise_scores(features, coef, theta[-n_classes:])
+        bias = theta[-n_classes:]
+        scores = _classwise_scores(features, coef, bias)
         scores -= scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1))
-        value = (log_norm - scores[rows, target]).sum() + (coef**2).sum() / (2 * C)
+        moved = coef - anchor
+        penalty = ((moved**2).sum() + (bias**2).sum()) / (2 * C)
+        value = (log_norm - scores[rows, target]).sum() + penalty
         grad = np.exp(scores - log_norm[:, None])
         grad[rows, target] -= 1.0  # d(-log p_target) / d score
-        grad_coef = np.einsum("nk,nbk->kb", grad, blocks) + coef / C
-        return value, np.concatenate([grad_coef.ravel(), grad.sum(axis=0)])
+        grad_coef = np.einsum("nk,nbk->kb", grad, blocks) + moved / C
+        return value, np.concatenate([grad_coef.ravel(), grad.sum(axis=0) + bias / C])
 
-    start = np.zeros(n_classes * n_blocks + n_classes)
-    counts = np.bincount(target, minlength=n_classes)
-    start[-n_classes:] = np.log((counts + 1) / (n + n_classes))  # the labels' frequencies
+    start = np.concatenate([anchor.ravel(), np.zeros(n_classes)])
     result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000})
     if not result.success:
         from sklearn.exceptions import ConvergenceWarning
@@ -684,19 +695,36 @@ def reference_log_proba(photos: dict, model, detector: str = "yunet", upsample: 
     (1, 8)
     """
     from ..io import face_crop
-    from ..landmarks.detection import find_in_photo
 
     out = {}
     for person, sources in photos.items():
         crops = []
         for source in sources:
-            name, image, found, error = find_in_photo(source, detector, upsample)
-            if error or not len(found[0]):
-                whose = "" if person is None else f" of person {person!r}"
-                raise ValueError(
-                    f"the neutral photo {name}{whose} "
-                    + (f"cannot be read ({error})" if error else "has no face that can be found")
-                )
-            crops.append(face_crop(image, found[0][0]))
+            image, box = reference_face(source, person, detector, upsample)
+            crops.append(face_crop(image, box))
         out[person] = model.log_proba(crops)
     return out
+
+
+def reference_face(source, person=None, detector: str = "yunet", upsample: int = 1) -> tuple:
+    """A neutral reference photo's image and largest face box; an error naming it if it has none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reference_face(np.zeros((60, 60), np.uint8), "ann")
+    Traceback (most recent call last):
+    ...
+    ValueError: the neutral photo array(shape=(60, 60), dtype=uint8) of person 'ann' has no \
+face that can be found
+    """
+    from ..landmarks.detection import find_in_photo
+
+    name, image, found, error = find_in_photo(source, detector, upsample)
+    if error or not len(found[0]):
+        whose = "" if person is None else f" of person {person!r}"
+        raise ValueError(
+            f"the neutral photo {name}{whose} "
+            + (f"cannot be read ({error})" if error else "has no face that can be found")
+        )
+    return image, found[0][0]

@@ -244,9 +244,9 @@ class ResumableCSV:
         if recorded != self.settings:
             differ = (
                 ", ".join(
-                    f"{k}={recorded.get(k)!r} there, {v!r} now"
-                    for k, v in self.settings.items()
-                    if recorded.get(k) != v
+                    f"{k}={recorded.get(k)!r} there, {self.settings.get(k)!r} now"
+                    for k in dict.fromkeys([*self.settings, *recorded])
+                    if recorded.get(k) != self.settings.get(k)
                 )
                 if isinstance(recorded, dict)
                 else f"its settings file {str(settings_path(self.path))!r} is missing or unreadable"

@@ -10,6 +10,7 @@ saying who is who: ``fersk predict --group-faces``.
 from __future__ import annotations
 
 import functools
+from numbers import Real
 
 import numpy as np
 
@@ -33,13 +34,37 @@ def _networks():
     )
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
+def _rgb(image) -> np.ndarray:
+    """8-bit RGB (gray repeated; floats, 16 bits and the like scaled as fersk reads them)."""
+    from ..io import to_uint8
+
+    image = to_uint8(np.asarray(image))
+    if image.ndim == 3 and image.shape[2] in (1, 2):  # gray, or gray and alpha
+        image = image[:, :, 0]
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim != 3 or image.shape[2] < 3:
+        raise ValueError(f"expected a gray or colour image, got an array of shape {image.shape}")
     return np.ascontiguousarray(image[:, :, :3])
+
+
+def _check_boxes(boxes, shape: tuple[int, ...]) -> np.ndarray:
+    """``(n, 4)`` finite boxes with width and height, each overlapping the image."""
+    boxes = np.asarray(boxes, dtype=float)
+    if boxes.size == 0:
+        return boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (n_faces, 4): left, top, right, bottom; got {boxes.shape}")
+    height, width = shape[:2]
+    for i, (left, top, right, bottom) in enumerate(boxes):
+        if not (np.isfinite(boxes[i]).all() and right > left and bottom > top):
+            problem = "is not a box (left < right, top < bottom, finite)"
+        elif right <= 0 or bottom <= 0 or left >= width or top >= height:
+            problem = f"lies outside the {width}x{height} image"
+        else:
+            continue
+        raise ValueError(f"face box {i} {boxes[i].tolist()} {problem}")
+    return boxes
 
 
 def face_descriptors(image: np.ndarray, boxes) -> np.ndarray:
@@ -55,7 +80,8 @@ def face_descriptors(image: np.ndarray, boxes) -> np.ndarray:
         The photo, gray or RGB.
     boxes : array-like of shape (n_faces, 4)
         ``left, top, right, bottom`` of each face
-        (:func:`fersk.landmarks.find_faces`).
+        (:func:`fersk.landmarks.find_faces`); a box may reach past the
+        image's edges, not lie outside it.
 
     Returns
     -------
@@ -82,7 +108,7 @@ def face_descriptors(image: np.ndarray, boxes) -> np.ndarray:
 
     predictor, network = _networks()
     image = _rgb(image)
-    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    boxes = _check_boxes(boxes, image.shape)
     out = np.empty((len(boxes), 128))
     height, width = image.shape[:2]
     for i, (left, top, right, bottom) in enumerate(boxes):
@@ -132,9 +158,13 @@ def group_faces(descriptors, threshold: float = SAME_PERSON) -> np.ndarray:
     """
     from sklearn.cluster import AgglomerativeClustering
 
-    D = np.asarray(descriptors, dtype=float).reshape(-1, 128)
-    if not threshold > 0:
-        raise ValueError(f"threshold must be a positive distance, got {threshold!r}")
+    D = np.asarray(descriptors, dtype=float)
+    if D.size == 0:
+        D = D.reshape(0, 128)
+    if D.ndim != 2 or D.shape[1] != 128:
+        raise ValueError(f"descriptors must be (n_faces, 128), got an array of shape {D.shape}")
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 < threshold < np.inf:
+        raise ValueError(f"threshold must be a positive, finite distance, got {threshold!r}")
     groups = np.full(len(D), -1)
     usable = np.flatnonzero(np.isfinite(D).all(axis=1))
     if len(usable) == 1:

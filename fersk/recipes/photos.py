@@ -14,9 +14,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from ..features.calibration import reference_face
 from ..io import read_image
 from ..landmarks.detection import DEFAULT_DETECTOR
-from ..predict import PhotoResult, iter_photos, person_ids, photo_columns
+from ..predict import PhotoResult, check_calibrates, iter_photos, person_ids, photo_columns
 
 __all__ = [
     "check_annotate_folder",
@@ -450,6 +451,9 @@ def row_values(row: Mapping, columns: Sequence[str], *, screen: bool = False) ->
 
 def _flags_among(files: Sequence[str], neutral: Sequence) -> list[bool]:
     """One True/False per file: whether it is one of the ``neutral`` photos (each among them)."""
+    odd = [n for n in neutral if not isinstance(n, (str, os.PathLike))]
+    if odd:
+        raise ValueError(f"neutral must name photos (paths), got {odd[0]!r}")
     wanted = {os.path.realpath(n): n for n in neutral}
     found = {os.path.realpath(f) for f in files}
     missing = [n for path, n in wanted.items() if path not in found]
@@ -557,6 +561,8 @@ def write_predictions(
         model, model_name = load_image_model(model)
     marked = photos if isinstance(photos, Mapping) else photo_inputs(photos)
     files = list(marked)
+    if isinstance(neutral, (str, os.PathLike)):  # one photo
+        neutral = [neutral]
     persons, flags = person, neutral
     if persons_file is not None:
         persons, marks = read_persons_file(persons_file, files)
@@ -565,6 +571,11 @@ def write_predictions(
     persons = person_ids(files, persons)  # a bad pattern: an error before any output
     if group_faces and neutral:
         flags = _flags_among(files, neutral)
+    if calibrated:  # before the CSV is opened: the model, then every reference's face
+        check_calibrates(model)
+        marked_files = [f for f, flag in zip(files, flags or ()) if flag is True]
+        for source in [*(neutral or ()), *marked_files]:
+            reference_face(source, None, detector, upsample)
     options = {"detector": detector, "upsample": upsample, "persons": persons, "neutral": flags}
     options["group_faces"] = group_faces
     options.update(batch_size=batch_size, n_jobs=n_jobs)

@@ -136,14 +136,17 @@ def test_reference_turns_copy_only_the_people_they_give_a_reference_to():
 
 
 def _classwise_objective(model, features, y, C):
-    """The classwise head's penalised negative log-likelihood at its fitted weights."""
+    """The classwise head's penalised negative log-likelihood at its fitted weights: the
+    penalty draws each class's weights to (0, 0, 1) (the model's own answer), biases to 0."""
     from fersk.features.calibration import _classwise_scores
 
     scores = _classwise_scores(features, model.head_coef_, model.head_intercept_)
     scores -= scores.max(axis=1, keepdims=True)
     log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
     target = np.searchsorted(model.classes_, y)
-    return -log_p[np.arange(len(y)), target].sum() + (model.head_coef_**2).sum() / (2 * C)
+    moved = model.head_coef_ - np.array([0.0, 0.0, 1.0])
+    penalty = ((moved**2).sum() + (model.head_intercept_**2).sum()) / (2 * C)
+    return -log_p[np.arange(len(y)), target].sum() + penalty
 
 
 def test_the_classwise_head_reads_each_class_from_its_own_numbers_and_is_fitted_to_its_optimum():
@@ -177,6 +180,23 @@ def test_the_classwise_head_reads_each_class_from_its_own_numbers_and_is_fitted_
     ids = np.repeat([f"q{i}" for i in range(6)], 3)
     calibrated = model.predict(new, groups=ids, neutral=y_new == "neutral")
     assert np.mean(calibrated == y_new) > np.mean(model.predict(new) == y_new) + 0.2
+
+
+def test_a_classwise_head_held_close_answers_as_the_model_it_wraps():
+    X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    held = PersonCalibratedClassifier(base, head="classwise", C=1e-6, few_photos=())
+    held.fit(X, y, groups=groups)
+    np.testing.assert_allclose(held.head_coef_, [[0, 0, 1]] * 3, atol=1e-4)
+    np.testing.assert_allclose(held.head_intercept_, 0, atol=1e-4)
+    new, _, _ = people(n_people=4, per_person=3, seed=2)
+    ids = np.repeat([f"q{i}" for i in range(4)], 3)
+    np.testing.assert_allclose(
+        held.predict_proba(new, groups=ids), base.predict_proba(new), atol=1e-3
+    )
+    free = PersonCalibratedClassifier(base, head="classwise", C=10.0, few_photos=())
+    free.fit(X, y, groups=groups)
+    assert np.abs(free.head_coef_ - [0, 0, 1]).max() > 0.1  # learned, away from the model
 
 
 def test_the_classwise_head_refuses_a_class_the_model_lacks_and_saves_as_data(tmp_path):

@@ -111,6 +111,9 @@ def test_other_settings_are_refused_naming_the_difference(tmp_path):
     before = out.read_text()
     with pytest.raises(ValueError, match="n_landmarks=5 there, 68 now"):
         table(out, {**SETTINGS, "n_landmarks": 68}).__enter__()
+    fewer = {k: v for k, v in SETTINGS.items() if k != "n_landmarks"}  # a key only there
+    with pytest.raises(ValueError, match=r"settings \(n_landmarks=5 there, None now\)"):
+        table(out, fewer).__enter__()
     with pytest.raises(ValueError, match="was written with other settings"):
         table(out, header=[*HEADER, "y0"]).__enter__()
     settings_path(out).unlink()
