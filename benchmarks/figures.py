@@ -310,6 +310,23 @@ def fer2013_candidates(record: Record) -> Figure:
     return _finish(fig, "cnn-fer2013 candidates: every soft vote, FER2013 test (7,178 images)")
 
 
+def real_clips(record: Record) -> Figure:
+    """``real_clips.py``: per clip, the share of frames saying the clip's label, per model."""
+    models, clips = record["results"]["models"], record["results"]["clips"]
+    fig = _new_figure(11, 4.2)
+    ax = fig.subplots()
+    width = 0.8 / len(models)
+    for k, (name, r) in enumerate(models.items()):
+        shares = [100 * r["per clip"][c]["agree"] for c in clips]
+        x = np.arange(len(clips)) + width * (k - (len(models) - 1) / 2)
+        ax.bar(x, shares, width, label=f"{_wrap(name, 40)} ({r['clips right']}/{len(clips)})")
+    ax.set_xticks(range(len(clips)), [c.rsplit(".", 1)[0] for c in clips], rotation=40,
+                  ha="right", fontsize=7)  # fmt: skip
+    ax.set_ylabel("frames saying the clip's label (%)")
+    ax.legend(fontsize=7)
+    return _finish(fig, "Real web clips through fersk video: raw CNN vs calibrated per track")
+
+
 def fusion(record: Record) -> Figure:
     """``fusion.py``: WAR/UAR and per-class recall of the CNN, the landmarks and their fusions."""
     rows = record["results"]
@@ -559,6 +576,7 @@ FIGURES: dict[str, Callable[[Record], Figure]] = {
     "dfew": dfew,
     "fer2013_candidates": fer2013_candidates,
     "fusion": fusion,
+    "real_clips": real_clips,
     "landmark_speed": landmark_speed,
     "study_images": study_images,
     "subject_conditioning": subject_conditioning,
