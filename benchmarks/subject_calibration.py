@@ -134,11 +134,10 @@ def strangers(model, data: Path, learned_on: list, params: dict) -> dict:
     test = np.flatnonzero(ferplus.split == "test")
     crops, found, descriptors = photo_faces([ferplus.data[i] for i in test], describe=True)
     keep = np.flatnonzero(found)
-    faces = Bunch(crops=[crops[i] for i in keep], groups=np.arange(len(keep)),
-                  y=np.asarray(ferplus.target_names)[ferplus.target[test[keep]]],
-                  descriptors=descriptors[keep])  # fmt: skip
+    faces = Bunch(crops=[crops[i] for i in keep],
+                  y=np.asarray(ferplus.target_names)[ferplus.target[test[keep]]])  # fmt: skip
     calibrated = fit_calibration(model, learned_on, head="classwise", **params)
-    groups = group_faces(faces.descriptors)
+    groups = group_faces(descriptors[keep])
     sizes = np.bincount(groups)
     return {
         "raw": scores(faces.y, calibrated.estimator_.predict(faces.crops)),

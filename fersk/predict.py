@@ -350,19 +350,12 @@ fersk.features.calibration.PersonCalibratedClassifier)
 
 def _group_references(neutral, images: list):
     """``_references`` for group_faces: only flags among the photos (a group has no name)."""
-    flags = None
-    if neutral is not None:
-        flags = None if isinstance(neutral, Mapping) else np.asarray(neutral, dtype=object)
-        if (
-            flags is None
-            or flags.shape != (len(images),)
-            or not all(isinstance(f, (bool, np.bool_)) for f in flags)
-        ):
-            raise ValueError(
-                "with group_faces, mark the neutral references among the photos (one "
-                "True/False per photo): a photo outside them, or a named person, has no group"
-            )
-        flags = flags.astype(bool)
+    flags = None if neutral is None else np.asarray(neutral)
+    if flags is not None and (flags.shape != (len(images),) or flags.dtype != bool):
+        raise ValueError(
+            "with group_faces, mark the neutral references among the photos (one "
+            "True/False per photo): a photo outside them, or a named person, has no group"
+        )
     return flags, {}, np.full(len(images), None, dtype=object)
 
 

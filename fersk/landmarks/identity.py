@@ -133,7 +133,7 @@ def group_faces(descriptors, threshold: float = SAME_PERSON) -> np.ndarray:
     Average-linkage clustering: two groups merge while the mean distance
     between their faces is under ``threshold``. Groups are numbered in order
     of their first face. Every pair of faces is compared: 8,000 faces take
-    about 3 s and 0.7 GB; memory grows with the square of the faces.
+    about 4 s and 0.7 GB; memory grows with the square of the faces.
 
     Parameters
     ----------

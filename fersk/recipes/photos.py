@@ -563,7 +563,7 @@ def write_predictions(
     files = list(marked)
     if isinstance(neutral, (str, os.PathLike)):  # one photo
         neutral = [neutral]
-    persons, flags = person, neutral
+    persons, flags, marks = person, neutral, []
     if persons_file is not None:
         persons, marks = read_persons_file(persons_file, files)
         flags = neutral or (marks if any(marks) else None)
@@ -573,8 +573,7 @@ def write_predictions(
         flags = _flags_among(files, neutral)
     if calibrated:  # before the CSV is opened: the model, then every reference's face
         check_calibrates(model)
-        marked_files = [f for f, flag in zip(files, flags or ()) if flag is True]
-        for source in [*(neutral or ()), *marked_files]:
+        for source in neutral or [f for f, mark in zip(files, marks) if mark]:
             reference_face(source, None, detector, upsample)
     options = {"detector": detector, "upsample": upsample, "persons": persons, "neutral": flags}
     options["group_faces"] = group_faces
