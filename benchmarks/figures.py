@@ -310,6 +310,25 @@ def fer2013_candidates(record: Record) -> Figure:
     return _finish(fig, "cnn-fer2013 candidates: every soft vote, FER2013 test (7,178 images)")
 
 
+def posed_faces(record: Record) -> Figure:
+    """``posed_faces.py``: WAR per posed share of the output layer's weight, per test set."""
+    results = record["results"]
+    shares = list(results["shares"])
+    fig = _new_figure(8, 4.2)
+    ax = fig.subplots()
+    x = [float(s) for s in shares]
+    for key, label in results["columns"].items():
+        ax.plot(x, [results["shares"][s][key]["war"] for s in shares], marker="o", label=label)
+    for key, label in results.get("calibrated_columns", {}).items():
+        ax.plot(x, [results["shares"][s][key]["war"] for s in shares], marker="s", ls="--",
+                label=f"{label}, calibrated")  # fmt: skip
+    ax.axvline(float(results["chosen"]), color="0.4", ls="--", lw=0.8, label="chosen")
+    ax.set_xlabel("posed faces' share of the output layer's training weight")
+    ax.set_ylabel("WAR (%)")
+    ax.legend(fontsize=7, loc="lower right")
+    return _finish(fig, "cnn-ferplus's output layer relearned with posed faces (CK+48, JAFFE)")
+
+
 def real_clips(record: Record) -> Figure:
     """``real_clips.py``: per clip, the share of frames saying the clip's label, per model."""
     models, clips = record["results"]["models"], record["results"]["clips"]
@@ -576,6 +595,7 @@ FIGURES: dict[str, Callable[[Record], Figure]] = {
     "dfew": dfew,
     "fer2013_candidates": fer2013_candidates,
     "fusion": fusion,
+    "posed_faces": posed_faces,
     "real_clips": real_clips,
     "landmark_speed": landmark_speed,
     "study_images": study_images,

@@ -23,6 +23,10 @@ that person (leave-one-person-out). Protocols:
   JAFFE; CK+48's photos are never neutral, so every person is the hard case);
   and a control: the same head without any baseline (``z`` only), so
   what calibration adds is told apart from what learning CK+'s labels adds.
+* **A model that saw these people** (``--model cnn-ferplus-posed --posed-folds``: its
+  output layer learned from JAFFE's and CK+48's people, :mod:`fersk.recipes.posed`):
+  each of their faces is answered by that layer relearned without its person's fold
+  (``out_of_fold``), in every protocol.
 * **Without person ids** (both sets, every protocol above): ``mean, faces
   grouped`` calibrates to groups of faces found by who they are (dlib's face
   descriptors, ``fersk predict --group-faces``), the dataset's ids unused;
@@ -73,6 +77,9 @@ def run(args) -> dict:
     found = {"jaffe": [int(jaffe.found.sum()), len(jaffe.found)],
              "ck48": [int(ck.found.sum()), len(ck.found)]}  # fmt: skip
     print(f"faces found: {found} in {time.perf_counter() - t0:.0f} s", flush=True)
+    if args.posed_folds:
+        model = posed_answers(model, data, Path(args.work).expanduser(), [jaffe, ck])
+        print(f"answers by person folds in {time.perf_counter() - t0:.0f} s", flush=True)
     params = {"C": args.C, "shrinkage": args.shrinkage}
     by_head = {"classwise": {**params, "C": args.classwise_C}}  # the other heads: params
     results: dict = {"faces_found": found, "jaffe": {}, "ck48": {}, "across": {}}
@@ -116,6 +123,18 @@ def run(args) -> dict:
         print("strangers", results["strangers"])
     print("CK+48", {k: round(100 * v["war"], 1) for k, v in results["ck48"].items()})
     return results
+
+
+def posed_answers(cnn, data: Path, work: Path, sets: list):
+    """``cnn`` answering each face of ``sets`` by its output layer relearned without the
+    face's person fold (:func:`fersk.recipes.posed.out_of_fold`); other inputs as ``cnn``."""
+    from fersk.recipes.calibration import Remembered
+    from fersk.recipes.ferplus import ferplus_arrays
+    from fersk.recipes.posed import POSED_SHARE, layer_inputs, out_of_fold
+
+    X, y, _, _ = ferplus_arrays(data / "ferplus", 48, memory=work / "cache")["train"]
+    answers = out_of_fold(cnn, layer_inputs(cnn, X, y, sets), POSED_SHARE)
+    return Remembered(cnn, [c for s in sets for c in s.crops], np.vstack(answers))
 
 
 def strangers(model, data: Path, learned_on: list, params: dict) -> dict:
@@ -273,6 +292,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="cnn-ferplus", help="the base model (its raw output)")
     parser.add_argument("--data", default=DATA, help="folder holding jaffe/ and CK+48/")
+    parser.add_argument("--work", default="~/fer-data/work", help="the decoded-image cache")
+    parser.add_argument("--posed-folds", action="store_true",
+                        help="answer JAFFE's and CK+48's faces by output layers learned "
+                        "without their people (for cnn-ferplus-posed, which saw them)")  # fmt: skip
     parser.add_argument("--with-ck", action="store_true", help="JAFFE's heads also learn CK+48")
     parser.add_argument("--no-strangers", dest="strangers", action="store_false",
                         help="skip FER+ test grouped by face (needs ferplus/)")  # fmt: skip

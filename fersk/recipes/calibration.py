@@ -18,7 +18,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch
 
-__all__ = ["across_sets", "fit_calibration", "leave_one_person_out", "person_faces", "photo_faces"]
+__all__ = [
+    "Remembered",
+    "across_sets",
+    "fit_calibration",
+    "leave_one_person_out",
+    "person_faces",
+    "photo_faces",
+]
 
 
 def photo_faces(
@@ -90,24 +97,52 @@ def fit_calibration(model, sets: list[Bunch], **params):
     return PersonCalibratedClassifier(frozen, **params).fit(crops, y, groups=groups)
 
 
-class _Remembered(ClassifierMixin, BaseEstimator):
+class Remembered(ClassifierMixin, BaseEstimator):
     """``model``'s probabilities of crops it has seen (by identity), computed once: many
-    leave-one-person-out folds reuse them. Other inputs go to the model."""
+    leave-one-person-out folds reuse them. Other inputs go to the model.
+
+    Parameters
+    ----------
+    model : fitted classifier
+    crops : list of ndarray
+        The faces whose answers are kept (looked up by identity, not by value).
+    proba : ndarray of shape (len(crops), n_classes) or None
+        Their answers, when they are not ``model``'s own: a model's answers on
+        faces it learned from are better than on anyone else's, so a
+        calibration learns from answers given by models that never saw each
+        face (:func:`fersk.recipes.posed.out_of_fold`). None: ``model``'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fersk.models import load_model, reference_inputs
+    >>> cnn, crops = load_model("cnn-ferplus"), reference_inputs()
+    >>> known = Remembered(cnn, crops[:2], proba=np.eye(8)[[0, 7]])
+    >>> known.predict(crops[:2]).tolist()
+    ['anger', 'contempt']
+    """
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
 
-    def __init__(self, model, crops: list):
+    def __init__(self, model, crops: list, proba=None):
         self.model = model
         self.crops = crops
+        self.proba = proba
         self.classes_ = model.classes_
-        self._rows = {id(c): p for c, p in zip(crops, model.predict_proba(crops))}
+        answers = model.predict_proba(crops) if proba is None else np.asarray(proba)
+        if answers.shape != (len(crops), len(self.classes_)):
+            raise ValueError(
+                f"proba has shape {answers.shape}; {len(crops)} crops and "
+                f"{len(self.classes_)} classes need {(len(crops), len(self.classes_))}"
+            )
+        self._rows = {id(c): p for c, p in zip(crops, answers)}
 
     def fit(self, X, y=None):
         return self
 
     def __repr__(self) -> str:
-        return f"_Remembered({self.model!r}, <{len(self.crops)} crops>)"
+        return f"Remembered({self.model!r}, <{len(self.crops)} crops>)"
 
     def predict_proba(self, X):
         rows = [self._rows.get(id(x)) for x in X]
@@ -187,7 +222,8 @@ def leave_one_person_out(
         truth.extend(np.asarray(y_true).tolist())
         pred.extend(np.asarray(y_pred).tolist())
 
-    model = _Remembered(model, [c for s in (faces, *extra) for c in s.crops])
+    if not isinstance(model, Remembered):
+        model = Remembered(model, [c for s in (faces, *extra) for c in s.crops])
     raw = model.predict(faces.crops)
     unnamed = _unnamed(faces)
     for person in dict.fromkeys(faces.groups.tolist()):

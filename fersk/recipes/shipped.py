@@ -13,6 +13,9 @@
   ``fersk predict`` does. Without person ids it answers as ``cnn-ferplus``
   with FER+'s class frequencies divided out to the largest power that costs no
   accuracy on FER+ valid (:data:`MAX_WAR_COST`; so far 0: exactly as ``cnn-ferplus``).
+* ``cnn-ferplus-posed``: ``cnn-ferplus`` with its output layer relearned on FER+'s
+  faces and on CK+48's and JAFFE's posed faces (:mod:`fersk.recipes.posed`): for posed
+  photos without person ids. Those two sets are scored by person folds for it.
 * ``cnn-fer2013`` and ``landmarks-fer2013``: FER2013's own labels
   (:mod:`fersk.recipes.fer2013`): the FER+ member fine-tuned, and the study's
   landmark path.
@@ -188,6 +191,23 @@ def _photos(model, files, y, **options) -> dict:
     return out
 
 
+def _folds_scores(faces, proba, classes, photos: dict) -> dict:
+    """Scores of a posed set from out-of-fold answers (person folds), in ``photos``' form.
+
+    ``photos``: the set's :func:`_photos` scores, whose faces not found count as errors here
+    too (``faces.found``: which photos had one).
+    """
+    out = _scores(faces.y, proba, classes)
+    n_photos = len(faces.found)
+    out["war_with_missing"] = round(out["war"] * out["n"] / n_photos, 2)
+    out["faces_not_found"] = int(n_photos - faces.found.sum())
+    out["person_folds"] = True
+    if out["faces_not_found"] != photos["faces_not_found"]:
+        raise RuntimeError(f"{photos['faces_not_found']} photos without a face through "
+                           f"fersk predict, {out['faces_not_found']} here")  # fmt: skip
+    return out
+
+
 def measure(models: dict, data: Path, arrays: dict, fer2013_test=None, say=print) -> dict:
     """Every model on every development set: ``{model: {set: scores}}``.
 
@@ -322,17 +342,23 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
     ``n_jobs``: processes for decoding images and finding landmarks.
     """
     from ..datasets import load_dataset, load_jaffe
-    from .calibration import fit_calibration, leave_one_person_out, person_faces
+    from .calibration import Remembered, fit_calibration, leave_one_person_out, person_faces
     from .cards import model_cards
     from .fer2013 import fer2013_models
+    from .posed import N_FOLDS, POSED_SHARE, fit_output_layer, layer_inputs, out_of_fold
 
     trained = train(data, work, members, n_jobs=n_jobs, say=say)
     chosen, valid = choose(trained["members"], trained["arrays"])
     say(f"FER+ valid: {valid}; shipping {chosen}")
     cnn = build_cnn([trained["members"][n] for n in chosen])
     faces = [person_faces(load_jaffe(data / "jaffe")), person_faces(load_dataset(data / "CK+48"))]
+    X_train, y_train, soft_train, _ = trained["arrays"]["train"]
+    inputs = layer_inputs(cnn, X_train, y_train, faces)
+    posed = fit_output_layer(cnn, inputs, POSED_SHARE)
+    answers = out_of_fold(cnn, inputs, POSED_SHARE)  # each face by a layer without its person
+    say(f"cnn-ferplus-posed: output layer relearned, the posed faces weighing {POSED_SHARE}")
     X_val, y_val, _, classes = trained["arrays"]["val"]
-    prior = trained["arrays"]["train"][2].mean(axis=0)  # FER+'s vote shares, per class
+    prior = soft_train.mean(axis=0)  # FER+'s vote shares, per class
     power, by_power = choose_prior_power(
         cnn.predict_proba(X_val[:, 0]), y_val, classes, prior, max_war_cost=MAX_WAR_COST
     )
@@ -345,19 +371,29 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
         prior=[round(float(v), 6) for v in prior],
         prior_power=power,
     )
-    int8 = int8_cnn(cnn, trained["arrays"]["train"][0])
-    models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated, "cnn-ferplus-int8": int8}
+    int8 = int8_cnn(cnn, X_train)
+    models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated, "cnn-ferplus-int8": int8,
+              "cnn-ferplus-posed": posed}  # fmt: skip
     best = max(chosen, key=lambda name: valid[name]["war"])  # the member to fine-tune
     fer2013 = fer2013_models(data, work, trained["members"][best], n_jobs=n_jobs, say=say)
     models.update(fer2013["models"])
     results = measure(models, data, trained["arrays"], fer2013["test"], say=say)
+    for k, key in enumerate(["jaffe_photos", "ck48_photos"]):  # by person folds, not in-sample
+        results["cnn-ferplus-posed"][key] = _folds_scores(
+            faces[k], answers[k], classes, results["cnn-ferplus-posed"][key]
+        )
     record = {"valid": valid, "chosen": chosen, "models": results, "calibration": {},
               "prior": {"power": power, "valid": by_power, "max_war_cost": MAX_WAR_COST},
+              "posed": {"share": POSED_SHARE, "n_folds": N_FOLDS},
               "fer2013": fer2013["record"]}  # fmt: skip
     for key, (mine, other) in {"jaffe": faces, "ck48": faces[::-1]}.items():
         runs = leave_one_person_out(cnn, mine, extra=[other], head=HEAD, C=HEAD_C)
         record["calibration"][key] = {m: _scores_of(*runs[m]) for m in runs if "@" not in m}
     say(f"calibrated, leave one person out: {record['calibration']}")
+    known = Remembered(posed, [*faces[0].crops, *faces[1].crops], np.vstack(answers))
+    runs = leave_one_person_out(known, faces[0], extra=[faces[1]], head=HEAD, C=HEAD_C)
+    record["posed"]["calibrated jaffe"] = {m: _scores_of(*runs[m]) for m in ("mean", "neutral")}
+    say(f"cnn-ferplus-posed calibrated, JAFFE: {record['posed']['calibrated jaffe']}")
     record["history"] = {name: epoch_table(net) for name, net in trained["members"].items()}
     export(models, results, out, model_cards(record), say=say)
     return record

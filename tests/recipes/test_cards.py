@@ -77,6 +77,25 @@ def test_every_sets_numbers_appear_in_both_cards():
     )
 
 
+def test_the_posed_card_gives_its_gain_person_folds_and_the_calibration_it_loses():
+    record = {**RECORD, "models": {**RECORD["models"], "cnn-ferplus-posed": _results(43.0)},
+              "posed": {"share": 0.25, "calibrated jaffe": {"mean": {"war": 47.25},
+                                                           "neutral": {"war": 49.75}}}}  # fmt: skip
+    results = record["models"]["cnn-ferplus-posed"]
+    for key in ("ck48_photos", "jaffe_photos"):
+        results[key] = {**results[key], "person_folds": True}
+    cards = model_cards(record)
+    assert "cnn-ferplus-posed" not in model_cards(RECORD)
+    card = cards["cnn-ferplus-posed"]["card"]
+    assert card.startswith("# cnn-ferplus-posed\n") and "weighing 0.25 of the whole" in card
+    for label in SETS.values():
+        assert f"{label.split(',')[0].split(' through')[0]} +3.0" in card
+    for key, label in SETS.items():
+        folds = ", by person folds" if key in ("ck48_photos", "jaffe_photos") else ""
+        assert _row(label + folds, results[key], PEER[key]) in card, key
+    assert "49.8% against 61.2%" in card and "47.2% against 55.5%" in card
+
+
 def test_the_int8_card_gives_its_cost_against_the_float_model_on_every_set():
     card = model_cards(RECORD)["cnn-ferplus-int8"]["card"]
     for label in SETS.values():

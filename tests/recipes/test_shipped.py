@@ -59,6 +59,19 @@ def test_scores_report_war_uar_calibration_error_and_recall():
     assert 0 < out["ece"] < 100
 
 
+def test_person_fold_scores_count_photos_without_a_face_as_errors():
+    from sklearn.utils import Bunch
+
+    faces = Bunch(y=np.array(["anger", "happiness"]), found=np.array([True, False, True]))
+    proba = np.array([[0.9, 0.1, 0], [0.6, 0.4, 0]])
+    out = shipped._folds_scores(faces, proba, CLASSES, {"faces_not_found": 1})
+    assert out["war"] == 50.0 and out["n"] == 2 and out["person_folds"]
+    assert out["war_with_missing"] == pytest.approx(100 / 3, abs=0.01)
+    assert out["faces_not_found"] == 1
+    with pytest.raises(RuntimeError, match="0 photos without a face through fersk predict"):
+        shipped._folds_scores(faces, proba, CLASSES, {"faces_not_found": 0})
+
+
 def test_int8_cnn_keeps_the_preprocessing_and_answers_as_the_float_model(cnn_sample):
     from sklearn.pipeline import Pipeline
 
