@@ -23,9 +23,9 @@ that person (leave-one-person-out). Protocols:
   JAFFE; CK+48's photos are never neutral, so every person is the hard case);
   and a control: the same head without any baseline (``z`` only), so
   what calibration adds is told apart from what learning CK+'s labels adds.
-* **A model that saw these people** (``--model cnn-ferplus-posed --posed-folds``: its
-  output layer learned from JAFFE's and CK+48's people, :mod:`fersk.recipes.posed`):
-  each of their faces is answered by that layer relearned without its person's fold
+* **A model that saw these people** (``--model cnn-ferplus-posed``: its output layer
+  learned from JAFFE's and CK+48's people, :mod:`fersk.recipes.posed`): each of their
+  faces is answered by that layer relearned without its person's fold
   (``out_of_fold``), in every protocol.
 * **Without person ids** (both sets, every protocol above): ``mean, faces
   grouped`` calibrates to groups of faces found by who they are (dlib's face
@@ -51,6 +51,8 @@ from _common import RESULTS, pyplot, write_results  # noqa: E402
 from fersk.recipes.shipped import HEAD_C  # noqa: E402
 
 DATA = os.environ.get("FERSK_DATA", "~/fer-data")
+#: The shipped model whose output layer learned JAFFE's and CK+48's people.
+POSED_MODEL = "cnn-ferplus-posed"
 
 
 def scores(y_true, y_pred) -> dict:
@@ -77,7 +79,7 @@ def run(args) -> dict:
     found = {"jaffe": [int(jaffe.found.sum()), len(jaffe.found)],
              "ck48": [int(ck.found.sum()), len(ck.found)]}  # fmt: skip
     print(f"faces found: {found} in {time.perf_counter() - t0:.0f} s", flush=True)
-    if args.posed_folds:
+    if args.model == POSED_MODEL:  # its layer saw these people: answers by person folds
         model = posed_answers(model, data, Path(args.work).expanduser(), [jaffe, ck])
         print(f"answers by person folds in {time.perf_counter() - t0:.0f} s", flush=True)
     params = {"C": args.C, "shrinkage": args.shrinkage}
@@ -293,9 +295,6 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="cnn-ferplus", help="the base model (its raw output)")
     parser.add_argument("--data", default=DATA, help="folder holding jaffe/ and CK+48/")
     parser.add_argument("--work", default="~/fer-data/work", help="the decoded-image cache")
-    parser.add_argument("--posed-folds", action="store_true",
-                        help="answer JAFFE's and CK+48's faces by output layers learned "
-                        "without their people (for cnn-ferplus-posed, which saw them)")  # fmt: skip
     parser.add_argument("--with-ck", action="store_true", help="JAFFE's heads also learn CK+48")
     parser.add_argument("--no-strangers", dest="strangers", action="store_false",
                         help="skip FER+ test grouped by face (needs ferplus/)")  # fmt: skip

@@ -104,8 +104,10 @@ class Remembered(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     model : fitted classifier
-    crops : list of ndarray
-        The faces whose answers are kept (looked up by identity, not by value).
+    crops : sequence of ndarray
+        The faces whose answers are kept, looked up by identity (not by value): pass
+        these same objects to ``predict_proba``. Other inputs go to ``model`` (its own
+        answers).
     proba : ndarray of shape (len(crops), n_classes) or None
         Their answers, when they are not ``model``'s own: a model's answers on
         faces it learned from are better than on anyone else's, so a
@@ -127,16 +129,16 @@ class Remembered(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model, crops: list, proba=None):
         self.model = model
-        self.crops = crops
+        self.crops = list(crops)  # held: an id stays this face's while the list lives
         self.proba = proba
         self.classes_ = model.classes_
-        answers = model.predict_proba(crops) if proba is None else np.asarray(proba)
-        if answers.shape != (len(crops), len(self.classes_)):
+        answers = model.predict_proba(self.crops) if proba is None else np.asarray(proba)
+        if answers.shape != (len(self.crops), len(self.classes_)):
             raise ValueError(
                 f"proba has shape {answers.shape}; {len(crops)} crops and "
                 f"{len(self.classes_)} classes need {(len(crops), len(self.classes_))}"
             )
-        self._rows = {id(c): p for c, p in zip(crops, answers)}
+        self._rows = {id(c): p for c, p in zip(self.crops, answers)}
 
     def fit(self, X, y=None):
         return self

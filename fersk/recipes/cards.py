@@ -307,8 +307,11 @@ As `cnn-ferplus`. {_TERMS}
 
 def _posed_card(record: dict) -> dict:
     results, plain = record["models"]["cnn-ferplus-posed"], record["models"]["cnn-ferplus"]
+    from .posed import MAX_VALID_COST
+
     share, calibrated = record["posed"]["share"], record["posed"]["calibrated jaffe"]
-    default = record["calibration"]["jaffe"]
+    default, max_cost = record["calibration"]["jaffe"], MAX_VALID_COST
+    n_posed = sum(results[k]["n"] for k in ("ck48_photos", "jaffe_photos"))
     gains = ", ".join(
         f"{label.split(',')[0].split(' through')[0]} {results[k]['war'] - plain[k]['war']:+.1f}"
         for k, label in SETS.items()
@@ -317,24 +320,24 @@ def _posed_card(record: dict) -> dict:
     card = f"""# cnn-ferplus-posed
 
 `cnn-ferplus` with its output layer relearned (`fersk.recipes.posed`): a logistic
-regression on the network's last 512 numbers for FER+'s training faces and for the
-1,194 posed faces of CK+48's and JAFFE's 128 people, cropped as `fersk predict` crops
+regression on what the network's last layer reads, for FER+'s training faces and for the
+{n_posed:,} posed faces of CK+48's and JAFFE's people, cropped as `fersk predict` crops
 them, the posed faces weighing {share:g} of the whole (the largest share costing FER+ valid
-at most a point against the layer learned on FER+ alone,
+at most {max_cost:g} point of WAR against the layer learned on FER+ alone,
 `benchmarks/results/posed_faces.md`). The convolutions, the size and the speed are
 `cnn-ferplus`'s. 8 classes, as `cnn-ferplus`.
 
-For posed photos of people without ids (a lab's, a face set's): FER+'s CNN reads most of
-CK+48's posed anger and contempt as neutral, this one does not. WAR against `cnn-ferplus`:
-{gains} points.
+For posed photos of people without ids (a lab's, a face set's). WAR against `cnn-ferplus`:
+{gains} points (part of it from relearning the layer at all; the benchmark's share 0 is
+that layer learned on FER+ alone).
 
 {_usage("cnn-ferplus-posed")}
 
 ## Measured
 
 CK+48 and JAFFE by person folds: each person's faces answered by a layer learned
-without them (`fersk.recipes.posed.out_of_fold`, 5 folds of people per set, the other set
-whole), never by this layer, which saw them all.
+without them (`fersk.recipes.posed.out_of_fold`, {record["posed"]["n_folds"]} folds of people
+per set, the other set whole), never by this layer, which saw them all.
 
 {_table(results)}
 

@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 #: The shipped share of the posed faces in the output layer's training weight: what
-#: :func:`choose_share` chose (``benchmarks/posed_faces.py``: FER+ valid 87.0 with FER+ alone,
-#: 86.5 at 0.25, 86.0 at 0.3, a point lower).
+#: :func:`choose_share` chose (``benchmarks/posed_faces.py``: FER+ valid WAR 87.03 with FER+
+#: alone, 86.46 at 0.25, 85.99 at 0.3: 1.04 points, about 33 of 3,191 images, over the budget).
 POSED_SHARE = 0.25
 #: The posed faces' shares of the output layer's training weight (FER+'s faces the rest) that
 #: :func:`choose_share` tries.
@@ -53,7 +53,9 @@ SHARES = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
 #: How many points of WAR on FER+ valid the posed faces may cost, against the layer learned on
 #: FER+ alone: :func:`choose_share` takes the largest share within it.
 MAX_VALID_COST = 1.0
-#: The output layer's inverse regularisation (scikit-learn's ``C``).
+#: The output layer's inverse regularisation (scikit-learn's ``C``): scikit-learn's default,
+#: not tuned (0.3 and 3 were within a point of it on CK+48 and FER+ test in an exploratory
+#: run, not kept).
 OUTPUT_C = 1.0
 #: Person folds of :func:`out_of_fold`.
 N_FOLDS = 5
@@ -75,6 +77,11 @@ def _output_layer(module):
 def penultimate(net, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """What ``net``'s output layer reads, for each image: averaged over the views its ``tta``
     averages (the image and its mirror).
+
+    The layer is learned on these averaged inputs (one row per image) while
+    ``predict_proba`` averages each view's probabilities: the two differ a
+    little (rarely in the class). Every number reported is the net's own
+    ``predict_proba``.
 
     Parameters
     ----------
@@ -100,18 +107,19 @@ def penultimate(net, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
     from ..cnn.estimator import tta_views
 
     module = net.module_.eval()
+    device = next(module.parameters()).device
     seen = []
     hook = _output_layer(module).register_forward_hook(lambda m, i, o: seen.append(i[0]))
     out = []
     try:
         with torch.inference_mode():
             for start in range(0, len(X), batch_size):
-                batch = torch.as_tensor(np.asarray(X[start : start + batch_size]))
+                batch = torch.as_tensor(np.asarray(X[start : start + batch_size]), device=device)
                 views = tta_views(batch, net.tta)
                 seen.clear()
                 module(torch.cat(views))
                 inputs = seen[0].float().reshape(len(views), len(batch), -1).mean(0)
-                out.append(inputs.numpy())
+                out.append(inputs.cpu().numpy())
     finally:
         hook.remove()
     return np.concatenate(out) if out else np.empty((0, _output_layer(module).in_features))
@@ -143,6 +151,11 @@ def _fit_layers(cnn, features: list, posed: list[list], share: float, C: float):
         missing = sorted(set(map(str, net.classes_)) - set(map(str, y)))
         if missing:
             raise ValueError(f"no training face of the classes {missing}: the layer needs them")
+        unknown = sorted(set(map(str, y)) - set(map(str, net.classes_)))
+        if unknown:
+            raise ValueError(
+                f"labels {unknown} are not among the network's classes {list(net.classes_)}"
+            )
         lr = LogisticRegression(C=C, max_iter=2000).fit(F, y, sample_weight=weights)
         order = [list(lr.classes_).index(c) for c in net.classes_]
         layer = _output_layer(net.module_)
@@ -171,8 +184,9 @@ def layer_inputs(cnn, X_train: np.ndarray, y_train, posed: list[Bunch]) -> Bunch
     Returns
     -------
     Bunch
-        ``train``: per net, ``(features, labels)`` of FER+'s faces; ``posed``: per net, per
-        set, ``(features, labels)``; ``sets``: ``posed``.
+        ``train``: per net, ``(features, labels)`` of FER+'s faces; ``posed``: per net, a
+        list with each set's ``(features, labels)`` (``inputs.posed[net][set]``); ``sets``:
+        ``posed``.
 
     Examples
     --------
@@ -238,7 +252,9 @@ def out_of_fold(
     For each posed set of ``inputs`` (each needs ``groups``, its person ids), its
     people are split into ``n_folds`` folds (:class:`~sklearn.model_selection.GroupKFold`);
     each fold's faces are predicted by :func:`fit_output_layer` learned on FER+, the other
-    folds and the other sets.
+    folds and the other sets. A person's own faces never reach their answers; a
+    calibration measured on these answers (:class:`~fersk.recipes.calibration.Remembered`)
+    still learns, for person P, from other people's answers given by layers that saw P.
 
     Parameters
     ----------

@@ -79,15 +79,16 @@ def test_every_sets_numbers_appear_in_both_cards():
 
 def test_the_posed_card_gives_its_gain_person_folds_and_the_calibration_it_loses():
     record = {**RECORD, "models": {**RECORD["models"], "cnn-ferplus-posed": _results(43.0)},
-              "posed": {"share": 0.25, "calibrated jaffe": {"mean": {"war": 47.25},
+              "posed": {"share": 0.25, "n_folds": 5, "calibrated jaffe": {"mean": {"war": 47.25},
                                                            "neutral": {"war": 49.75}}}}  # fmt: skip
     results = record["models"]["cnn-ferplus-posed"]
-    for key in ("ck48_photos", "jaffe_photos"):
-        results[key] = {**results[key], "person_folds": True}
+    for key, n in (("ck48_photos", 981), ("jaffe_photos", 213)):
+        results[key] = {**results[key], "person_folds": True, "n": n}
     cards = model_cards(record)
     assert "cnn-ferplus-posed" not in model_cards(RECORD)
     card = cards["cnn-ferplus-posed"]["card"]
     assert card.startswith("# cnn-ferplus-posed\n") and "weighing 0.25 of the whole" in card
+    assert "1,194 posed faces" in card
     for label in SETS.values():
         assert f"{label.split(',')[0].split(' through')[0]} +3.0" in card
     for key, label in SETS.items():
