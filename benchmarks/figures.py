@@ -314,7 +314,7 @@ def posed_faces(record: Record) -> Figure:
     """``posed_faces.py``: WAR per posed share of the output layer's weight, per test set."""
     results = record["results"]
     shares = list(results["shares"])
-    fig = _new_figure(8, 4.2)
+    fig = _new_figure(11, 4.2)
     ax = fig.subplots()
     x = [float(s) for s in shares]
     for key, label in results["columns"].items():
@@ -325,7 +325,7 @@ def posed_faces(record: Record) -> Figure:
     ax.axvline(float(results["chosen"]), color="0.4", ls="--", lw=0.8, label="chosen")
     ax.set_xlabel("posed faces' share of the output layer's training weight")
     ax.set_ylabel("WAR (%)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _finish(fig, "cnn-ferplus's output layer relearned with posed faces (CK+48, JAFFE)")
 
 
