@@ -35,16 +35,13 @@ DATA = os.environ.get("FERSK_DATA", "~/fer-data")
 
 
 def _scores(y, proba, classes) -> dict:
-    from fersk.evaluation.metrics import per_class_recall, war_uar
+    """WAR, UAR, calibration error and recall (``fersk.recipes.shipped``'s), quietly: a set
+    lacks some answered classes (neutral on CK+48)."""
+    from fersk.recipes.shipped import _scores as scores
 
-    pred = np.asarray(classes)[proba.argmax(axis=1)]
-    with warnings.catch_warnings():  # answers of classes a set lacks (neutral on CK+48)
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
-        scores = war_uar(np.asarray(y), pred)
-    out = {k: round(100 * v, 2) for k, v in scores.items() if k in ("war", "uar")}
-    recall = per_class_recall(y, pred, labels=classes)
-    out["recall"] = {str(c): round(100 * float(r), 1) for c, r in recall.items() if c in set(y)}
-    return out
+        return scores(np.asarray(y), proba, classes)
 
 
 def run(args) -> dict:
@@ -94,8 +91,8 @@ def calibrated(model, faces: dict, answers: list) -> dict:
     """The default's calibration on top of ``model``, leave one person out, every face
     answered by a layer learned without its person: JAFFE against one neutral photo and
     the person's mean, CK+48 against the person's mean (WAR / UAR, %)."""
-    from fersk.evaluation.metrics import war_uar
     from fersk.recipes.calibration import Remembered, leave_one_person_out
+    from fersk.recipes.members import war_uar_percent
     from fersk.recipes.shipped import HEAD, HEAD_C
 
     jaffe, ck = faces["jaffe"], faces["ck48"]
@@ -105,8 +102,7 @@ def calibrated(model, faces: dict, answers: list) -> dict:
                                      ("ck48", ck, jaffe, ("mean",))]:  # fmt: skip
         runs = leave_one_person_out(known, mine, extra=[other], head=HEAD, C=HEAD_C)
         for mode in modes:
-            r = war_uar(*runs[mode])
-            out[f"{name}_{mode}"] = {k: round(100 * r[k], 2) for k in ("war", "uar")}
+            out[f"{name}_{mode}"] = war_uar_percent(*runs[mode])
     return out
 
 

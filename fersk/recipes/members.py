@@ -8,7 +8,58 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["best_vote", "build_cnn", "choose", "epoch_table", "soft_votes", "train_each"]
+__all__ = [
+    "best_vote",
+    "build_cnn",
+    "choose",
+    "epoch_table",
+    "largest_within",
+    "nets_of",
+    "soft_votes",
+    "train_each",
+    "war_uar_percent",
+]
+
+
+def nets_of(cnn) -> list:
+    """The fitted net(s) at the end of a :func:`build_cnn` pipeline: the net, or the vote's.
+
+    Examples
+    --------
+    >>> from fersk.models import load_model
+    >>> len(nets_of(load_model("cnn-ferplus")))
+    1
+    """
+    head = cnn[-1]
+    return list(head.estimators_) if hasattr(head, "estimators_") else [head]
+
+
+def war_uar_percent(y_true, y_pred) -> dict:
+    """``{"war", "uar"}`` in %, to two decimals.
+
+    Examples
+    --------
+    >>> war_uar_percent(["a", "a", "b"], ["a", "b", "b"])
+    {'war': 66.67, 'uar': 75.0}
+    """
+    from ..evaluation.metrics import war_uar
+
+    r = war_uar(np.asarray(y_true), np.asarray(y_pred))
+    return {m: round(100 * float(r[m]), 2) for m in ("war", "uar")}
+
+
+def largest_within(scores: dict, max_cost: float) -> float:
+    """The largest key whose WAR is at most ``max_cost`` points below the first key's.
+
+    ``scores``: ``{setting: {"war": ...}}`` in the order tried, the first the reference.
+
+    Examples
+    --------
+    >>> largest_within({0.0: {"war": 87.0}, 0.25: {"war": 86.5}, 0.3: {"war": 85.9}}, 1.0)
+    0.25
+    """
+    floor = next(iter(scores.values()))["war"] - max_cost
+    return max(key for key, r in scores.items() if r["war"] >= floor)
 
 
 def build_cnn(nets: list):

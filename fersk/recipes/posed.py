@@ -30,6 +30,8 @@ import copy
 import numpy as np
 from sklearn.utils import Bunch
 
+from .members import largest_within, nets_of, war_uar_percent
+
 __all__ = [
     "MAX_VALID_COST",
     "N_FOLDS",
@@ -59,12 +61,6 @@ MAX_VALID_COST = 1.0
 OUTPUT_C = 1.0
 #: Person folds of :func:`out_of_fold`.
 N_FOLDS = 5
-
-
-def _nets(cnn) -> list:
-    """The fitted ``CNNClassifier`` (s) at the end of a shipped CNN pipeline."""
-    head = cnn[-1]
-    return list(head.estimators_) if hasattr(head, "estimators_") else [head]
 
 
 def _output_layer(module):
@@ -146,7 +142,7 @@ def _fit_layers(cnn, features: list, posed: list[list], share: float, C: float):
     if not 0 <= share < 1:
         raise ValueError(f"share must be in [0, 1), got {share!r}")
     out = copy.deepcopy(cnn)
-    for net, train, extra in zip(_nets(out), features, posed):
+    for net, train, extra in zip(nets_of(out), features, posed):
         F, y, weights = _weighted(train, extra, share)
         missing = sorted(set(map(str, net.classes_)) - set(map(str, y)))
         if missing:
@@ -201,7 +197,7 @@ def layer_inputs(cnn, X_train: np.ndarray, y_train, posed: list[Bunch]) -> Bunch
     """
     X_train, y_train = np.asarray(X_train), np.asarray(y_train)
     images = [cnn[0].transform(s.crops) for s in posed]
-    nets = _nets(cnn)
+    nets = nets_of(cnn)
     return Bunch(
         train=[(penultimate(net, X_train), y_train) for net in nets],
         posed=[[(penultimate(net, X), np.asarray(s.y)) for X, s in zip(images, posed)]
@@ -341,12 +337,10 @@ def choose_share(
     >>> sorted(scores)
     [0.0, 0.5]
     """
-    from ..evaluation.metrics import war_uar
-
-    scores = {}
-    for share in shares:
-        pred = fit_output_layer(cnn, inputs, share, C=C).predict(np.asarray(X_val))
-        r = war_uar(np.asarray(y_val), pred)
-        scores[float(share)] = {m: round(100 * r[m], 2) for m in ("war", "uar")}
-    floor = scores[float(shares[0])]["war"] - max_valid_cost
-    return max(s for s, r in scores.items() if r["war"] >= floor), scores
+    scores = {
+        float(share): war_uar_percent(
+            y_val, fit_output_layer(cnn, inputs, share, C=C).predict(np.asarray(X_val))
+        )
+        for share in shares
+    }
+    return largest_within(scores, max_valid_cost), scores

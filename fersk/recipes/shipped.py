@@ -41,7 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .members import build_cnn, choose, epoch_table, train_each
+from .members import (
+    build_cnn,
+    choose,
+    epoch_table,
+    largest_within,
+    nets_of,
+    train_each,
+    war_uar_percent,
+)
 
 __all__ = [
     "DEFAULT_MEMBERS",
@@ -104,7 +112,7 @@ def int8_cnn(cnn, X_calibration: np.ndarray, n_calibration: int = 512):
     from ..cnn import quantize_static
 
     head = cnn[-1]
-    members = list(head.estimators_) if hasattr(head, "estimators_") else [head]
+    members = nets_of(cnn)
     quantized = [quantize_static(m, X_calibration, n_calibration=n_calibration) for m in members]
     last = (
         quantized[0]
@@ -137,17 +145,12 @@ def choose_prior_power(
     >>> choose_prior_power(proba, ["a", "b", "b", "a"], ["a", "b"], np.array([0.8, 0.2]))[0]
     1.0
     """
-    from ..evaluation.metrics import war_uar
-
     classes = np.asarray(classes)
     scores = {}
     for power in powers:
         adjusted = proba / np.asarray(prior, dtype=float) ** power
-        r = war_uar(np.asarray(y), classes[adjusted.argmax(axis=1)])
-        scores[float(power)] = {m: round(100 * r[m], 2) for m in ("war", "uar")}
-    best = scores[float(powers[0])]["war"]
-    chosen = max(p for p, r in scores.items() if r["war"] >= best - max_war_cost)
-    return chosen, scores
+        scores[float(power)] = war_uar_percent(y, classes[adjusted.argmax(axis=1)])
+    return largest_within(scores, max_war_cost), scores
 
 
 # --------------------------------------------------------------------------
@@ -166,12 +169,6 @@ def _scores(y, proba, classes) -> dict:
     out["recall"] = {str(c): round(100 * float(r), 1) for c, r in recall.items() if c in set(y)}
     out["n"] = int(len(y))
     return out
-
-
-def _scores_of(y, pred) -> dict:
-    from ..evaluation.metrics import war_uar
-
-    return {k: round(100 * v, 2) for k, v in war_uar(y, pred).items() if k in ("war", "uar")}
 
 
 def _photos(model, files, y, **options) -> dict:
@@ -388,11 +385,12 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
               "fer2013": fer2013["record"]}  # fmt: skip
     for key, (mine, other) in {"jaffe": faces, "ck48": faces[::-1]}.items():
         runs = leave_one_person_out(cnn, mine, extra=[other], head=HEAD, C=HEAD_C)
-        record["calibration"][key] = {m: _scores_of(*runs[m]) for m in runs if "@" not in m}
+        record["calibration"][key] = {m: war_uar_percent(*runs[m]) for m in runs if "@" not in m}
     say(f"calibrated, leave one person out: {record['calibration']}")
     known = Remembered(posed, [*faces[0].crops, *faces[1].crops], np.vstack(answers))
     runs = leave_one_person_out(known, faces[0], extra=[faces[1]], head=HEAD, C=HEAD_C)
-    record["posed"]["calibrated jaffe"] = {m: _scores_of(*runs[m]) for m in ("mean", "neutral")}
+    jaffe = {m: war_uar_percent(*runs[m]) for m in ("mean", "neutral")}
+    record["posed"]["calibrated jaffe"] = jaffe
     say(f"cnn-ferplus-posed calibrated, JAFFE: {record['posed']['calibrated jaffe']}")
     record["history"] = {name: epoch_table(net) for name, net in trained["members"].items()}
     export(models, results, out, model_cards(record), say=say)
