@@ -34,10 +34,12 @@ def markdown(record: dict) -> str:
     rows = calibration_table(calibration, {key: key for key in calibration}, headers)
     return (
         "WAR / UAR (%) of the shipped models on data they never saw (faces found and cropped "
-        "as `fersk predict` does for the photo sets). `cnn-ferplus-posed`'s output layer learned "
-        "from CK+48's and JAFFE's people, so for it those two sets are scored by person folds: "
-        "each person's faces answered by a layer learned without them "
-        f"(`fersk.recipes.posed`; posed share {record.get('posed', {}).get('share', '-')}):\n\n"
+        "as `fersk predict` does for the photo sets). `cnn-ferplus-posed`'s output layer and "
+        "the default's plain head (its answer without person ids) learned from CK+48's and "
+        "JAFFE's people, so for them those two sets are scored by person folds: each person's "
+        "faces answered by a layer or head learned without them (`fersk.recipes.posed`, posed "
+        f"share {record.get('posed', {}).get('share', '-')}; `fersk.recipes.plain`, share "
+        f"{record.get('plain', {}).get('share', '-')}):\n\n"
         + "\n".join(lines)
         + f"\n\nFER+ validation (FER2013's PublicTest images, where every choice was made): "
         f"{format_scores(record['valid'])}; shipped members: {', '.join(record['chosen'])}.\n\n"

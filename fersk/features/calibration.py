@@ -21,7 +21,9 @@ uses, as it carries over to people of other datasets) and, with
 ``head=None``, standardisation and a multinomial logistic regression on all of
 them (it can learn a class the model lacks). Rows of a person with neither (too
 few photos) -- or without an id -- keep the wrapped classifier's own
-probabilities, and :meth:`calibration` says, per row, which happened. Person
+probabilities, or get those of a ``plain_head`` that reads ``z`` alone (the
+shipped default's, learned on in-the-wild and posed faces), and
+:meth:`calibration` says, per row, which happened. Person
 ids and reference flags travel as metadata (``groups=``, ``neutral=``), as
 subject ids do for :class:`~fersk.SubjectNeutralizer`.
 
@@ -37,6 +39,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -207,6 +210,16 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         post-hoc logit adjustment that trades some accuracy on data as skewed
         as the training data for recall on rare classes. 0 keeps the wrapped
         classifier's answers. Calibrated rows are not changed.
+    plain_head : classifier or None, default=None
+        Answers the rows that are not calibrated (no id, too few photos) from
+        their ``z`` alone; None: the wrapped classifier's own answers. A
+        :class:`~sklearn.frozen.FrozenEstimator` is used as it is (learned
+        elsewhere: the shipped default's, on faces without person ids); any
+        other classifier is fitted (a clone) on ``z`` of ``fit``'s rows and
+        labels. Its classes must be among :attr:`classes_`; it replaces
+        ``prior_power`` (which must then be 0: the head learns the classes'
+        biases). Like ``prior_power`` it is read at prediction:
+        ``set_params(plain_head=None)`` on a fitted model switches it off.
 
     Attributes
     ----------
@@ -222,6 +235,8 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         head can learn a class the base model lacks, e.g. contempt).
     population_ : ndarray
         The mean log-probabilities over the training rows.
+    plain_head_ : classifier or None
+        The fitted ``plain_head``.
 
     See Also
     --------
@@ -264,6 +279,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         "prior": [None, "array-like"],
         "prior_power": [Interval(Real, 0, None, closed="left")],
         "few_photos": [tuple, list],
+        "plain_head": [None, HasMethods(["fit", "predict_proba"])],
     }
 
     def __init__(
@@ -279,6 +295,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         prior=None,
         prior_power: float = 0.0,
         few_photos: tuple[int, ...] = FEW_PHOTOS,
+        plain_head=None,
     ) -> None:
         self.estimator = estimator
         self.head = head
@@ -290,6 +307,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.prior = prior
         self.prior_power = prior_power
         self.few_photos = few_photos
+        self.plain_head = plain_head
 
     @property
     def n_features_in_(self) -> int:
@@ -364,6 +382,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.classes_ = np.asarray(self.estimator_.classes_)
         self._prior_shift()  # a bad prior is an error now, not at prediction
         self.head_ = None
+        self.plain_head_ = None
         features, labels = [], []
         if groups is not None:
             ids, _ = check_groups(groups, len(y))
@@ -377,22 +396,48 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                 for few, few_labels in self._few_photos(Z, y, ids, flags, first=not turn):
                     features.append(few)
                     labels.append(few_labels)
-        if not sum(len(f) for f in features):
-            return self  # no person to learn from: the wrapped classifier's answers
+        if sum(len(f) for f in features):
+            self._fit_head(np.vstack(features), np.concatenate(labels))
+        if self.plain_head is not None:
+            self._fit_plain_head(Z, y)
+        return self
+
+    def _fit_head(self, features: np.ndarray, labels: np.ndarray) -> None:
+        """Learn the head on the calibrated rows' features (people with ids)."""
         head = self.head
         if head is None:
             head = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=5000))
         if head == "classwise":
             self.head_coef_, self.head_intercept_ = _fit_classwise(
-                np.vstack(features), np.concatenate(labels), self.classes_, float(self.C)
+                features, labels, self.classes_, float(self.C)
             )
         if isinstance(head, str):  # "offset": nothing to learn
             self.head_ = head
-            return self
-        self.head_ = clone(head).fit(np.vstack(features), np.concatenate(labels))
+            return
+        self.head_ = clone(head).fit(features, labels)
         base = self.classes_.tolist()
         self.classes_ = np.asarray(base + [c for c in self.head_.classes_ if c not in base])
-        return self
+
+    def _fit_plain_head(self, Z: np.ndarray, y: np.ndarray) -> None:
+        """The head of the rows that are not calibrated: frozen as given, else fitted on ``z``."""
+        usable = np.isfinite(Z).all(axis=1)
+        self.plain_head_ = clone(self.plain_head).fit(Z[usable], y[usable])  # frozen: as is
+        self._prior_shift()  # prior_power and a plain head: an error now
+        self._plain_columns()  # its classes checked now, not at prediction
+
+    def _plain_columns(self) -> list[int]:
+        """The column of :attr:`classes_` of each of the plain head's classes."""
+        if getattr(self, "plain_head_", None) is None:
+            raise ValueError("plain_head was set after fit: fit the model again to use it")
+        column = {c: i for i, c in enumerate(self.classes_.tolist())}
+        classes = np.asarray(self.plain_head_.classes_).tolist()
+        unknown = [c for c in classes if c not in column]
+        if unknown:
+            raise ValueError(
+                f"plain_head answers {unknown}, which are not among the classes "
+                f"{self.classes_.tolist()}"
+            )
+        return [column[c] for c in classes]
 
     def _prior_shift(self) -> np.ndarray:
         """``prior_power * log(prior)`` per class of the wrapped classifier (0 without).
@@ -404,6 +449,10 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         power = self.prior_power
         if isinstance(power, bool) or not isinstance(power, Real) or not 0 <= power < np.inf:
             raise ValueError(f"prior_power must be a finite number >= 0, got {power!r}")
+        if power and self.plain_head is not None:
+            raise ValueError(
+                "plain_head replaces prior_power (it learns the classes' biases): give one of them"
+            )
         if self.prior is None or power == 0:
             return np.zeros(n_classes)
         try:
@@ -492,7 +541,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         For streams that keep their own running baselines (a video track):
         ``parts`` holds ``reference``, ``mean`` and ``calibration`` per row as
         :func:`person_baselines` returns them; rows calibrated ``"none"`` get
-        the wrapped classifier's probabilities.
+        the wrapped classifier's probabilities (or the ``plain_head``'s).
         """
         if not hasattr(self, "population_"):  # (a video calls this for every face)
             check_is_fitted(self, "population_")
@@ -508,6 +557,11 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         usable = np.isfinite(Z).all(axis=1)
         calibrated = (np.asarray(parts["calibration"]) != "none") & usable
         calibrated &= self.head_ is not None
+        plain = usable & ~calibrated
+        if self.plain_head is not None and plain.any():
+            rows, columns = np.flatnonzero(plain), self._plain_columns()
+            out[rows] = 0.0
+            out[np.ix_(rows, columns)] = _head_proba(self.plain_head_, Z[rows])
         if calibrated.any():
             rows = np.flatnonzero(calibrated)
             features = self._features(Z[rows], _take(parts, calibrated))
@@ -645,8 +699,13 @@ def _fit_classwise(features: np.ndarray, y: np.ndarray, classes: np.ndarray, C: 
 
 def _head_proba(head, features: np.ndarray) -> np.ndarray:
     """``head.predict_proba(features)``; the default head (a standard scaler and a
-    multinomial logistic regression) computed directly, without scikit-learn's per-call
-    checks: a video calls it for every face of every frame."""
+    multinomial logistic regression) and a multinomial logistic regression (frozen or not)
+    computed directly, without scikit-learn's per-call checks: a video calls it for every
+    face of every frame."""
+    if isinstance(head, FrozenEstimator):
+        head = head.estimator
+    if type(head) is LogisticRegression and head.coef_.shape[0] == len(head.classes_) > 2:
+        return _softmax(features @ head.coef_.T + head.intercept_)
     steps = getattr(head, "steps", None)
     if steps is not None and len(steps) == 2:
         scaler, logistic = steps[0][1], steps[1][1]
@@ -658,11 +717,13 @@ def _head_proba(head, features: np.ndarray) -> np.ndarray:
             and logistic.coef_.shape[0] == len(logistic.classes_) > 2
         ):
             scores = ((features - scaler.mean_) / scaler.scale_) @ logistic.coef_.T
-            scores += logistic.intercept_
-            scores -= scores.max(axis=1, keepdims=True)
-            proba = np.exp(scores)
-            return proba / proba.sum(axis=1, keepdims=True)
+            return _softmax(scores + logistic.intercept_)
     return head.predict_proba(features)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    proba = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 def reference_log_proba(photos: dict, model, detector: str = "yunet", upsample: int = 1) -> dict:

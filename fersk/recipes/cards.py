@@ -207,7 +207,23 @@ def _calibrated_card(record: dict) -> dict:
         f"the largest power costing at most {prior.get('max_war_cost', 0):g} points of WAR on "
         f"FER+ valid; valid WAR / UAR by power: {choice}"
     )
-    if power:
+    plain = record.get("plain", {})
+    if plain.get("share"):
+        by_share = ", ".join(
+            f"{float(k):g}: {v['war']:.1f} / {v['uar']:.1f}" for k, v in plain["valid"].items()
+        )
+        uncalibrated = (
+            "Without person ids it reads `cnn-ferplus`'s 8 log-probabilities through a small "
+            "plain head (`plain_head`: a logistic regression, 72 numbers) learned on FER+'s "
+            f"training faces and on CK+48's and JAFFE's posed faces, the posed faces weighing "
+            f"{plain['share']:g} of the whole (`fersk.recipes.plain`): the largest share whose "
+            f"FER+ valid WAR is within {plain['max_war_cost']:g} point of `cnn-ferplus`'s own "
+            f"(valid WAR / UAR by share, 0 = no head: {by_share}). CK+48 and JAFFE are scored "
+            f"for it by person folds ({plain['n_folds']} folds of people: each face answered "
+            "by a head learned without its person). Faces calibrated to their person are not "
+            "changed by it."
+        )
+    elif power:
         uncalibrated = (
             f"Without person ids it answers as `cnn-ferplus` with FER+'s class frequencies "
             f"divided out to the power {power:g} (`prior_power`: a post-hoc logit adjustment "

@@ -57,9 +57,13 @@ def largest_within(scores: dict, max_cost: float) -> float:
     --------
     >>> largest_within({0.0: {"war": 87.0}, 0.25: {"war": 86.5}, 0.3: {"war": 85.9}}, 1.0)
     0.25
+    >>> largest_within({0.0: {"war": 87.06}, 0.1: {"war": 86.96}}, 0.1)  # exactly 0.1 below
+    0.1
     """
-    floor = next(iter(scores.values()))["war"] - max_cost
-    return max(key for key, r in scores.items() if r["war"] >= floor)
+    reference = next(iter(scores.values()))["war"]
+    # the costs are differences of 2-decimal percentages: compared at that precision, so that
+    # 87.06 - 86.96 (0.0999999... or 0.1000000...1 in floats) is 0.1
+    return max(key for key, r in scores.items() if round(reference - r["war"], 6) <= max_cost)
 
 
 def build_cnn(nets: list):

@@ -38,6 +38,7 @@ __all__ = [
     "OUTPUT_C",
     "POSED_SHARE",
     "SHARES",
+    "by_person_folds",
     "choose_share",
     "fit_output_layer",
     "layer_inputs",
@@ -280,19 +281,56 @@ def out_of_fold(
     >>> [a.shape for a in out_of_fold(cnn, inputs, 0.25, n_folds=2)]
     [(8, 8)]
     """
+
+    def answer(posed: list, k: int, held: np.ndarray) -> np.ndarray:
+        model = _fit_layers(cnn, inputs.train, posed, share, C)
+        return model.predict_proba([inputs.sets[k].crops[i] for i in held])
+
+    return by_person_folds(inputs, len(cnn.classes_), answer, n_folds)
+
+
+def by_person_folds(inputs: Bunch, n_classes: int, answer, n_folds: int = N_FOLDS) -> list:
+    """Each posed face answered by a model learned without its person: ``answer(posed, k,
+    held)`` learns on ``posed`` (``inputs.posed`` less set ``k``'s ``held`` rows) and answers
+    those rows.
+
+    Parameters
+    ----------
+    inputs : Bunch
+        ``sets`` (each with ``y`` and ``groups``) and ``posed`` (per model, per set,
+        ``(features, labels)``), as :func:`layer_inputs` returns them.
+    n_classes : int
+    answer : callable
+    n_folds : int, default=N_FOLDS
+        Person folds per set (fewer where a set has fewer people).
+
+    Returns
+    -------
+    list of ndarray
+        Per set of ``inputs.sets``, ``(n_faces, n_classes)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.utils import Bunch
+    >>> s = Bunch(y=np.array(["a", "b"] * 3), groups=np.repeat(["p", "q", "r"], 2))
+    >>> inputs = Bunch(sets=[s], posed=[[(np.zeros((6, 1)), s.y)]])
+    >>> rows_learned = lambda posed, k, held: np.full((len(held), 1), len(posed[0][k][1]))
+    >>> by_person_folds(inputs, 1, rows_learned)[0].ravel().tolist()  # 2 people of 3 each time
+    [4.0, 4.0, 4.0, 4.0, 4.0, 4.0]
+    """
     from sklearn.model_selection import GroupKFold
 
     out = []
     for k, s in enumerate(inputs.sets):
-        proba = np.full((len(s.y), len(cnn.classes_)), np.nan)
+        proba = np.full((len(s.y), n_classes), np.nan)
         folds = GroupKFold(min(n_folds, len(set(s.groups))))
         for learn, held in folds.split(s.y, s.y, s.groups):
             posed = [
                 [(F[learn], y[learn]) if j == k else (F, y) for j, (F, y) in enumerate(sets)]
                 for sets in inputs.posed
             ]
-            model = _fit_layers(cnn, inputs.train, posed, share, C)
-            proba[held] = model.predict_proba([s.crops[i] for i in held])
+            proba[held] = answer(posed, k, held)
         out.append(proba)
     return out
 

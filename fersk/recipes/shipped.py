@@ -10,9 +10,13 @@
 * ``calibrated-ferplus`` (the default): ``cnn-ferplus`` calibrated to each
   person (:class:`~fersk.features.calibration.PersonCalibratedClassifier`), its
   ``"classwise"`` head learned on JAFFE's and CK+48's people, faces found and cropped as
-  ``fersk predict`` does. Without person ids it answers as ``cnn-ferplus``
-  with FER+'s class frequencies divided out to the largest power that costs no
-  accuracy on FER+ valid (:data:`MAX_WAR_COST`; so far 0: exactly as ``cnn-ferplus``).
+  ``fersk predict`` does. Without person ids its ``plain_head``
+  (:mod:`fersk.recipes.plain`) reads ``cnn-ferplus``'s log-probabilities, learned on
+  FER+'s and the posed sets' faces, at the largest posed share that costs FER+ valid
+  at most :data:`~fersk.recipes.plain.MAX_PLAIN_COST` points against ``cnn-ferplus``
+  (CK+48 and JAFFE are then scored for it by person folds); with no share within it,
+  ``cnn-ferplus``'s answers with FER+'s class frequencies divided out to the largest
+  power that costs no accuracy on FER+ valid (:data:`MAX_WAR_COST`).
 * ``cnn-ferplus-posed``: ``cnn-ferplus`` with its output layer relearned on FER+'s
   faces and on CK+48's and JAFFE's posed faces (:mod:`fersk.recipes.posed`): for posed
   photos without person ids. Those two sets are scored by person folds for it.
@@ -262,7 +266,10 @@ def export(models: dict, results: dict, folder: Path, cards: dict, say=print) ->
             "classes": [str(c) for c in model.classes_],
             "predict_proba": np.round(proba, 6).tolist(),
         }
-        metrics = {s: {k: v[k] for k in ("war", "uar")} for s, v in results[name].items()}
+        metrics = {  # "person_folds": scored on people the model learned from, by person folds
+            s: {k: v[k] for k in ("war", "uar", "person_folds") if k in v}
+            for s, v in results[name].items()
+        }
         save_model(
             model, folder / name, description=cards[name]["description"], metrics=metrics,
             references=refs, files={"card.md": cards[name]["card"],
@@ -338,10 +345,19 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
 
     ``n_jobs``: processes for decoding images and finding landmarks.
     """
+    from sklearn.frozen import FrozenEstimator
+
     from ..datasets import load_dataset, load_jaffe
     from .calibration import Remembered, fit_calibration, leave_one_person_out, person_faces
     from .cards import model_cards
     from .fer2013 import fer2013_models
+    from .plain import (
+        MAX_PLAIN_COST,
+        choose_plain_share,
+        fit_plain_head,
+        plain_inputs,
+        plain_out_of_fold,
+    )
     from .posed import N_FOLDS, POSED_SHARE, fit_output_layer, layer_inputs, out_of_fold
 
     trained = train(data, work, members, n_jobs=n_jobs, say=say)
@@ -355,11 +371,18 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
     answers = out_of_fold(cnn, inputs, POSED_SHARE)  # each face by a layer without its person
     say(f"cnn-ferplus-posed: output layer relearned, the posed faces weighing {POSED_SHARE}")
     X_val, y_val, _, classes = trained["arrays"]["val"]
+    z_inputs = plain_inputs(cnn, X_train[:, 0], y_train, faces)
+    share, by_share = choose_plain_share(cnn, z_inputs, X_val[:, 0], y_val)
+    plain = {"share": share, "valid": by_share, "max_war_cost": MAX_PLAIN_COST, "n_folds": N_FOLDS}
+    plain_answers = plain_out_of_fold(cnn, z_inputs, share)  # by a head without the person
+    say(f"plain head: posed share {share} (FER+ valid by share: {by_share})")
     prior = soft_train.mean(axis=0)  # FER+'s vote shares, per class
-    power, by_power = choose_prior_power(
-        cnn.predict_proba(X_val[:, 0]), y_val, classes, prior, max_war_cost=MAX_WAR_COST
-    )
-    say(f"class prior divided out to the power {power} (FER+ valid by power: {by_power})")
+    power, by_power = 0.0, {}  # a plain head learns the classes' biases itself
+    if not share:
+        power, by_power = choose_prior_power(
+            cnn.predict_proba(X_val[:, 0]), y_val, classes, prior, max_war_cost=MAX_WAR_COST
+        )
+        say(f"class prior divided out to the power {power} (FER+ valid by power: {by_power})")
     calibrated = fit_calibration(
         cnn,
         faces,
@@ -367,6 +390,7 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
         C=HEAD_C,
         prior=[round(float(v), 6) for v in prior],
         prior_power=power,
+        plain_head=FrozenEstimator(fit_plain_head(z_inputs, share)) if share else None,
     )
     int8 = int8_cnn(cnn, X_train)
     models = {"cnn-ferplus": cnn, "calibrated-ferplus": calibrated, "cnn-ferplus-int8": int8,
@@ -379,9 +403,13 @@ def run(data: Path, work: Path, members, out: Path, say=print, n_jobs: int = 1) 
         results["cnn-ferplus-posed"][key] = _folds_scores(
             faces[k], answers[k], classes, results["cnn-ferplus-posed"][key]
         )
+        if share:  # the default's plain head learned from these people too
+            results["calibrated-ferplus"][key] = _folds_scores(
+                faces[k], plain_answers[k], classes, results["calibrated-ferplus"][key]
+            )
     record = {"valid": valid, "chosen": chosen, "models": results, "calibration": {},
               "prior": {"power": power, "valid": by_power, "max_war_cost": MAX_WAR_COST},
-              "posed": {"share": POSED_SHARE, "n_folds": N_FOLDS},
+              "posed": {"share": POSED_SHARE, "n_folds": N_FOLDS}, "plain": plain,
               "fer2013": fer2013["record"]}  # fmt: skip
     for key, (mine, other) in {"jaffe": faces, "ck48": faces[::-1]}.items():
         runs = leave_one_person_out(cnn, mine, extra=[other], head=HEAD, C=HEAD_C)

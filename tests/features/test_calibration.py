@@ -282,6 +282,7 @@ def test_person_ids_travel_through_metadata_routing_in_a_grid_search():
     [
         PersonCalibratedClassifier(LogisticRegression()),
         PersonCalibratedClassifier(LogisticRegression(), head="classwise"),
+        PersonCalibratedClassifier(LogisticRegression(), plain_head=LogisticRegression()),
     ]
 )
 def test_sklearn_compatible(estimator, check):
@@ -353,3 +354,80 @@ def test_extreme_or_invalid_priors_never_give_nan_or_a_raw_numpy_error():
     for prior in (["a"] * 3, {"a": 1}, [0.5, 0.5]):
         with pytest.raises(ValueError, match="prior must hold one positive frequency"):
             model.set_params(prior=prior, prior_power=0.5).predict_proba(X)
+
+
+def test_a_plain_head_answers_the_rows_without_a_baseline_and_only_those(tmp_path):
+    import joblib
+
+    from fersk.models import load_model, save_model
+
+    X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    z = np.log(np.clip(base.predict_proba(X), 1e-6, 1))
+    # learned elsewhere, on z: here, on labels that say "sad" wherever the base model hesitates
+    relabelled = np.where(base.predict_proba(X).max(axis=1) < 0.6, "sad", y)
+    plain = LogisticRegression().fit(z, relabelled)
+    without = PersonCalibratedClassifier(base).fit(X, y, groups=groups)
+    model = PersonCalibratedClassifier(base, plain_head=FrozenEstimator(plain))
+    model.fit(X, y, groups=groups)
+    assert model.plain_head_.estimator is plain  # frozen: used as given, never refitted
+    ids = np.array(["solo", None, "pair", "pair"], dtype=object)
+    got = model.predict_proba(X[:4], groups=ids)
+    np.testing.assert_allclose(got[:2], plain.predict_proba(z[:2]), rtol=1e-9)  # by the head
+    np.testing.assert_array_equal(got[2:], without.predict_proba(X[:4], groups=ids)[2:])
+    np.testing.assert_allclose(model.predict_proba(X), plain.predict_proba(z), rtol=1e-9)
+    assert (model.predict(X) != without.predict(X)).any()  # the head changes answers
+    expected = model.predict_proba(X)
+    again = load_model(save_model(model, tmp_path / "m"))
+    np.testing.assert_array_equal(again.predict_proba(X), expected)
+    joblib.dump(model, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict_proba(X), expected)
+
+
+def test_an_unfrozen_plain_head_is_fitted_on_z_of_the_fit_rows():
+    X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    model = PersonCalibratedClassifier(base, plain_head=LogisticRegression(C=0.5))
+    model.fit(X, y, groups=groups)
+    z = np.log(np.clip(base.predict_proba(X), 1e-6, 1))
+    reference = LogisticRegression(C=0.5).fit(z, y)
+    np.testing.assert_allclose(model.plain_head_.coef_, reference.coef_)
+    assert model.plain_head is not model.plain_head_  # a clone was fitted
+
+
+@pytest.mark.bad_input("plain-head")
+def test_a_plain_head_refuses_unknown_classes_and_a_prior_power():
+    X, y, groups = people()
+    base = FrozenEstimator(LogisticRegression().fit(X, y))
+    z = np.log(np.clip(base.predict_proba(X), 1e-6, 1))
+    stranger = FrozenEstimator(LogisticRegression().fit(z, np.where(y == "sad", "angry", y)))
+    with pytest.raises(ValueError, match=r"plain_head answers \['angry'\], which are not among"):
+        PersonCalibratedClassifier(base, plain_head=stranger).fit(X, y, groups=groups)
+    plain = FrozenEstimator(LogisticRegression().fit(z, y))
+    with pytest.raises(ValueError, match="plain_head replaces prior_power"):
+        PersonCalibratedClassifier(
+            base, plain_head=plain, prior=[0.3, 0.4, 0.3], prior_power=0.5
+        ).fit(X, y, groups=groups)
+    model = PersonCalibratedClassifier(base, plain_head=plain, prior=[0.3, 0.4, 0.3]).fit(X, y)
+    model.set_params(prior_power=1.0)  # a loaded model's parameters set again
+    with pytest.raises(ValueError, match="plain_head replaces prior_power"):
+        model.predict(X)
+    model.set_params(plain_head=None)  # switched off: the wrapped model, its prior divided out
+    raw = base.predict_proba(X) / np.asarray([0.3, 0.4, 0.3])
+    np.testing.assert_allclose(model.predict_proba(X), raw / raw.sum(axis=1, keepdims=True))
+    later = PersonCalibratedClassifier(base).fit(X, y).set_params(plain_head=plain)
+    with pytest.raises(ValueError, match="plain_head was set after fit: fit the model again"):
+        later.predict(X)
+
+
+def test_the_plain_heads_direct_path_equals_scikit_learns():
+    from fersk.features.calibration import _head_proba
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(90, 4)), np.repeat(["a", "b", "c"], 30)
+    X[y == "b"] += 1.0
+    lr = LogisticRegression().fit(X, y)
+    new = rng.normal(size=(20, 4)) * 3
+    np.testing.assert_allclose(_head_proba(lr, new), lr.predict_proba(new), atol=1e-12)
+    frozen = FrozenEstimator(lr)
+    np.testing.assert_allclose(_head_proba(frozen, new), lr.predict_proba(new), atol=1e-12)

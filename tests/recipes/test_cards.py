@@ -166,6 +166,15 @@ def test_the_calibrated_card_says_how_uncalibrated_rows_are_adjusted():
     card = model_cards({**RECORD, "prior": prior})["calibrated-ferplus"]["card"]
     assert "divided out to the power 0.5" in card and "at most 1.5 points" in card
     assert "0.5: 85.8 / 74.8" in card
+    valid = {0.0: {"war": 87.06, "uar": 65.7}, 0.1: {"war": 87.02, "uar": 70.7}}
+    plain = {"share": 0.1, "valid": valid, "max_war_cost": 0.1, "n_folds": 5}
+    headed = model_cards({**RECORD, "plain": plain, "prior": {"power": 0.0}})
+    card = headed["calibrated-ferplus"]["card"]
+    assert "weighing 0.1 of the whole" in card and "within 0.1 point" in card
+    assert "0: 87.1 / 65.7, 0.1: 87.0 / 70.7" in card and "5 folds of people" in card
+    assert "answers exactly as" not in card
+    no_head = model_cards({**RECORD, "plain": {**plain, "share": 0.0}})["calibrated-ferplus"]
+    assert "plain head" not in no_head["card"]
 
 
 def test_the_fer2013_cards_say_what_was_chosen_on_public_test_and_what_they_measure():
