@@ -219,7 +219,10 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         labels. Its classes must be among :attr:`classes_`; it replaces
         ``prior_power`` (which must then be 0: the head learns the classes'
         biases). Like ``prior_power`` it is read at prediction:
-        ``set_params(plain_head=None)`` on a fitted model switches it off.
+        ``set_params(plain_head=None)`` on a fitted model switches it off, and a
+        frozen head set after ``fit`` is used as it is (another head is fitted
+        only by ``fit``). Rows it answers say ``none`` in :meth:`calibration`.
+        Its input width must be the number of the wrapped classifier's classes.
 
     Attributes
     ----------
@@ -422,15 +425,30 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         """The head of the rows that are not calibrated: frozen as given, else fitted on ``z``."""
         usable = np.isfinite(Z).all(axis=1)
         self.plain_head_ = clone(self.plain_head).fit(Z[usable], y[usable])  # frozen: as is
+        width = getattr(self.plain_head_, "n_features_in_", Z.shape[1])
+        if width != Z.shape[1]:
+            raise ValueError(
+                f"plain_head reads {width} numbers a row; it is given the wrapped classifier's "
+                f"{Z.shape[1]} log-probabilities"
+            )
         self._prior_shift()  # prior_power and a plain head: an error now
         self._plain_columns()  # its classes checked now, not at prediction
 
-    def _plain_columns(self) -> list[int]:
-        """The column of :attr:`classes_` of each of the plain head's classes."""
+    def _plain(self):
+        """The plain head in use: ``plain_head`` itself when frozen (set after ``fit``
+        too), else the fitted ``plain_head_``; None without one."""
+        head = getattr(self, "plain_head", None)  # (None in a model pickled before it)
+        if head is None or isinstance(head, FrozenEstimator):
+            return head
         if getattr(self, "plain_head_", None) is None:
             raise ValueError("plain_head was set after fit: fit the model again to use it")
+        return self.plain_head_
+
+    def _plain_columns(self, head=None) -> list[int]:
+        """The column of :attr:`classes_` of each of the plain head's classes."""
+        head = self._plain() if head is None else head
         column = {c: i for i, c in enumerate(self.classes_.tolist())}
-        classes = np.asarray(self.plain_head_.classes_).tolist()
+        classes = np.asarray(head.classes_).tolist()
         unknown = [c for c in classes if c not in column]
         if unknown:
             raise ValueError(
@@ -449,7 +467,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         power = self.prior_power
         if isinstance(power, bool) or not isinstance(power, Real) or not 0 <= power < np.inf:
             raise ValueError(f"prior_power must be a finite number >= 0, got {power!r}")
-        if power and self.plain_head is not None:
+        if power and getattr(self, "plain_head", None) is not None:
             raise ValueError(
                 "plain_head replaces prior_power (it learns the classes' biases): give one of them"
             )
@@ -557,11 +575,12 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         usable = np.isfinite(Z).all(axis=1)
         calibrated = (np.asarray(parts["calibration"]) != "none") & usable
         calibrated &= self.head_ is not None
-        plain = usable & ~calibrated
-        if self.plain_head is not None and plain.any():
-            rows, columns = np.flatnonzero(plain), self._plain_columns()
+        plain_rows = usable & ~calibrated
+        plain = self._plain() if plain_rows.any() else None
+        if plain is not None:
+            rows, columns = np.flatnonzero(plain_rows), self._plain_columns(plain)
             out[rows] = 0.0
-            out[np.ix_(rows, columns)] = _head_proba(self.plain_head_, Z[rows])
+            out[np.ix_(rows, columns)] = _head_proba(plain, Z[rows])
         if calibrated.any():
             rows = np.flatnonzero(calibrated)
             features = self._features(Z[rows], _take(parts, calibrated))

@@ -83,6 +83,7 @@ class _TrackState:
         self.first_seen: float | None = None  # time of the first frame (calibration)
         self.z_sum: np.ndarray | None = None  # sum of the model's log-probabilities so far
         self.z_count = 0
+        self.calibration = "none"  # how its last frame was calibrated
 
 
 class VideoAnalyzer(BaseEstimator):
@@ -129,7 +130,10 @@ class VideoAnalyzer(BaseEstimator):
         error before the video is opened.
     calibrate_after_s : float, default=1.0
         Seconds a track is followed before its running mean calibrates it
-        (without ``neutral``; its rows say ``none`` until then).
+        (without ``neutral``; its rows say ``none`` until then). When a
+        track's calibration starts, its smoothing starts over from the
+        calibrated answer: the first second's uncalibrated labels are neither
+        averaged into it nor held by the hysteresis.
     crop_margin : float or None, default=None
         Image models (a CNN): how the face is cut out of the frame. None frames
         it as the shipped models were trained and as ``fersk predict`` crops
@@ -481,6 +485,9 @@ class VideoAnalyzer(BaseEstimator):
             calibration, references = "none", 0
             if self.calibrator_ is not None:
                 raw, calibration, references = self._calibrated(state, raw, frame.time)
+                if calibration != state.calibration:  # another reading of the face: start over
+                    self.smoother_.forget(track.id)
+                    state.calibration = calibration
             smooth = self.smoother_.update(track.id, frame.time, raw)
             row = self._empty_row(frame)
             row.update(

@@ -416,8 +416,16 @@ def test_a_plain_head_refuses_unknown_classes_and_a_prior_power():
     raw = base.predict_proba(X) / np.asarray([0.3, 0.4, 0.3])
     np.testing.assert_allclose(model.predict_proba(X), raw / raw.sum(axis=1, keepdims=True))
     later = PersonCalibratedClassifier(base).fit(X, y).set_params(plain_head=plain)
+    np.testing.assert_allclose(later.predict_proba(X), plain.predict_proba(z))  # frozen: as is
+    other = FrozenEstimator(LogisticRegression(C=1e-3).fit(z, y))
+    model.set_params(prior_power=0.0, plain_head=other)  # swapped: the new one answers
+    np.testing.assert_allclose(model.predict_proba(X), other.predict_proba(z))
+    later.set_params(plain_head=LogisticRegression())  # to be fitted: only fit can
     with pytest.raises(ValueError, match="plain_head was set after fit: fit the model again"):
         later.predict(X)
+    narrow = FrozenEstimator(LogisticRegression().fit(z[:, :2], y))
+    with pytest.raises(ValueError, match="plain_head reads 2 numbers a row; it is given the "):
+        PersonCalibratedClassifier(base, plain_head=narrow).fit(X, y)
 
 
 def test_the_plain_heads_direct_path_equals_scikit_learns():

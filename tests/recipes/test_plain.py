@@ -18,28 +18,11 @@ from fersk.recipes.plain import (
 
 
 @pytest.fixture(scope="module")
-def cnn():
-    from fersk.models import load_model
-
-    return load_model("cnn-ferplus")
-
-
-@pytest.fixture(scope="module")
-def setup(cnn):
-    """'FER+' rows (every class, 5 each) and two posed sets of synthetic people with ids."""
-    from fersk.datasets.synthetic import make_sample_faces
-
-    rng = np.random.default_rng(0)
-    classes = np.asarray(cnn.classes_)
-    X_train = rng.integers(0, 256, size=(40, 48, 48), dtype=np.uint8)
-    y_train = np.repeat(classes, 5)
-    sets = []
-    for seed in (0, 1):
-        data = make_sample_faces(n_subjects=4, n_intensities=1, blur_sigmas=(0.0,),
-                                 image_size=48, random_state=seed)  # fmt: skip
-        sets.append(Bunch(crops=list(data.data), y=np.asarray(data.target_names)[data.target],
-                          groups=np.asarray(data.subject)))  # fmt: skip
-    return Bunch(X=X_train, y=y_train, sets=sets, inputs=plain_inputs(cnn, X_train, y_train, sets))
+def setup(cnn, posed_sets):
+    """The posed sets' rows, ``X`` as face crops (40, 48, 48)."""
+    X = posed_sets.X[:, 0]
+    return Bunch(X=X, y=posed_sets.y, sets=posed_sets.sets,
+                 inputs=plain_inputs(cnn, X, posed_sets.y, posed_sets.sets))  # fmt: skip
 
 
 def test_inputs_are_the_calibrations_z(cnn, setup):
@@ -116,3 +99,18 @@ def test_choose_plain_share_takes_the_largest_within_the_cost(cnn, setup):
         share, _ = choose_plain_share(cnn, setup.inputs, X_val, y_val, shares=shares,
                                       max_cost=cost)  # fmt: skip
         assert share == max(s for s, w in zip(shares, wars) if w >= wars[0] - cost)
+
+
+def test_out_of_fold_answers_are_a_head_learned_without_the_person_in_the_net_s_order(cnn, setup):
+    from fersk.recipes.plain import _fit
+
+    answers = plain_out_of_fold(cnn, setup.inputs, 0.5, n_folds=4)[1]
+    s = setup.sets[1]
+    mine = s.groups == s.groups[0]
+    learn = [(z[~mine], y[~mine]) if k == 1 else (z, y)
+             for k, (z, y) in enumerate(setup.inputs.posed[0])]  # fmt: skip
+    head = _fit(setup.inputs.train[0], learn, 0.5, 1.0)  # the fold holds out this person only
+    z_mine = setup.inputs.posed[0][1][0][mine]
+    names = np.asarray(cnn.classes_)[answers[mine].argmax(axis=1)]
+    assert names.tolist() == head.predict(z_mine).tolist()
+    assert list(head.classes_) != list(cnn.classes_)  # the columns had to be reordered

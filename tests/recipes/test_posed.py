@@ -22,28 +22,9 @@ from fersk.recipes.posed import (
 
 
 @pytest.fixture(scope="module")
-def cnn():
-    from fersk.models import load_model
-
-    return load_model("cnn-ferplus")
-
-
-@pytest.fixture(scope="module")
-def setup(cnn):
-    """'FER+' rows (every class, 5 each) and two posed sets of synthetic people with ids."""
-    from fersk.datasets.synthetic import make_sample_faces
-
-    rng = np.random.default_rng(0)
-    classes = np.asarray(cnn.classes_)
-    X_train = rng.integers(0, 256, size=(40, 1, 48, 48), dtype=np.uint8)
-    y_train = np.repeat(classes, 5)
-    sets = []
-    for seed in (0, 1):
-        data = make_sample_faces(n_subjects=4, n_intensities=1, blur_sigmas=(0.0,),
-                                 image_size=48, random_state=seed)  # fmt: skip
-        sets.append(Bunch(crops=list(data.data), y=np.asarray(data.target_names)[data.target],
-                          groups=np.asarray(data.subject)))  # fmt: skip
-    return Bunch(X=X_train, y=y_train, sets=sets, inputs=layer_inputs(cnn, X_train, y_train, sets))
+def setup(cnn, posed_sets):
+    s = posed_sets
+    return Bunch(**s, inputs=layer_inputs(cnn, s.X, s.y, s.sets))
 
 
 def _logits(net, X):

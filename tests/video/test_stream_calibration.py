@@ -52,3 +52,22 @@ def test_a_bad_neutral_photo_or_a_model_that_cannot_calibrate_is_an_error(
         _rows(
             calibrated_model.estimator_.estimator, video, neutral=str(person_photos / "ann_0.jpg")
         )
+
+
+def test_a_tracks_smoothing_starts_over_when_its_calibration_starts(video, calibrated_model):
+    raw = _rows(calibrated_model, video, calibrate_after_s=1.0)  # no smoothing
+    analyzer = VideoAnalyzer(calibrated_model, tau_s=0.5, margin=0.1, min_dwell_s=0.5,
+                             calibrate_after_s=1.0)  # fmt: skip
+    smooth = [r for r in analyzer.stream(video.frames, fps=FPS) if r["face_found"]]
+    assert [r["calibration"] for r in smooth] == [r["calibration"] for r in raw]
+    first = [r["calibration"] for r in smooth].index("mean")
+
+    def proba(r):
+        return np.array([r[k] for k in r if k.startswith("p_")])
+
+    # the first calibrated frame shows its own answer, not an average with the uncalibrated ones
+    np.testing.assert_allclose(proba(smooth[first]), proba(raw[first]), atol=1e-12)
+    assert smooth[first]["label"] == raw[first]["raw_label"]
+    # and the frames around it are smoothed
+    assert not np.allclose(proba(smooth[first - 1]), proba(raw[first - 1]))
+    assert not np.allclose(proba(smooth[first + 1]), proba(raw[first + 1]))
