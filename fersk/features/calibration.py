@@ -53,6 +53,7 @@ __all__ = [
     "CALIBRATIONS",
     "FEW_PHOTOS",
     "PersonCalibratedClassifier",
+    "floored_log",
     "person_baselines",
     "reference_log_proba",
 ]
@@ -65,6 +66,17 @@ CALIBRATIONS: tuple[str, ...] = ("neutral", "mean", "none")
 FEW_PHOTOS: tuple[int, ...] = (1, 2, 4)
 #: Log-probabilities are floored here (log 0 is -inf).
 MIN_PROBA = 1e-6
+
+
+def floored_log(proba) -> np.ndarray:
+    """``log(proba)`` floored at ``log(MIN_PROBA)``: the ``z`` the calibration reads.
+
+    Examples
+    --------
+    >>> floored_log([[1.0, 0.0]]).round(2).tolist()
+    [[0.0, -13.82]]
+    """
+    return np.log(np.clip(np.asarray(proba), MIN_PROBA, 1.0))
 
 
 def _check_neutral(neutral, n_samples: int) -> np.ndarray:
@@ -330,7 +342,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     def log_proba(self, X) -> np.ndarray:
         """The wrapped classifier's log-probabilities (floored at ``log 1e-6``): ``z``."""
         estimator = getattr(self, "estimator_", self.estimator)
-        return np.log(np.clip(predict_proba_with(estimator, X), MIN_PROBA, 1.0))
+        return floored_log(predict_proba_with(estimator, X))
 
     def _features(self, Z: np.ndarray, parts: dict) -> np.ndarray:
         reference = np.where(np.isnan(parts["reference"]), parts["mean"], parts["reference"])
@@ -589,9 +601,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                     shift = _classwise_scores(features, self.head_coef_, self.head_intercept_)
                 else:  # "offset": softmax(z - reference)
                     shift = features[:, : Z.shape[1]]
-                proba = np.exp(shift - shift.max(axis=1, keepdims=True))
-                proba /= proba.sum(axis=1, keepdims=True)
-                classes = self.estimator_.classes_
+                proba, classes = _softmax(shift), self.estimator_.classes_
             else:
                 proba, classes = _head_proba(self.head_, features), self.head_.classes_
             out[rows] = 0.0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..features.calibration import MIN_PROBA
+from ..features.calibration import floored_log
 from .members import largest_within, war_uar_percent
 from .posed import N_FOLDS, _weighted, by_person_folds
 
@@ -55,7 +55,7 @@ PLAIN_C = 1.0
 
 def _z(cnn, X) -> np.ndarray:
     """``cnn``'s log-probabilities, floored as the calibration floors them."""
-    return np.log(np.clip(cnn.predict_proba(X), MIN_PROBA, 1.0))
+    return floored_log(cnn.predict_proba(X))
 
 
 def plain_inputs(cnn, X_train, y_train, posed: list[Bunch], z_posed=None) -> Bunch:

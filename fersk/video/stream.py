@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from .._core._sklearn_compat import HasMethods, Interval, StrOptions
 from .._core.pipeline_tools import class_names, find_steps, predict_proba_with
-from ..features.calibration import MIN_PROBA
+from ..features.calibration import floored_log
 from ..features.subject import SubjectNeutralizer
 from ..io import (
     AtomicOutput,
@@ -282,7 +282,7 @@ class VideoAnalyzer(BaseEstimator):
     def _calibrated(self, state: _TrackState, proba: np.ndarray, now: float) -> tuple:
         """Calibrated probabilities of one face, its calibration and reference count."""
         model = self.calibrator_
-        z = np.log(np.clip(proba, MIN_PROBA, 1.0))
+        z = floored_log(proba)
         if self.online_baseline:
             state.z_sum = z if state.z_sum is None else state.z_sum + z
             state.z_count += 1
