@@ -44,14 +44,26 @@ def test_the_shipped_models_fit_the_packages_25_mb_budget():
     assert sum(f.stat().st_size for f in files) <= 25 * 2**20
 
 
+def _int8(model) -> bool:
+    """Whether the model's CNN(s) run int8 convolutions."""
+    head = model[-1] if hasattr(model, "steps") else model
+    return any(getattr(net, "quantized_", False) for net in getattr(head, "estimators_", [head]))
+
+
+#: int8 convolutions run on the CPU's own int8 kernels (AVX2, AVX-512, VNNI or AMX paths), whose
+#: rounding differs between machines: 0.0018 seen between the AMD EPYC that recorded
+#: ``cnn-ferplus-int8``'s predictions and an Intel Xeon with VNNI. Float models agree to 1e-4.
+INT8_ATOL = 1e-2
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_models_reproduce_their_recorded_predictions(name):
     recorded = json.loads((MODELS_DIR / name / "reference.json").read_text())
     model = load_model(name)
     assert [str(c) for c in model.classes_] == recorded["classes"]
-    np.testing.assert_allclose(
-        model.predict_proba(reference_inputs()), recorded["predict_proba"], atol=1e-4
-    )
+    proba, expected = model.predict_proba(reference_inputs()), np.array(recorded["predict_proba"])
+    np.testing.assert_allclose(proba, expected, atol=INT8_ATOL if _int8(model) else 1e-4)
+    assert proba.argmax(axis=1).tolist() == expected.argmax(axis=1).tolist()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
