@@ -38,24 +38,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_results  # noqa: E402
 from fer2013_candidates import SPLITS, score_votes  # noqa: E402
 
-
-def clean_batch_norm(net, X: np.ndarray, batch_size: int = 256) -> None:
-    """Re-estimate ``net``'s batch-norm statistics on ``X`` as it is (no augmentation)."""
-    import torch
-
-    module = net.module_
-    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a plain average over every batch
-    module.train()
-    with torch.no_grad():
-        for start in range(0, len(X), batch_size):
-            module(torch.as_tensor(X[start : start + batch_size]))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    module.eval()
+# batch norm re-estimated on images as they are, dropout off (what pruning does after a cut)
+from fersk.cnn.pruning import _recalibrate_batchnorm as recalibrate  # noqa: E402
 
 
 def averaged(net, X: np.ndarray, codes: np.ndarray, folder: Path, epochs: int, lr: float):
@@ -112,7 +96,7 @@ def averaged(net, X: np.ndarray, codes: np.ndarray, folder: Path, epochs: int, l
         print(f"  {folder.name}: epoch {epoch + 1}/{epochs}, loss {total / len(loader):.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
     module.load_state_dict({**module.state_dict(), **average})
-    clean_batch_norm(net, X)
+    recalibrate(net, X, batch_size=256)
     return net
 
 
@@ -175,7 +159,7 @@ def main(argv=None) -> int:
         variants = {"as shipped": nets}
         variants["batch norm on clean images"] = [copy.deepcopy(n) for n in nets]
         for net in variants["batch norm on clean images"]:
-            clean_batch_norm(net, X[keep])
+            recalibrate(net, X[keep], batch_size=256)
         folder = work / f"fer2013-posthoc-lr{args.lr:g}"  # more --epochs resume it
         variants["weight averaging"] = [
             averaged(n, X[keep], codes, folder / f"net{i}", args.epochs, args.lr)

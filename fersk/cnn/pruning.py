@@ -106,6 +106,7 @@ def _recalibrate_batchnorm(net, X, batch_size: int = 128) -> None:
     module = net.module_
     bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [bn.momentum for bn in bns]
+    module.eval()  # dropout off, whatever mode the module was left in
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # a cumulative average over the batches

@@ -395,7 +395,7 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             raise ValueError(f"X gave {len(Z)} rows for {len(y)} labels")
         self.population_ = np.nanmean(Z[np.isfinite(Z).all(axis=1)], axis=0)
         self.classes_ = np.asarray(self.estimator_.classes_)
-        self._prior_shift()  # a bad prior is an error now, not at prediction
+        self._prior_shift()  # a bad prior, or prior_power with a plain head: an error now
         self.head_ = None
         self.plain_head_ = None
         features, labels = [], []
@@ -443,7 +443,6 @@ class PersonCalibratedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                 f"plain_head reads {width} numbers a row; it is given the wrapped classifier's "
                 f"{Z.shape[1]} log-probabilities"
             )
-        self._prior_shift()  # prior_power and a plain head: an error now
         self._plain_columns()  # its classes checked now, not at prediction
 
     def _plain(self):

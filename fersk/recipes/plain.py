@@ -26,6 +26,7 @@ the default.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.utils import Bunch
 
 from ..features.calibration import floored_log
@@ -179,7 +180,7 @@ def plain_out_of_fold(
     """
     classes = list(cnn.classes_)
     if not share:
-        return [np.exp(z) / np.exp(z).sum(axis=1, keepdims=True) for z, _ in inputs.posed[0]]
+        return [softmax(z, axis=1) for z, _ in inputs.posed[0]]
 
     def answer(posed: list, k: int, held: np.ndarray) -> np.ndarray:
         head = _fit(inputs.train[0], posed[0], share, C)
